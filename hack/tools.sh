@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the project's tools from Go modules into bin/, each only when it is
+# missing or its pin changed. Nothing here downloads a release binary: this
+# project must build on machines that reach only a Go module proxy.
+#
+#   hack/tools.sh envtest         bin/k8s/{kube-apiserver,etcd,kubectl}, bin/kubectl
+#   hack/tools.sh helm            bin/helm
+#   hack/tools.sh controller-gen  bin/controller-gen
+#   hack/tools.sh staticcheck     bin/staticcheck
+#
+# Pins: Kubernetes and etcd in hack/tools/{k8s,etcd}/go.mod (regenerate the
+# Kubernetes one with hack/tools/k8s/update.sh); the others below.
+set -euo pipefail
+
+HELM_VERSION=v3.22.0
+CONTROLLER_GEN_VERSION=v0.23.0
+STATICCHECK_VERSION=v0.8.2
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/bin
+stamps=$bin/.stamps
+mkdir -p "$stamps"
+
+# fresh NAME KEY: true when bin/.stamps/NAME already records KEY.
+fresh() { [ -f "$stamps/$1" ] && [ "$(cat "$stamps/$1")" = "$2" ]; }
+stamp() { printf '%s' "$2" > "$stamps/$1"; }
+say() { printf '==> %s\n' "$*" >&2; }
+
+modkey() { cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -c1-16; }
+
+build_envtest() {
+  local kdir=$root/hack/tools/k8s edir=$root/hack/tools/etcd out=$bin/k8s
+  local key; key="$(modkey "$kdir")-$(modkey "$edir")"
+  if fresh envtest "$key" && [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ] && [ -x "$out/kubectl" ]; then
+    return 0
+  fi
+  mkdir -p "$out"
+  local kver; kver=$(cd "$kdir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  local major=${kver#v}; major=${major%%.*}
+  local minor=${kver#v*.}; minor=${minor%%.*}
+  local ld="-s -w"
+  for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ld="$ld -X $pkg.gitVersion=$kver -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  say "building kube-apiserver $kver from source (first time: about 4 minutes)"
+  (cd "$kdir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+  say "building kubectl $kver from source"
+  (cd "$kdir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  local ever; ever=$(cd "$edir" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+  say "building etcd $ever from source"
+  (cd "$edir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+  ln -sf k8s/kubectl "$bin/kubectl"
+  stamp envtest "$key"
+}
+
+build_helm() {
+  fresh helm "$HELM_VERSION" && [ -x "$bin/helm" ] && return 0
+  # Without these, helm template and helm lint assume Kubernetes 1.20.
+  local kver; kver=$(cd "$root/hack/tools/k8s" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  local major=${kver#v}; major=${major%%.*}
+  local minor=${kver#v*.}; minor=${minor%%.*}
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld="$ld -X $pkg.k8sVersionMajor=$major -X $pkg.k8sVersionMinor=$minor"
+  done
+  say "building helm $HELM_VERSION from source"
+  GOBIN=$bin CGO_ENABLED=0 go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  stamp helm "$HELM_VERSION"
+}
+
+build_goinstall() { # NAME PACKAGE VERSION
+  fresh "$1" "$3" && [ -x "$bin/$1" ] && return 0
+  say "building $1 $3"
+  GOBIN=$bin CGO_ENABLED=0 go install -trimpath "$2@$3"
+  stamp "$1" "$3"
+}
+
+for tool in "$@"; do
+  case $tool in
+    envtest) build_envtest ;;
+    helm) build_helm ;;
+    controller-gen) build_goinstall controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen "$CONTROLLER_GEN_VERSION" ;;
+    staticcheck) build_goinstall staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION" ;;
+    *) echo "hack/tools.sh: unknown tool $tool" >&2; exit 2 ;;
+  esac
+done
