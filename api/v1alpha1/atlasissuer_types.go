@@ -1,0 +1,55 @@
+package v1alpha1
+
+import (
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AtlasIssuer signs cert-manager CertificateRequests in its namespace with a
+// GlobalSign Atlas account.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=atlasiss;atlasissuer,categories=cert-manager
+// +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
+// +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
+// +kubebuilder:printcolumn:name="Quota",type="integer",priority=1,JSONPath=".status.remainingQuota"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+type AtlasIssuer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the Atlas endpoint and credentials.
+	Spec AtlasIssuerSpec `json:"spec"`
+	// Status is what the controller last observed.
+	// +optional
+	Status AtlasIssuerStatus `json:"status,omitempty"`
+}
+
+// GetConditions returns the status conditions for issuer-lib.
+func (i *AtlasIssuer) GetConditions() []metav1.Condition { return i.Status.Conditions }
+
+// GetIssuerTypeIdentifier is the prefix of the Kubernetes CSR signer names
+// that select this kind: atlasissuers.hvca.globalsign.com/<namespace>.<name>.
+func (i *AtlasIssuer) GetIssuerTypeIdentifier() string { return "atlasissuers.hvca.globalsign.com" }
+
+// GetSpec returns the spec shared with AtlasClusterIssuer.
+func (i *AtlasIssuer) GetSpec() *AtlasIssuerSpec { return &i.Spec }
+
+// GetStatus returns the status shared with AtlasClusterIssuer.
+func (i *AtlasIssuer) GetStatus() *AtlasIssuerStatus { return &i.Status }
+
+var _ issuerapi.Issuer = &AtlasIssuer{}
+
+// AtlasIssuerList is a list of AtlasIssuers.
+// +kubebuilder:object:root=true
+type AtlasIssuerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the issuers.
+	Items []AtlasIssuer `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AtlasIssuer{}, &AtlasIssuerList{})
+}

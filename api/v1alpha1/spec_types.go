@@ -1,0 +1,75 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DefaultURL is the Atlas API endpoint used when spec.url is empty.
+const DefaultURL = "https://emea.api.hvca.globalsign.com:8443/v2"
+
+// Annotations the signer writes on CertificateRequests and
+// CertificateSigningRequests. They make issuance idempotent across restarts.
+const (
+	// SerialAnnotation holds the Atlas serial of the certificate ordered for
+	// the request. Once it is set, the request is never submitted again.
+	SerialAnnotation = "hvca.globalsign.com/serial"
+	// IntentAnnotation is written just before the request is submitted:
+	// "<unix seconds>/<sha256 of the public key>". A restart that finds it
+	// without a serial looks the certificate up instead of submitting again.
+	IntentAnnotation = "hvca.globalsign.com/intent"
+)
+
+// AtlasIssuerSpec is how to reach an Atlas account and where its credentials
+// are.
+type AtlasIssuerSpec struct {
+	// URL of the Atlas HVCA API, including the version path. Only https is
+	// accepted.
+	// +kubebuilder:default="https://emea.api.hvca.globalsign.com:8443/v2"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHost() != ''",message="url must be an absolute https URL"
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// AuthSecretName is the Secret holding the Atlas credentials: keys
+	// apiKey, apiSecret, tls.crt, tls.key and, for an encrypted key,
+	// tls.key.password. An AtlasIssuer reads it from its own namespace, an
+	// AtlasClusterIssuer from the controller's cluster resource namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	AuthSecretName string `json:"authSecretName"`
+
+	// CABundle is PEM-encoded CA certificates to trust for the Atlas
+	// endpoint, instead of the system roots. Only for a private endpoint.
+	// +optional
+	CABundle []byte `json:"caBundle,omitempty"`
+}
+
+// AtlasIssuerStatus is the observed state of an issuer.
+type AtlasIssuerStatus struct {
+	// Conditions; Ready tells whether the issuer can sign, and why not.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastCheckTime is when the credentials and the account were last
+	// checked against Atlas.
+	// +optional
+	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
+
+	// CredentialsNotAfter is when the mTLS client certificate expires. Atlas
+	// refuses every call after it.
+	// +optional
+	CredentialsNotAfter *metav1.Time `json:"credentialsNotAfter,omitempty"`
+
+	// RemainingQuota is the account's remaining issuance quota at the last
+	// check.
+	// +optional
+	RemainingQuota *int64 `json:"remainingQuota,omitempty"`
+
+	// ValidationPolicy summarises the account's validation policy: key
+	// format and types, lifetimes, and the names it accepts.
+	// +optional
+	ValidationPolicy string `json:"validationPolicy,omitempty"`
+}
