@@ -1,0 +1,139 @@
+package issuance
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+func TestCheckAccount(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy func() *atlas.ValidationPolicy
+		field  string // empty: the account is usable
+		reason string
+	}{
+		{name: "PKCS10", policy: basePolicy},
+		{name: "PKCS8 without signature", policy: ecPolicy},
+		{name: "empty policy", policy: func() *atlas.ValidationPolicy { return &atlas.ValidationPolicy{} }},
+		{name: "nil policy", policy: func() *atlas.ValidationPolicy { return nil },
+			field: "validation_policy", reason: "no validation policy"},
+		{name: "PKCS8 with a required signature", policy: func() *atlas.ValidationPolicy {
+			p := ecPolicy()
+			p.PublicKeySignature = atlas.PresenceRequired
+			return p
+		}, field: "public_key_signature",
+			reason: "the account's validation policy requires a public_key_signature, which needs the private key, and cert-manager never gives an issuer the private key, so no cert-manager issuer can use this account"},
+		{name: "PKCS10 with a required signature is fine", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.PublicKeySignature = atlas.PresenceRequired
+			return p
+		}},
+		{name: "lower-case pkcs8 with a required signature", policy: func() *atlas.ValidationPolicy {
+			p := ecPolicy()
+			p.PublicKey.KeyFormat = "pkcs8"
+			p.PublicKeySignature = atlas.PresenceRequired
+			return p
+		}, field: "public_key_signature", reason: "no cert-manager issuer can use this account"},
+		{name: "unknown key format", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.PublicKey.KeyFormat = "PKCS12"
+			return p
+		}, field: "public_key.key_format", reason: `unknown key format "PKCS12"`},
+		{name: "unknown key type", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.PublicKey.KeyType = "DSA"
+			return p
+		}, field: "public_key.key_type", reason: `unknown key type "DSA"`},
+		{name: "minimum lifetime above the maximum", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.Validity.SecondsMin = 2 * 86400
+			p.Validity.SecondsMax = 86400
+			return p
+		}, field: "validity", reason: "its minimum 2 days is longer than its maximum 1 day"},
+		{name: "required hash with no choices", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.Signature = &atlas.SignaturePolicy{HashAlgorithm: &atlas.ListPresencePolicy{Presence: atlas.PresenceRequired}}
+			return p
+		}, field: "signature.hash_algorithm", reason: "lists none"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckAccount(tc.policy())
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("CheckAccount() = %v, want nil", err)
+				}
+				return
+			}
+			var pe *PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("CheckAccount() = %v, want a *PolicyError on %s", err, tc.field)
+			}
+			if pe.Field != tc.field || !strings.Contains(pe.Reason, tc.reason) {
+				t.Errorf("CheckAccount() = %q\nwant field %q, reason containing %q", pe.Error(), tc.field, tc.reason)
+			}
+			if !strings.HasPrefix(pe.Error(), tc.field+": ") {
+				t.Errorf("Error() = %q, want it to start with the field", pe.Error())
+			}
+		})
+	}
+}
+
+func TestPolicyErrorWithoutField(t *testing.T) {
+	if got := (&PolicyError{Reason: "r"}).Error(); got != "r" {
+		t.Errorf("Error() = %q, want %q", got, "r")
+	}
+}
+
+func TestQuoteShortensLongValues(t *testing.T) {
+	got := quote(strings.Repeat("x", 500))
+	if len(got) > 100 || !strings.HasSuffix(got, `…"`) {
+		t.Errorf("quote() = %q, want at most 100 bytes ending in an ellipsis", got)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy func() *atlas.ValidationPolicy
+		want   string
+	}{
+		{name: "nil", policy: func() *atlas.ValidationPolicy { return nil }, want: "no validation policy"},
+		{name: "empty", policy: func() *atlas.ValidationPolicy { return &atlas.ValidationPolicy{} },
+			want: "PKCS10, RSA or ECDSA, no DNS names"},
+		{name: "typical", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SAN = &atlas.SANPolicy{DNSNames: &atlas.ListPolicy{MaxCount: 100, List: []string{".example.com"}}}
+			p.SubjectDN.CommonName = sp(atlas.PresenceRequired, "")
+			return p
+		}, want: "PKCS10, RSA 2048/4096, lifetime 1h-397d, DNS names <= 100 (suffixes .example.com), CN required"},
+		{name: "every kind of name", policy: basePolicy,
+			want: "PKCS10, RSA 2048/4096, lifetime 1h-397d, DNS names <= 10 (suffixes .example.com), IPs <= 2, emails <= 2, URIs <= 2, CN optional"},
+		{name: "PKCS8 unusable, static names, many suffixes", policy: func() *atlas.ValidationPolicy {
+			p := ecPolicy()
+			p.PublicKeySignature = atlas.PresenceRequired
+			p.Validity = &atlas.ValidityPolicy{SecondsMax: 90 * 60}
+			p.SAN = &atlas.SANPolicy{
+				DNSNames: &atlas.ListPolicy{MaxCount: 5, List: []string{".a", ".b", ".c", ".d", ".e"}},
+				Emails:   &atlas.ListPolicy{Static: true, List: []string{"x@a"}},
+			}
+			p.SubjectDN = nil
+			return p
+		}, want: "PKCS8 with public key signature (unusable by cert-manager), ECDSA 256/384, lifetime <= 90m, DNS names <= 5 (suffixes .a .b .c +2), emails fixed"},
+		{name: "empty suffix means any", policy: func() *atlas.ValidationPolicy {
+			p := &atlas.ValidationPolicy{SAN: &atlas.SANPolicy{DNSNames: &atlas.ListPolicy{MaxCount: 3, List: []string{""}}}}
+			p.Validity = &atlas.ValidityPolicy{SecondsMin: 90}
+			return p
+		}, want: "PKCS10, RSA or ECDSA, lifetime >= 90s, DNS names <= 3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Summary(tc.policy()); got != tc.want {
+				t.Errorf("Summary() = %q\nwant        %q", got, tc.want)
+			}
+		})
+	}
+}

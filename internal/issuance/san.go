@@ -1,0 +1,56 @@
+package issuance
+
+import (
+	"crypto/x509"
+	"strings"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+// san maps the CSR's subject alternative names. Unlike a subject attribute,
+// a name the policy does not provide for fails the request: leaving it out
+// would issue a certificate that does not cover a name the user asked for.
+// The common name is never added here; the earlier issuer did, and sent
+// duplicates.
+func (m *mapper) san(csr *x509.CertificateRequest) (*atlas.SAN, error) {
+	var sp atlas.SANPolicy
+	if m.p.SAN != nil {
+		sp = *m.p.SAN
+	}
+	ips := make([]string, len(csr.IPAddresses))
+	for i, ip := range csr.IPAddresses {
+		ips[i] = ip.String()
+	}
+	uris := make([]string, len(csr.URIs))
+	for i, u := range csr.URIs {
+		uris[i] = u.String()
+	}
+	out := &atlas.SAN{}
+	var err error
+	if out.DNSNames, err = m.sanList("san.dns_names", "DNS names", dedupe(csr.DNSNames, strings.ToLower), sp.DNSNames, matchSuffix); err != nil {
+		return nil, err
+	}
+	if out.IPAddresses, err = m.sanList("san.ip_addresses", "IP addresses", dedupe(ips, identity), sp.IPAddresses, matchRegex); err != nil {
+		return nil, err
+	}
+	if out.Emails, err = m.sanList("san.emails", "email addresses", dedupe(csr.EmailAddresses, identity), sp.Emails, matchSuffix); err != nil {
+		return nil, err
+	}
+	if out.URIs, err = m.sanList("san.uris", "URIs", dedupe(uris, identity), sp.URIs, matchRegex); err != nil {
+		return nil, err
+	}
+	if out.Empty() {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (m *mapper) sanList(field, what string, values []string, lp *atlas.ListPolicy, kind matchKind) ([]string, error) {
+	if lp == nil {
+		if len(values) > 0 {
+			return nil, policyErr(field, "%s are not allowed by the account's validation policy; the request has %s", what, quoteList(values))
+		}
+		return nil, nil
+	}
+	return m.list(field, what, values, lp, kind)
+}
