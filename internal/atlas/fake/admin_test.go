@@ -1,0 +1,129 @@
+package fake
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+func TestAdminAPI(t *testing.T) {
+	s, c := ecdsaServer(t, Options{})
+	hs := httptest.NewServer(s.AdminHandler())
+	t.Cleanup(hs.Close)
+	admin := &AdminClient{URL: hs.URL}
+	ctx := context.Background()
+
+	req, _ := ecRequest(t, time.Now())
+	c.issue(req)
+	c.issue(req)
+	st, err := admin.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls[OpLogin] != 1 || st.Calls[OpRequestCertificate] != 2 || st.TotalCalls != 3 ||
+		st.Issued != 2 || st.Duplicates != 1 || len(st.IssuedPerKey) != 1 || st.Quota != defaultQuota-2 {
+		t.Errorf("stats = %+v", st)
+	}
+
+	if err := admin.SetQuota(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := c.do(http.MethodPost, "/certificates", req)
+	wantProblem(t, resp, body, http.StatusPaymentRequired, "Quota Reached")
+	if err := admin.SetQuota(ctx, 10); err != nil || s.Quota() != 10 {
+		t.Fatalf("SetQuota: %v, quota %d", err, s.Quota())
+	}
+
+	if err := admin.SetFaults(ctx, Faults{RateLimitRate: 1, RetryAfter: 3 * time.Second, Operations: []string{OpQuota}}); err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Faults(); f.RateLimitRate != 1 || f.RetryAfter != 3*time.Second || len(f.Operations) != 1 {
+		t.Errorf("faults = %+v", f)
+	}
+	resp, _ = c.do(http.MethodGet, "/quotas/issuance", nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3" {
+		t.Errorf("after SetFaults: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	r, err := http.Get(hs.URL + "/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(got), `"retry_after":"3s"`) {
+		t.Errorf("GET /faults = %s", got)
+	}
+	if err := admin.SetFaults(ctx, Faults{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := admin.SetPending(ctx, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	req2, _ := ecRequest(t, time.Now())
+	serial := c.issue(req2)
+	if resp, _ := c.do(http.MethodGet, "/certificates/"+serial, nil); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("after SetPending(1): %d, want 202", resp.StatusCode)
+	}
+	if err := admin.SetPending(ctx, 0, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	polls, pfor := s.pendingPolls, s.pendingFor
+	s.mu.Unlock()
+	if polls != 0 || pfor != 2*time.Second {
+		t.Errorf("pending = %d, %v", polls, pfor)
+	}
+	admin.SetPending(ctx, 0, 0)
+
+	if err := admin.Reject(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	req3, _ := ecRequest(t, time.Now())
+	resp, body = c.do(http.MethodGet, "/certificates/"+c.issue(req3), nil)
+	wantProblem(t, resp, body, http.StatusUnprocessableEntity, "CA validation error")
+
+	p := DefaultECDSAPolicy()
+	p.SubjectDN.CommonName = &atlas.StringPolicy{Presence: atlas.PresenceForbidden}
+	if err := admin.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	req4, _ := ecRequest(t, time.Now())
+	resp, body = c.do(http.MethodPost, "/certificates", req4)
+	wantProblem(t, resp, body, http.StatusUnprocessableEntity, "subject_dn.common_name: is forbidden")
+
+	if err := admin.ExpireTokens(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = c.do(http.MethodGet, "/trustchain", nil)
+	wantProblem(t, resp, body, http.StatusUnauthorized, "Unauthorized")
+
+	if err := admin.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := admin.Stats(ctx); err != nil || st.TotalCalls != 0 || st.Issued != 0 || st.Duplicates != 0 || len(st.Calls) != 0 {
+		t.Errorf("after Reset: %+v %v", st, err)
+	}
+
+	// Mistakes in a harness surface as errors.
+	for path, body := range map[string]string{"/faults": `{"error_rat":1}`, "/quota": `{"value":"x"}`, "/pending": `{"for":"soon"}`} {
+		req, _ := http.NewRequest(http.MethodPut, hs.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s %s = %d, want 400", path, body, resp.StatusCode)
+		}
+	}
+	if err := (&AdminClient{URL: hs.URL + "/nope"}).Reset(ctx); err == nil {
+		t.Error("AdminClient hid a 404")
+	}
+}

@@ -1,0 +1,256 @@
+package fake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+// Faults are the failures the fake injects before a call reaches its
+// handler (and after it is counted). Rates are probabilities in [0, 1],
+// drawn independently per call. In JSON the durations are Go duration
+// strings such as "250ms" (a number is taken as nanoseconds), and the keys
+// are snake_case: latency, latency_spike_rate, latency_spike, error_rate,
+// server_error_rate, rate_limit_rate, retry_after, drop_rate, down,
+// operations.
+type Faults struct {
+	// Latency is added to every call.
+	Latency time.Duration
+	// LatencySpikeRate is the probability of a further LatencySpike.
+	LatencySpikeRate float64
+	LatencySpike     time.Duration
+	// ErrorRate is the probability of 503 "Service busy, please retry later"
+	// with an incident id, Atlas's documented overload answer.
+	ErrorRate float64
+	// ServerErrorRate is the probability of a 500 problem+json.
+	ServerErrorRate float64
+	// RateLimitRate is the probability of 429 "Rate Limit Reached", with a
+	// Retry-After header in whole seconds when RetryAfter > 0 (Atlas does
+	// not document one; clients must cope either way).
+	RateLimitRate float64
+	RetryAfter    time.Duration
+	// DropRate is the probability of closing the connection (HTTP/1.1) or
+	// resetting the stream (HTTP/2) without any response.
+	DropRate float64
+	// Down makes every call answer 503.
+	Down bool
+	// Operations, when non-empty, limits the faults to these operation
+	// names (OpLogin, OpRequestCertificate, ...).
+	Operations []string
+}
+
+type faultsJSON struct {
+	Latency          jsonDuration `json:"latency,omitempty"`
+	LatencySpikeRate float64      `json:"latency_spike_rate,omitempty"`
+	LatencySpike     jsonDuration `json:"latency_spike,omitempty"`
+	ErrorRate        float64      `json:"error_rate,omitempty"`
+	ServerErrorRate  float64      `json:"server_error_rate,omitempty"`
+	RateLimitRate    float64      `json:"rate_limit_rate,omitempty"`
+	RetryAfter       jsonDuration `json:"retry_after,omitempty"`
+	DropRate         float64      `json:"drop_rate,omitempty"`
+	Down             bool         `json:"down,omitempty"`
+	Operations       []string     `json:"operations,omitempty"`
+}
+
+// MarshalJSON writes durations as Go duration strings.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{
+		Latency: jsonDuration(f.Latency), LatencySpikeRate: f.LatencySpikeRate, LatencySpike: jsonDuration(f.LatencySpike),
+		ErrorRate: f.ErrorRate, ServerErrorRate: f.ServerErrorRate,
+		RateLimitRate: f.RateLimitRate, RetryAfter: jsonDuration(f.RetryAfter),
+		DropRate: f.DropRate, Down: f.Down, Operations: f.Operations,
+	})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes. Unknown keys are an
+// error: a misspelt fault would otherwise silently not be injected.
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var j faultsJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	*f = Faults{
+		Latency: time.Duration(j.Latency), LatencySpikeRate: j.LatencySpikeRate, LatencySpike: time.Duration(j.LatencySpike),
+		ErrorRate: j.ErrorRate, ServerErrorRate: j.ServerErrorRate,
+		RateLimitRate: j.RateLimitRate, RetryAfter: time.Duration(j.RetryAfter),
+		DropRate: j.DropRate, Down: j.Down, Operations: j.Operations,
+	}
+	return f.validate()
+}
+
+func (f Faults) validate() error {
+	for name, r := range map[string]float64{
+		"latency_spike_rate": f.LatencySpikeRate, "error_rate": f.ErrorRate, "server_error_rate": f.ServerErrorRate,
+		"rate_limit_rate": f.RateLimitRate, "drop_rate": f.DropRate,
+	} {
+		if r < 0 || r > 1 || math.IsNaN(r) {
+			return fmt.Errorf("%s: %v is not a probability", name, r)
+		}
+	}
+	if f.Latency < 0 || f.LatencySpike < 0 || f.RetryAfter < 0 {
+		return fmt.Errorf("durations must not be negative")
+	}
+	return nil
+}
+
+// jsonDuration is a time.Duration that reads and writes "250ms".
+type jsonDuration time.Duration
+
+func (d jsonDuration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *jsonDuration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration: want a string like \"250ms\": %w", err)
+		}
+		*d = jsonDuration(n)
+		return nil
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = jsonDuration(v)
+	return nil
+}
+
+// SetFaults replaces the injected faults; the zero Faults turns them off.
+func (s *Server) SetFaults(f Faults) {
+	f.Operations = slices.Clone(f.Operations)
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+// Faults returns the faults in force.
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults
+	f.Operations = slices.Clone(f.Operations)
+	return f
+}
+
+func (s *Server) countCall(op string) {
+	s.cmu.Lock()
+	s.calls[op]++
+	s.cmu.Unlock()
+}
+
+// Calls counts, per operation name, every request that reached an endpoint
+// since start or the last Reset, faulted ones included.
+func (s *Server) Calls() map[string]int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// CallCount is Calls()[op].
+func (s *Server) CallCount(op string) int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.calls[op]
+}
+
+// TotalCalls is the sum of Calls.
+func (s *Server) TotalCalls() int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	n := 0
+	for _, v := range s.calls {
+		n += v
+	}
+	return n
+}
+
+// Reset zeroes the call and issuance counters. Certificates, claims,
+// tokens, quota, policy and faults stay as they are.
+func (s *Server) Reset() {
+	s.cmu.Lock()
+	clear(s.calls)
+	clear(s.perKey)
+	s.issued = 0
+	s.cmu.Unlock()
+}
+
+// injectFault applies the faults to one call and reports whether it
+// answered (or dropped) the call. Latency comes first so that a slow call
+// can also fail, as under real overload.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, op string) bool {
+	f := s.Faults()
+	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
+		return false
+	}
+	delay := f.Latency
+	if hit(f.LatencySpikeRate) {
+		delay += f.LatencySpike
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	switch {
+	case f.Down:
+		writeBusy(w)
+	case hit(f.DropRate):
+		drop(w)
+	case hit(f.RateLimitRate):
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
+		}
+		writeProblem(w, http.StatusTooManyRequests, "Rate Limit Reached", nil)
+	case hit(f.ErrorRate):
+		writeBusy(w)
+	case hit(f.ServerErrorRate):
+		writeProblemBody(w, http.StatusInternalServerError, atlas.ErrorBody{Description: "Internal Server Error", ID: incidentID()})
+	default:
+		return false
+	}
+	return true
+}
+
+func writeBusy(w http.ResponseWriter) {
+	writeProblemBody(w, http.StatusServiceUnavailable, atlas.ErrorBody{Description: "Service busy, please retry later", ID: incidentID()})
+}
+
+// drop ends the call without a response: an HTTP/1.1 connection is closed,
+// an HTTP/2 stream is reset (its connection serves other calls and cannot
+// be hijacked).
+func drop(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
+}
+
+func hit(rate float64) bool {
+	return rate > 0 && rand.Float64() < rate
+}

@@ -1,0 +1,141 @@
+package fake
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFaults(t *testing.T) {
+	s := startFake(t, Options{})
+	c := loggedIn(t, s)
+	quota := func() (*http.Response, []byte) { return c.do(http.MethodGet, "/quotas/issuance", nil) }
+
+	t.Run("rate limit with Retry-After", func(t *testing.T) {
+		s.SetFaults(Faults{RateLimitRate: 1, RetryAfter: 1500 * time.Millisecond})
+		resp, body := quota()
+		wantProblem(t, resp, body, http.StatusTooManyRequests, "Rate Limit Reached")
+		if got := resp.Header.Get("Retry-After"); got != "2" {
+			t.Errorf("Retry-After = %q, want 2 (whole seconds, rounded up)", got)
+		}
+		s.SetFaults(Faults{RateLimitRate: 1})
+		resp, _ = quota()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "" {
+			t.Errorf("without RetryAfter: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
+	t.Run("service busy", func(t *testing.T) {
+		s.SetFaults(Faults{ErrorRate: 1})
+		resp, body := quota()
+		if eb := wantProblem(t, resp, body, http.StatusServiceUnavailable, "Service busy, please retry later"); eb.ID == "" {
+			t.Error("503 without an id")
+		}
+	})
+	t.Run("server error", func(t *testing.T) {
+		s.SetFaults(Faults{ServerErrorRate: 1})
+		resp, body := quota()
+		wantProblem(t, resp, body, http.StatusInternalServerError, "")
+	})
+	t.Run("down, login included", func(t *testing.T) {
+		s.SetFaults(Faults{Down: true})
+		cr := s.Credentials()
+		resp, body := c.do(http.MethodPost, "/login", map[string]string{"api_key": cr.APIKey, "api_secret": cr.APISecret})
+		wantProblem(t, resp, body, http.StatusServiceUnavailable, "Service busy")
+	})
+	t.Run("drop over HTTP/2 and HTTP/1.1", func(t *testing.T) {
+		s.SetFaults(Faults{DropRate: 1})
+		cr := s.Credentials()
+		for _, h2 := range []bool{true, false} {
+			cl := &apiClient{t: t, s: s, hc: httpClient(t, s, cr.CertPEM, cr.KeyPEM, h2), token: c.token}
+			before := s.CallCount(OpCountIssued)
+			if resp, body, err := cl.try(http.MethodGet, "/counters/certificates/issued", nil); err == nil {
+				t.Errorf("h2=%v: dropped call answered %d %s", h2, resp.StatusCode, body)
+			}
+			if s.CallCount(OpCountIssued) <= before {
+				t.Errorf("h2=%v: dropped call not counted", h2)
+			}
+		}
+	})
+	t.Run("latency", func(t *testing.T) {
+		s.SetFaults(Faults{Latency: 120 * time.Millisecond})
+		start := time.Now()
+		if resp, _ := quota(); resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d", resp.StatusCode)
+		}
+		if d := time.Since(start); d < 120*time.Millisecond {
+			t.Errorf("call took %v, want at least the injected latency", d)
+		}
+		s.SetFaults(Faults{LatencySpikeRate: 1, LatencySpike: 100 * time.Millisecond})
+		start = time.Now()
+		quota()
+		if d := time.Since(start); d < 100*time.Millisecond {
+			t.Errorf("call took %v, want at least the spike", d)
+		}
+	})
+	t.Run("only the named operations", func(t *testing.T) {
+		s.SetFaults(Faults{RateLimitRate: 1, Operations: []string{OpRequestCertificate}})
+		if resp, body := quota(); resp.StatusCode != http.StatusOK {
+			t.Errorf("unselected operation faulted: %d %s", resp.StatusCode, body)
+		}
+		resp, body := c.do(http.MethodPost, "/certificates", `{}`)
+		wantProblem(t, resp, body, http.StatusTooManyRequests, "Rate Limit Reached")
+	})
+	t.Run("off again", func(t *testing.T) {
+		s.SetFaults(Faults{})
+		if resp, body := quota(); resp.StatusCode != http.StatusOK {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("partial rates", func(t *testing.T) {
+		s.SetFaults(Faults{ErrorRate: 0.5})
+		defer s.SetFaults(Faults{})
+		codes := map[int]int{}
+		for range 200 {
+			resp, _ := quota()
+			codes[resp.StatusCode]++
+		}
+		if codes[http.StatusOK] < 40 || codes[http.StatusServiceUnavailable] < 40 {
+			t.Errorf("status mix at rate 0.5 = %v", codes)
+		}
+	})
+}
+
+func TestFaultsCountedAndBeforeAuth(t *testing.T) {
+	s := startFake(t, Options{})
+	c := newAPIClient(t, s) // no token: the fault answers before the 401
+	s.SetFaults(Faults{ErrorRate: 1})
+	for range 3 {
+		resp, body := c.do(http.MethodGet, "/trustchain", nil)
+		wantProblem(t, resp, body, http.StatusServiceUnavailable, "")
+	}
+	if s.CallCount(OpTrustChain) != 3 || s.TotalCalls() != 3 {
+		t.Errorf("calls = %v", s.Calls())
+	}
+}
+
+func TestFaultsJSON(t *testing.T) {
+	f := Faults{Latency: 250 * time.Millisecond, RateLimitRate: 0.25, RetryAfter: 2 * time.Second, Operations: []string{OpLogin}}
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"latency":"250ms"`, `"retry_after":"2s"`, `"rate_limit_rate":0.25`, `"operations":["Login"]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	var back Faults
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Latency != f.Latency || back.RetryAfter != f.RetryAfter || back.RateLimitRate != f.RateLimitRate || len(back.Operations) != 1 {
+		t.Errorf("round trip = %+v", back)
+	}
+	for _, bad := range []string{`{"latency":"soon"}`, `{"error_rate":2}`, `{"errorRate":0.5}`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
