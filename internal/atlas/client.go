@@ -1,0 +1,396 @@
+package atlas
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Config configures a Client. URL, APIKey, APISecret and ClientCertificate
+// are required; every other field has a default.
+type Config struct {
+	// URL is the API base URL including the version, for example
+	// https://emea.api.hvca.globalsign.com:8443/v2. It must be https.
+	URL string
+	// APIKey and APISecret are the account's API credentials.
+	APIKey, APISecret string
+	// ClientCertificate is the mTLS certificate GlobalSign issued to the
+	// account, with its private key (see LoadKeyPair).
+	ClientCertificate tls.Certificate
+	// RootCAs verify the server; nil uses the system roots.
+	RootCAs *x509.CertPool
+	// Timeout bounds each HTTP attempt, including reading the body. Default
+	// 30s.
+	Timeout time.Duration
+	// TokenLifetime is how long an access token is valid. Atlas does not
+	// return an expiry; it documents 10 minutes, the default.
+	TokenLifetime time.Duration
+	// TokenRefreshMargin: a token older than TokenLifetime minus this margin
+	// is replaced before use, so that it cannot expire in flight. Default 1m.
+	TokenRefreshMargin time.Duration
+	// Retry is the retry policy; zero fields take their defaults.
+	Retry RetryPolicy
+	// Clock returns the current time, for token age and Retry-After dates.
+	// Default time.Now.
+	Clock func() time.Time
+	// Metrics receives per-attempt and login metrics; nil disables them.
+	Metrics *Metrics
+	// Logger receives one V(1) line per attempt. The zero value discards.
+	Logger logr.Logger
+	// UserAgent is sent on every request. Default "atlas-issuer".
+	UserAgent string
+}
+
+// Defaults of Config.
+const (
+	DefaultTimeout            = 30 * time.Second
+	DefaultTokenLifetime      = 10 * time.Minute
+	DefaultTokenRefreshMargin = time.Minute
+	DefaultUserAgent          = "atlas-issuer"
+)
+
+// maxResponseBody bounds what is read from Atlas. The largest legitimate
+// bodies, validation policies and stats pages, are tens of kilobytes.
+const maxResponseBody = 8 << 20
+
+// Client calls the Atlas API for one credential set. It is safe for
+// concurrent use and should be shared: it holds the connection pool and the
+// access token.
+type Client struct {
+	base      string
+	creds     *credentials
+	http      *http.Client
+	transport *http.Transport
+	timeout   time.Duration
+	retry     RetryPolicy
+	userAgent string
+	clock     func() time.Time
+	metrics   *Metrics
+	log       logr.Logger
+
+	tokens *tokenCache
+	logins atomic.Int64
+
+	// sleep waits between attempts; tests replace it to record delays.
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter picks the actual backoff in [0, max]; tests make it fixed.
+	jitter func(max time.Duration) time.Duration
+}
+
+// credentials sit behind a pointer so that printing a Client with %+v shows
+// an address rather than the secret.
+type credentials struct {
+	apiKey, apiSecret string
+}
+
+// New validates cfg and builds the client and its transport. It does no
+// network I/O: the first call logs in.
+func New(cfg Config) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("atlas: URL is required")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("atlas: invalid URL: %w", err)
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("atlas: URL %q must be an absolute https URL", cfg.URL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("atlas: URL %q must not have user info, query or fragment", u.Redacted())
+	}
+	if cfg.APIKey == "" || cfg.APISecret == "" {
+		return nil, errors.New("atlas: API key and API secret are required")
+	}
+	if len(cfg.ClientCertificate.Certificate) == 0 || cfg.ClientCertificate.PrivateKey == nil {
+		return nil, errors.New("atlas: the mTLS client certificate and its private key are required")
+	}
+	if cfg.Timeout < 0 || cfg.TokenLifetime < 0 || cfg.TokenRefreshMargin < 0 {
+		return nil, errors.New("atlas: Timeout, TokenLifetime and TokenRefreshMargin must not be negative")
+	}
+	timeout := orDefault(cfg.Timeout, DefaultTimeout)
+	lifetime := orDefault(cfg.TokenLifetime, DefaultTokenLifetime)
+	margin := orDefault(cfg.TokenRefreshMargin, DefaultTokenRefreshMargin)
+	if margin >= lifetime {
+		return nil, fmt.Errorf("atlas: TokenRefreshMargin %s must be shorter than TokenLifetime %s", margin, lifetime)
+	}
+	retry, err := cfg.Retry.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	log := cfg.Logger
+	if log.GetSink() == nil {
+		log = logr.Discard()
+	}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+
+	transport := &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   timeout,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		TLSClientConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cfg.ClientCertificate},
+			RootCAs:      cfg.RootCAs,
+		},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	c := &Client{
+		base:      strings.TrimRight(u.String(), "/"),
+		creds:     &credentials{apiKey: cfg.APIKey, apiSecret: cfg.APISecret},
+		transport: transport,
+		http: &http.Client{
+			Transport: transport,
+			// Atlas sends no redirects; following one would replay a POST
+			// or carry the token elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		timeout:   timeout,
+		retry:     retry,
+		userAgent: ua,
+		clock:     clock,
+		metrics:   cfg.Metrics,
+		log:       log,
+		tokens:    &tokenCache{lifetime: lifetime, margin: margin},
+		sleep:     sleepContext,
+		jitter:    fullJitter,
+	}
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// CloseIdleConnections closes the pooled connections. Call it when a client
+// is replaced, for example after its credentials changed.
+func (c *Client) CloseIdleConnections() {
+	c.transport.CloseIdleConnections()
+}
+
+// Logins returns the number of successful logins so far.
+func (c *Client) Logins() int64 {
+	return c.logins.Load()
+}
+
+// request is one logical API call, possibly sent several times.
+type request struct {
+	op     string
+	method string
+	// path is relative to the base URL, with segments already escaped.
+	path  string
+	query url.Values
+	// body is marshalled to JSON; nil sends no body.
+	body any
+	// noAuth marks /login, the one call without a bearer token.
+	noAuth bool
+	// unsafe marks calls with side effects that must not happen twice
+	// (issuance, claim creation, approval emails): they are repeated only
+	// when Atlas certainly did not act.
+	unsafe bool
+	// accept lists the success codes; nil accepts every 2xx except 202,
+	// which Atlas uses for "still in progress".
+	accept []int
+}
+
+func (r *request) accepts(code int) bool {
+	if r.accept == nil {
+		return code >= 200 && code <= 299 && code != http.StatusAccepted
+	}
+	for _, a := range r.accept {
+		if a == code {
+			return true
+		}
+	}
+	return false
+}
+
+// response is an accepted response with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send performs one HTTP attempt. Responses the request does not accept
+// become *Error; failures without a status become *transportError or
+// *attemptTimeoutError.
+func (c *Client) send(ctx context.Context, r *request, payload []byte, token string, attempt int) (*response, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	// WroteHeaders fires before any of the request can have left the
+	// client: until then a failed POST is safe to repeat.
+	var sent atomic.Bool
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }}
+	actx = httptrace.WithClientTrace(actx, trace)
+
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	hreq, err := http.NewRequestWithContext(actx, r.method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("atlas %s: %w", r.op, err)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+	if payload != nil {
+		hreq.Header.Set("Content-Type", "application/json;charset=utf-8")
+	}
+	if token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+token)
+	}
+
+	start := time.Now()
+	hresp, err := c.http.Do(hreq)
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody+1))
+		_ = hresp.Body.Close()
+		if err == nil && len(data) > maxResponseBody {
+			err = fmt.Errorf("response body exceeds %d bytes", maxResponseBody)
+		}
+		if err != nil {
+			// The status arrived, so Atlas has the request.
+			sent.Store(true)
+		}
+	}
+	elapsed := time.Since(start)
+
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			err = &attemptTimeoutError{op: r.op, timeout: c.timeout}
+		}
+		c.metrics.observeRequest(r.op, 0, elapsed)
+		c.log.V(1).Info("atlas request", "operation", r.op, "attempt", attempt, "code", "error", "duration", elapsed, "error", err.Error())
+		return nil, &transportError{err: err, sent: sent.Load()}
+	}
+	c.metrics.observeRequest(r.op, hresp.StatusCode, elapsed)
+	c.log.V(1).Info("atlas request", "operation", r.op, "attempt", attempt, "code", hresp.StatusCode, "duration", elapsed)
+	if !r.accepts(hresp.StatusCode) {
+		return nil, newError(r.op, hresp.StatusCode, hresp.Header, data, c.clock())
+	}
+	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
+}
+
+// decode unmarshals a JSON success body into v. allowEmpty treats an empty
+// body as "nothing to decode", for lists Atlas may leave empty.
+func decode(op string, resp *response, v any, allowEmpty bool) error {
+	if len(bytes.TrimSpace(resp.body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return fmt.Errorf("atlas %s: empty response body (status %d)", op, resp.status)
+	}
+	if ct := resp.header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
+		return fmt.Errorf("atlas %s: unexpected content type %q (status %d)", op, ct, resp.status)
+	}
+	if err := json.Unmarshal(resp.body, v); err != nil {
+		return fmt.Errorf("atlas %s: decoding response: %w", op, err)
+	}
+	return nil
+}
+
+// isJSONMediaType accepts application/json with any parameters, and +json
+// types, since the live service is laxer than its documented charset.
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// lastSegment returns the final path segment of a Location header, which may
+// be host-relative (/v2/certificates/X) or absolute. The segment is kept as
+// given: serials with leading zeros or in lower case must round-trip.
+func lastSegment(op, location string) (string, error) {
+	if location == "" {
+		return "", fmt.Errorf("atlas %s: response has no Location header", op)
+	}
+	p := location
+	if u, err := url.Parse(location); err == nil {
+		p = u.EscapedPath()
+	} else if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.TrimRight(p, "/")
+	seg := p[strings.LastIndex(p, "/")+1:]
+	if unescaped, err := url.PathUnescape(seg); err == nil {
+		seg = unescaped
+	}
+	if seg == "" {
+		return "", fmt.Errorf("atlas %s: no identifier in Location %q", op, location)
+	}
+	return seg, nil
+}
+
+// segment escapes an identifier for use as one path segment. Empty and dot
+// segments are refused: they would address a different resource.
+func segment(what, v string) (string, error) {
+	if v == "" || v == "." || v == ".." {
+		return "", fmt.Errorf("atlas: invalid %s %q", what, v)
+	}
+	return url.PathEscape(v), nil
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// fullJitter spreads retries of many clients evenly over [0, max], which
+// avoids synchronised retry waves after an outage.
+func fullJitter(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return rand.N(max + 1)
+}

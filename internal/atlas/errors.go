@@ -1,0 +1,264 @@
+package atlas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrInProgress is returned by ReassertClaim when Atlas answers 202: the
+// claim's previous assertion has to finish before a new token is issued.
+var ErrInProgress = errors.New("atlas: a previous assertion is still in progress")
+
+// Error is a response from Atlas with a status code the operation does not
+// accept, usually a problem+json error document.
+type Error struct {
+	// Operation is the client method that failed, as in doc.go ("Login",
+	// "RequestCertificate", ...).
+	Operation string
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// Description is Atlas's message, or the HTTP status text when the body
+	// carried none.
+	Description string
+	// ID is the request or incident id Atlas adds to some errors (503).
+	ID string
+	// Errors are the detailed findings, such as "gsb" or "blacklist" hits on
+	// a 422.
+	Errors map[string]string
+	// RetryAfter is the server's Retry-After, zero when absent.
+	RetryAfter time.Duration
+}
+
+// Error formats the error as "atlas <Operation>: <code> <description>
+// [k: v; ...]". Request bodies never appear: they hold keys and secrets.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "atlas %s: %d %s", e.Operation, e.StatusCode, e.Description)
+	if len(e.Errors) > 0 {
+		keys := make([]string, 0, len(e.Errors))
+		for k := range e.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString(" [")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s: %s", k, e.Errors[k])
+		}
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// maxTextErrorBody bounds how much of a non-JSON error body reaches an error
+// message: proxies answer with whole HTML pages.
+const maxTextErrorBody = 200
+
+// newError builds the *Error for a response the operation does not accept.
+func newError(op string, status int, header http.Header, body []byte, now time.Time) *Error {
+	e := &Error{Operation: op, StatusCode: status}
+	var doc ErrorBody
+	if len(body) > 0 && json.Unmarshal(body, &doc) == nil && doc.Description != "" {
+		e.Description = doc.Description
+		e.ID = doc.ID
+		e.Errors = doc.Errors
+	} else {
+		e.Description = statusText(status)
+		if text := textSnippet(header, body); text != "" {
+			e.Description += ": " + text
+		}
+	}
+	e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
+	return e
+}
+
+func statusText(status int) string {
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "unexpected status"
+}
+
+// textSnippet returns the start of a text/plain body, on one line, so that a
+// load balancer's short message is not lost.
+func textSnippet(header http.Header, body []byte) string {
+	if len(body) == 0 {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(header.Get("Content-Type"))
+	if err != nil || mt != "text/plain" {
+		return ""
+	}
+	if len(body) > maxTextErrorBody {
+		body = body[:maxTextErrorBody]
+	}
+	// The cut may split a rune; ToValidUTF8 drops the fragment.
+	s := strings.ToValidUTF8(string(body), "")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// parseRetryAfter reads a Retry-After header in either of its forms:
+// delay-seconds or an HTTP-date. Invalid or past values give zero.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		const maxSecs = int64(1<<63-1) / int64(time.Second)
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > maxSecs {
+			secs = maxSecs // only overflow fails on digits
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	if d := t.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// transportError is a failure below HTTP: no status came back.
+type transportError struct {
+	err error
+	// sent reports whether any of the request may have reached Atlas. When it
+	// is false Atlas certainly did not act and even a POST can be repeated.
+	sent bool
+}
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// attemptTimeoutError is one attempt running out of Config.Timeout. It
+// deliberately does not wrap context.DeadlineExceeded, which would make it
+// look like the caller's own deadline and so not retryable.
+type attemptTimeoutError struct {
+	op      string
+	timeout time.Duration
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("atlas %s: no response within %s", e.op, e.timeout)
+}
+
+// Timeout marks the error as a timeout for net.Error-style checks.
+func (e *attemptTimeoutError) Timeout() bool { return true }
+
+// Temporary is part of net.Error.
+func (e *attemptTimeoutError) Temporary() bool { return true }
+
+// ctxDoneError is returned when the caller's context ends while the client
+// retries: it wraps both the context's error and the last attempt's error.
+type ctxDoneError struct {
+	op   string
+	ctx  error
+	last error
+}
+
+func (e *ctxDoneError) Error() string {
+	if e.last == nil {
+		return fmt.Sprintf("atlas %s: %v", e.op, e.ctx)
+	}
+	return fmt.Sprintf("atlas %s: %v (last error: %v)", e.op, e.ctx, e.last)
+}
+
+func (e *ctxDoneError) Unwrap() []error {
+	if e.last == nil {
+		return []error{e.ctx}
+	}
+	return []error{e.ctx, e.last}
+}
+
+// IsRetryable reports whether repeating the call may succeed: 408, 429 and
+// 5xx responses, timeouts of a single attempt, refused or reset connections
+// and connections closed mid-response. The end of the caller's context is
+// never retryable, even when the last attempt before it was.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return retryableStatus(ae.StatusCode)
+	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// retryableStatus holds 408 although it is a 4xx: it means a proxy or the
+// server gave up waiting for the request, not that the request was wrong.
+func retryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500 && code <= 599
+}
+
+// IsAuth reports whether Atlas refused the credentials or the token (401,
+// 403). The client has already logged in again once when this is returned.
+func IsAuth(err error) bool {
+	c := StatusCode(err)
+	return c == http.StatusUnauthorized || c == http.StatusForbidden
+}
+
+// IsQuota reports a 402 "Quota Reached": neither retryable soon nor
+// permanent, the caller should wait for the quota to be raised.
+func IsQuota(err error) bool {
+	return StatusCode(err) == http.StatusPaymentRequired
+}
+
+// IsPermanent reports a 4xx that repeating the same request cannot fix
+// (400, 404, 409, 411, 415, 422, 424, ...). 401, 402, 403, 408 and 429 are
+// not permanent: credentials, quota and rate limits change.
+func IsPermanent(err error) bool {
+	c := StatusCode(err)
+	if c < 400 || c > 499 {
+		return false
+	}
+	switch c {
+	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden,
+		http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// IsNotFound reports a 404.
+func IsNotFound(err error) bool {
+	return StatusCode(err) == http.StatusNotFound
+}
+
+// StatusCode returns the HTTP status of the *Error in err's chain, or 0.
+func StatusCode(err error) int {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.StatusCode
+	}
+	return 0
+}
