@@ -52,7 +52,3 @@ type AtlasClusterIssuerList struct {
 	// Items are the issuers.
 	Items []AtlasClusterIssuer `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&AtlasClusterIssuer{}, &AtlasClusterIssuerList{})
-}

@@ -49,7 +49,3 @@ type AtlasIssuerList struct {
 	// Items are the issuers.
 	Items []AtlasIssuer `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&AtlasIssuer{}, &AtlasIssuerList{})
-}

@@ -1,0 +1,186 @@
+// Package credentials turns the Secret an issuer points at into Atlas
+// credentials and a ready atlas.Client, and caches that client per Secret
+// version so that every reconcile shares one token and one connection pool.
+package credentials
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+// The Secret keys, as design.md names them.
+const (
+	KeyAPIKey      = "apiKey"
+	KeyAPISecret   = "apiSecret"
+	KeyCertificate = "tls.crt"
+	KeyPrivateKey  = "tls.key"
+	KeyPassword    = "tls.key.password"
+)
+
+// legacyKeys are the key names of the earlier Atlas issuer, accepted so its
+// users can point us at the Secret they already have.
+var legacyKeys = map[string]string{
+	KeyAPIKey:      "apikey",
+	KeyAPISecret:   "apisecret",
+	KeyCertificate: "cert",
+	KeyPrivateKey:  "certkey",
+}
+
+// Reasons a Secret cannot be used. They start issuer condition messages and
+// are listed in the README's troubleshooting table.
+const (
+	ReasonSecretNotFound       = "SecretNotFound"
+	ReasonSecretKeyMissing     = "SecretKeyMissing"
+	ReasonSecretKeyInvalid     = "SecretKeyInvalid"
+	ReasonKeyPasswordRequired  = "KeyPasswordRequired"
+	ReasonKeyPasswordIncorrect = "KeyPasswordIncorrect"
+	ReasonKeyMismatch          = "KeyMismatch"
+	ReasonCredentialsExpired   = "CredentialsExpired"
+)
+
+// Error says what is wrong with an issuer's Secret, naming the key. It never
+// carries the key's value.
+type Error struct {
+	Reason string
+	Secret string // namespace/name
+	Key    string
+	Detail string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Reason)
+	b.WriteString(": secret ")
+	b.WriteString(e.Secret)
+	if e.Key != "" {
+		fmt.Fprintf(&b, " key %q", e.Key)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Credentials are what an Atlas client needs, parsed from a Secret.
+type Credentials struct {
+	APIKey            string
+	APISecret         string
+	ClientCertificate tls.Certificate
+	// NotAfter is when the mTLS client certificate expires.
+	NotAfter time.Time
+}
+
+// String hides everything but the certificate's subject and expiry, so that
+// a stray %v never prints the API secret.
+func (c *Credentials) String() string {
+	if c == nil || c.ClientCertificate.Leaf == nil {
+		return "credentials{}"
+	}
+	return fmt.Sprintf("credentials{subject=%q notAfter=%s}", c.ClientCertificate.Leaf.Subject.String(), c.NotAfter.UTC().Format(time.RFC3339))
+}
+
+// Parse reads and validates the credentials in a Secret. Every problem is an
+// *Error naming the key; an expired client certificate is one too, since
+// Atlas would refuse every call with it.
+func Parse(secret *corev1.Secret, now time.Time) (*Credentials, error) {
+	ref := secret.Namespace + "/" + secret.Name
+	get := func(key string, required bool) ([]byte, string, error) {
+		if v, ok := secret.Data[key]; ok {
+			if len(strings.TrimSpace(string(v))) == 0 {
+				return nil, key, &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: key, Detail: "is empty"}
+			}
+			return v, key, nil
+		}
+		if legacy, ok := legacyKeys[key]; ok {
+			if v, ok := secret.Data[legacy]; ok && len(strings.TrimSpace(string(v))) > 0 {
+				return v, legacy, nil
+			}
+		}
+		if !required {
+			return nil, key, nil
+		}
+		return nil, key, &Error{Reason: ReasonSecretKeyMissing, Secret: ref, Key: key, Detail: "is missing"}
+	}
+
+	apiKey, _, err := get(KeyAPIKey, true)
+	if err != nil {
+		return nil, err
+	}
+	apiSecret, _, err := get(KeyAPISecret, true)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, certKey, err := get(KeyCertificate, true)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, keyKey, err := get(KeyPrivateKey, true)
+	if err != nil {
+		return nil, err
+	}
+	password, _, err := get(KeyPassword, false)
+	if err != nil {
+		return nil, err
+	}
+
+	cert, err := atlas.LoadKeyPair(certPEM, keyPEM, []byte(strings.TrimRight(string(password), "\r\n")))
+	if err != nil {
+		return nil, classifyKeyPairError(ref, certKey, keyKey, err)
+	}
+	creds := &Credentials{
+		APIKey:            strings.TrimSpace(string(apiKey)),
+		APISecret:         strings.TrimSpace(string(apiSecret)),
+		ClientCertificate: cert,
+		NotAfter:          cert.Leaf.NotAfter,
+	}
+	if now.After(cert.Leaf.NotAfter) {
+		return nil, &Error{Reason: ReasonCredentialsExpired, Secret: ref, Key: certKey,
+			Detail: fmt.Sprintf("the mTLS client certificate expired at %s; request a new one in the Atlas portal", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
+	}
+	return creds, nil
+}
+
+func classifyKeyPairError(ref, certKey, keyKey string, err error) error {
+	switch {
+	case errors.Is(err, atlas.ErrKeyPasswordRequired):
+		return &Error{Reason: ReasonKeyPasswordRequired, Secret: ref, Key: KeyPassword,
+			Detail: fmt.Sprintf("the private key in %q is encrypted; add its password under %q", keyKey, KeyPassword), Err: err}
+	case errors.Is(err, atlas.ErrKeyPasswordIncorrect):
+		return &Error{Reason: ReasonKeyPasswordIncorrect, Secret: ref, Key: KeyPassword,
+			Detail: fmt.Sprintf("the password does not decrypt the private key in %q", keyKey), Err: err}
+	case errors.Is(err, atlas.ErrKeyMismatch):
+		return &Error{Reason: ReasonKeyMismatch, Secret: ref, Key: keyKey,
+			Detail: fmt.Sprintf("the private key does not belong to the certificate in %q", certKey), Err: err}
+	}
+	key := keyKey
+	var certErr x509.CertificateInvalidError
+	if strings.Contains(err.Error(), "CERTIFICATE") || errors.As(err, &certErr) {
+		key = certKey
+	}
+	return &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: key, Detail: err.Error(), Err: err}
+}
+
+// parseCABundle reads an issuer's spec.caBundle, so that a broken bundle is
+// named instead of surfacing later as a TLS failure.
+func parseCABundle(pemData []byte) (*x509.CertPool, error) {
+	if len(pemData) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, errors.New("spec.caBundle holds no PEM certificate")
+	}
+	return pool, nil
+}

@@ -1,0 +1,72 @@
+package signing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/issuance"
+)
+
+// Health is what a successful or partly successful Check learned, for the
+// issuer's status.
+type Health struct {
+	CheckedAt           time.Time
+	CredentialsNotAfter time.Time
+	Quota               *int64
+	PolicySummary       string
+}
+
+// ExpiryWarning is how long before the mTLS certificate expires the issuer
+// starts warning.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// Check logs in to Atlas with the issuer's credentials, fetches the
+// validation policy, the quota and the trust chain, and returns an error a
+// user can act on when any of that fails. The earlier Atlas issuer's check
+// was a no-op; this one makes three real calls (plus a login when the token
+// is due), at the recheck interval.
+func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
+	h := Health{CheckedAt: s.now()}
+	err := s.check(ctx, iss, &h)
+	s.Metrics.observeCheck(iss, h, err)
+	return h, err
+}
+
+func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
+	cl, creds, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
+	if err != nil {
+		return err
+	}
+	h.CredentialsNotAfter = creds.NotAfter
+
+	policy, err := cl.ValidationPolicy(ctx)
+	if err != nil {
+		if atlas.StatusCode(err) == 0 && ctx.Err() == nil {
+			// A transport failure may hide a refused client certificate.
+			if derr := cl.DiagnoseTLS(ctx); derr != nil && isTLSRejection(derr) {
+				return classifyCheck("get validationpolicy", derr)
+			}
+		}
+		return classifyCheck("get validationpolicy", err)
+	}
+	h.PolicySummary = issuance.Summary(policy)
+	if err := issuance.CheckAccount(policy); err != nil {
+		return &CheckError{Cause: CauseAccountUnusable, Err: err}
+	}
+	quota, err := cl.Quota(ctx)
+	if err != nil {
+		return classifyCheck("get quota", err)
+	}
+	h.Quota = &quota
+	trust, err := cl.TrustChain(ctx)
+	if err != nil {
+		return classifyCheck("get trustchain", err)
+	}
+	s.accounts.of(iss.Key).set(cl, policy, trust)
+	if quota <= 0 {
+		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+// Causes that start an issuer's Ready message when Check fails, so users and
+// the README's troubleshooting table can key on them. Secret problems use
+// the reasons of package credentials.
+const (
+	CauseCredentialsRejected       = "CredentialsRejected"
+	CauseClientCertificateRejected = "ClientCertificateRejected"
+	CauseAtlasUnreachable          = "AtlasUnreachable"
+	CauseAtlasError                = "AtlasError"
+	CauseAccountUnusable           = "AccountUnusable"
+	CauseQuotaExhausted            = "QuotaExhausted"
+)
+
+// CheckError is a failed issuer check with its cause.
+type CheckError struct {
+	Cause string
+	Err   error
+}
+
+func (e *CheckError) Error() string { return e.Cause + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// classifyCheck names the cause of an error from an Atlas call in Check.
+func classifyCheck(op string, err error) error {
+	switch {
+	case atlas.IsAuth(err):
+		return &CheckError{Cause: CauseCredentialsRejected, Err: fmt.Errorf("Atlas refused the API key and secret (%s): %w", op, err)}
+	case atlas.IsQuota(err):
+		return &CheckError{Cause: CauseQuotaExhausted, Err: err}
+	case isTLSRejection(err):
+		return &CheckError{Cause: CauseClientCertificateRejected, Err: fmt.Errorf("Atlas refused the mTLS client certificate (%s): %w", op, err)}
+	case isUnreachable(err):
+		return &CheckError{Cause: CauseAtlasUnreachable, Err: fmt.Errorf("%s: %w", op, err)}
+	default:
+		return &CheckError{Cause: CauseAtlasError, Err: fmt.Errorf("%s: %w", op, err)}
+	}
+}
+
+// isTLSRejection reports a TLS alert from the server, which is how a server
+// that requires client certificates refuses one it does not trust.
+func isTLSRejection(err error) bool {
+	if atlas.StatusCode(err) != 0 {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "remote error: tls:") || strings.Contains(msg, "tls: certificate required")
+}
+
+func isUnreachable(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) ||
+		atlas.StatusCode(err) >= 500 || atlas.StatusCode(err) == 429
+}
+
+// signError maps an Atlas error met while signing to what issuer-lib does
+// with it: auth and quota problems mark the issuer not Ready (the request
+// waits without spending its retry budget), permanent 4xx fail the request
+// with Atlas's words, and everything else is retried with backoff.
+func signError(op string, err error) error {
+	wrapped := fmt.Errorf("%s: %w", op, err)
+	switch {
+	case atlas.IsAuth(err):
+		return signer.IssuerError{Err: &CheckError{Cause: CauseCredentialsRejected, Err: wrapped}}
+	case atlas.IsQuota(err):
+		return signer.IssuerError{Err: &CheckError{Cause: CauseQuotaExhausted, Err: wrapped}}
+	case isTLSRejection(err):
+		return signer.IssuerError{Err: &CheckError{Cause: CauseClientCertificateRejected, Err: wrapped}}
+	case atlas.IsPermanent(err):
+		return signer.PermanentError{Err: wrapped}
+	default:
+		return wrapped
+	}
+}

@@ -1,0 +1,351 @@
+// Package signing is the Atlas-specific core of the issuer: Check proves an
+// issuer's credentials and account work, and Sign runs the state machine of
+// design.md that turns an approved request into a certificate without ever
+// submitting one request to Atlas twice.
+package signing
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/chain"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/internal/issuance"
+)
+
+// Issuer is an AtlasIssuer or AtlasClusterIssuer resolved to what signing
+// needs.
+type Issuer struct {
+	// Key identifies the issuer in caches and metrics: kind/namespace/name.
+	Key      string
+	Kind     string
+	Name     string
+	Endpoint credentials.Endpoint
+	Secret   types.NamespacedName
+}
+
+// Request is a CertificateRequest or Kubernetes CSR to sign.
+type Request struct {
+	// Object is the request itself; Sign annotates it.
+	Object  client.Object
+	Details signer.CertificateDetails
+}
+
+// Annotator writes annotations on a request object, failing with a conflict
+// when the object changed since it was read: a stale read must never lead
+// to a second submission.
+type Annotator interface {
+	Annotate(ctx context.Context, obj client.Object, set map[string]string, remove ...string) error
+}
+
+// Signer holds the caches shared by every reconcile.
+type Signer struct {
+	Loader    *credentials.Loader
+	Annotator Annotator
+	Metrics   *Metrics
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// LookupGrace is how long after an intent was written a restart keeps
+	// looking for the submitted certificate before submitting again. Atlas
+	// may take a moment to list a new certificate.
+	LookupGrace time.Duration
+
+	accounts  accounts
+	completed *completed
+}
+
+// New returns a Signer.
+func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Signer {
+	return &Signer{
+		Loader:      loader,
+		Annotator:   annotator,
+		Metrics:     metrics,
+		LookupGrace: 2 * time.Minute,
+		completed:   newCompleted(5 * time.Minute),
+	}
+}
+
+func (s *Signer) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Sign returns the certificate for a request, or the issuer-lib error that
+// says what happens next: PendingError (poll again), PermanentError (the
+// request fails), IssuerError (the issuer goes not Ready; the request waits),
+// or a plain error (retried with backoff).
+func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
+	start := s.now()
+	b, err := s.sign(ctx, req, iss)
+	s.Metrics.observeSign(iss, err, req.Object.GetCreationTimestamp().Time, start, s.now())
+	return b, err
+}
+
+func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
+	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
+	if b, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
+		return b, nil // already signed by this process; the informer is behind
+	}
+	if req.Details.IsCA {
+		return Bundle{}, signer.PermanentError{Err: errors.New("isCA: Atlas issues end-entity certificates only")}
+	}
+	cl, _, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
+	if err != nil {
+		return Bundle{}, signer.IssuerError{Err: err}
+	}
+	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
+	if err != nil {
+		return Bundle{}, signError("load account", err)
+	}
+
+	ann := req.Object.GetAnnotations()
+	if serial := ann[v1alpha1.SerialAnnotation]; serial != "" {
+		return s.collect(ctx, cl, req, serial, trust, intentTime(ann))
+	}
+
+	mapped, err := issuance.Map(issuance.Input{
+		CSR:         req.Details.CSR,
+		Duration:    req.Details.Duration,
+		IsCA:        req.Details.IsCA,
+		KeyUsage:    req.Details.KeyUsage,
+		ExtKeyUsage: req.Details.ExtKeyUsage,
+		Now:         s.now(),
+	}, policy)
+	if err != nil {
+		return Bundle{}, signer.PermanentError{Err: err}
+	}
+	for _, n := range mapped.Notes {
+		logger.V(1).Info("mapping note", "note", n)
+	}
+
+	if raw := ann[v1alpha1.IntentAnnotation]; raw != "" {
+		intent, perr := ParseIntent(raw)
+		if perr == nil {
+			serial, found, err := s.lookup(ctx, cl, intent)
+			var pc *pendingCandidate
+			if errors.As(err, &pc) {
+				return Bundle{}, signer.PendingError{Err: pc, RequeueAfter: pollInterval(s.now().Sub(intent.NotBefore))}
+			}
+			if err != nil {
+				return Bundle{}, signError("look up earlier submission", err)
+			}
+			if found {
+				logger.Info("found the certificate submitted before a restart", "serial", serial)
+				if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); err != nil {
+					return Bundle{}, fmt.Errorf("persist serial %s: %w", serial, err)
+				}
+				return s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
+			}
+			if age := s.now().Sub(intent.NotBefore); age < s.LookupGrace {
+				return Bundle{}, signer.PendingError{
+					Err:          fmt.Errorf("a submission started at %s is not visible in Atlas yet; looking again before submitting anew", intent.NotBefore.UTC().Format(time.RFC3339)),
+					RequeueAfter: pollInterval(age),
+				}
+			}
+			logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
+		}
+	}
+	return s.submit(ctx, cl, req, mapped, trust)
+}
+
+// submit writes the intent, POSTs, and on the common path GETs the
+// certificate at once: one annotation write and two Atlas calls.
+func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapped *issuance.Result, trust []string) (Bundle, error) {
+	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
+	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
+	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.IntentAnnotation: intent.String()}); err != nil {
+		return Bundle{}, fmt.Errorf("record intent: %w", err)
+	}
+	serial, err := cl.RequestCertificate(ctx, mapped.Request)
+	if err != nil {
+		if definitive(err) {
+			// Atlas answered and created nothing: clear the intent so the
+			// retry submits at once instead of looking for a certificate
+			// that does not exist.
+			if aerr := s.Annotator.Annotate(ctx, req.Object, nil, v1alpha1.IntentAnnotation); aerr != nil {
+				return Bundle{}, fmt.Errorf("clear intent after %v: %w", err, aerr)
+			}
+		}
+		return Bundle{}, signError("request certificate", err)
+	}
+	info, err := cl.RetrieveCertificate(ctx, serial)
+	if err == nil && info.Status == atlas.StatusIssued {
+		return s.finish(req, serial, info, trust)
+	}
+	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
+		// The serial is lost with this error, but the intent stays: the
+		// retry finds the certificate by lookup instead of submitting again.
+		return Bundle{}, fmt.Errorf("persist serial %s: %w", serial, aerr)
+	}
+	if err != nil {
+		return Bundle{}, s.collectError(serial, err, 0)
+	}
+	return s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
+}
+
+// collect polls a submitted certificate.
+func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, serial string, trust []string, submitted time.Time) (Bundle, error) {
+	age := time.Duration(0)
+	if !submitted.IsZero() {
+		age = s.now().Sub(submitted)
+	}
+	info, err := cl.RetrieveCertificate(ctx, serial)
+	if err != nil {
+		return Bundle{}, s.collectError(serial, err, age)
+	}
+	switch info.Status {
+	case atlas.StatusIssued:
+		return s.finish(req, serial, info, trust)
+	case atlas.StatusPending:
+		return Bundle{}, signer.PendingError{
+			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
+			RequeueAfter: pollInterval(age),
+		}
+	case atlas.StatusRevoked:
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s was revoked in Atlas before it was collected", serial)}
+	default:
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s has status %q in Atlas", serial, info.Status)}
+	}
+}
+
+func (s *Signer) collectError(serial string, err error, age time.Duration) error {
+	// A serial Atlas has only just created may not be visible yet.
+	if atlas.IsNotFound(err) && age < s.LookupGrace {
+		return signer.PendingError{Err: fmt.Errorf("certificate %s is not visible in Atlas yet", serial), RequeueAfter: pollInterval(age)}
+	}
+	return signError("retrieve certificate "+serial, err)
+}
+
+// finish checks the certificate Atlas returned and builds the chain.
+func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo, trust []string) (Bundle, error) {
+	if err := samePublicKey([]byte(info.Certificate), req.Details.CSR); err != nil {
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
+	}
+	built, err := chain.Build([]byte(info.Certificate), trust)
+	if err != nil {
+		return Bundle{}, fmt.Errorf("build chain for %s: %w", serial, err)
+	}
+	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
+	s.completed.put(req.Object.GetUID(), b, s.now())
+	return b, nil
+}
+
+// lookup finds a certificate submitted for intent: Atlas's issued stats
+// around the intent's time, narrowed to the exact not_before we sent, then
+// each candidate's public key. A candidate still pending cannot be compared
+// yet, so the caller waits rather than risk a duplicate.
+func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (string, bool, error) {
+	q := atlas.StatsQuery{PerPage: 100, From: intent.NotBefore.Add(-time.Minute).Unix(), To: s.now().Add(time.Minute).Unix()}
+	var candidates []string
+	for q.Page = 1; ; q.Page++ {
+		page, err := cl.StatsIssued(ctx, q)
+		if err != nil {
+			return "", false, err
+		}
+		for _, m := range page.Certificates {
+			if m.NotBefore == intent.NotBefore.Unix() {
+				candidates = append(candidates, m.SerialNumber)
+			}
+		}
+		if !page.Next || len(page.Certificates) == 0 || q.Page >= 1000 {
+			break
+		}
+	}
+	for _, serial := range candidates {
+		info, err := cl.RetrieveCertificate(ctx, serial)
+		if err != nil {
+			return "", false, err
+		}
+		if info.Status == atlas.StatusPending {
+			return "", false, &pendingCandidate{serial: serial}
+		}
+		fp, err := certFingerprint([]byte(info.Certificate))
+		if err == nil && fp == intent.Fingerprint {
+			return serial, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+type pendingCandidate struct{ serial string }
+
+func (p *pendingCandidate) Error() string {
+	return fmt.Sprintf("candidate certificate %s is still being issued", p.serial)
+}
+
+// definitive reports whether Atlas answered a POST with an error that means
+// it created nothing.
+func definitive(err error) bool {
+	code := atlas.StatusCode(err)
+	return (code >= 400 && code < 500) || code == 503
+}
+
+// pollInterval backs off polling with the request's age: 1 s at first,
+// a quarter of the age later, at most 30 s.
+func pollInterval(age time.Duration) time.Duration {
+	d := age / 4
+	if d < time.Second {
+		d = time.Second
+	}
+	if d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	return d
+}
+
+func intentTime(ann map[string]string) time.Time {
+	if i, err := ParseIntent(ann[v1alpha1.IntentAnnotation]); err == nil {
+		return i.NotBefore
+	}
+	return time.Time{}
+}
+
+func certFingerprint(certPEM []byte) (string, error) {
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		return "", errors.New("certificate is not PEM")
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", err
+	}
+	return issuance.PublicKeyFingerprint(c.PublicKey)
+}
+
+// samePublicKey guards against handing out a certificate for another key:
+// whatever Atlas returns must certify the key of the request.
+func samePublicKey(certPEM, csrPEM []byte) error {
+	got, err := certFingerprint(certPEM)
+	if err != nil {
+		return fmt.Errorf("parse issued certificate: %w", err)
+	}
+	block, _ := pem.Decode(csrPEM)
+	if block == nil {
+		return errors.New("request CSR is not PEM")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("parse CSR: %w", err)
+	}
+	want, err := issuance.PublicKeyFingerprint(csr.PublicKey)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return errors.New("Atlas returned a certificate for a different public key")
+	}
+	return nil
+}

@@ -1,0 +1,407 @@
+package signing
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
+)
+
+// memAnnotator keeps annotations in memory and enforces the resourceVersion
+// precondition the real Annotator sends.
+type memAnnotator struct {
+	mu       sync.Mutex
+	rv       int
+	writes   int
+	conflict bool
+}
+
+func (m *memAnnotator) Annotate(_ context.Context, obj client.Object, set map[string]string, remove ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conflict || obj.GetResourceVersion() != strconv.Itoa(m.rv) {
+		return apierrors.NewConflict(schema.GroupResource{Resource: "certificaterequests"}, obj.GetName(), errors.New("stale"))
+	}
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	for k, v := range set {
+		ann[k] = v
+	}
+	for _, k := range remove {
+		delete(ann, k)
+	}
+	obj.SetAnnotations(ann)
+	m.rv++
+	m.writes++
+	obj.SetResourceVersion(strconv.Itoa(m.rv))
+	return nil
+}
+
+type env struct {
+	t      *testing.T
+	fake   *fake.Server
+	signer *Signer
+	ann    *memAnnotator
+	iss    Issuer
+	now    time.Time
+	secret *corev1.Secret
+}
+
+func newEnv(t *testing.T, opts fake.Options) *env {
+	t.Helper()
+	e := &env{t: t, ann: &memAnnotator{}, now: time.Now()}
+	var mu sync.Mutex
+	// The fake and the signer share one clock, so tests can move time.
+	opts.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return e.now }
+	srv, err := fake.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	creds := srv.Credentials()
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "atlas", UID: "secret-uid", ResourceVersion: "1"},
+		Data: map[string][]byte{
+			credentials.KeyAPIKey: []byte(creds.APIKey), credentials.KeyAPISecret: []byte(creds.APISecret),
+			credentials.KeyCertificate: creds.CertPEM, credentials.KeyPrivateKey: creds.KeyPEM,
+		},
+	}
+	e.fake, e.secret = srv, secret
+	e.newSigner()
+	e.iss = Issuer{
+		Key: "AtlasIssuer/ns/atlas", Kind: "AtlasIssuer", Name: "atlas",
+		Endpoint: credentials.Endpoint{URL: srv.URL(), CABundle: creds.ServerCAPEM},
+		Secret:   types.NamespacedName{Namespace: "ns", Name: "atlas"},
+	}
+	return e
+}
+
+// newSigner builds a Signer with empty caches, as a restarted manager has.
+func (e *env) newSigner() {
+	sec := e.secret.DeepCopy()
+	sec.ResourceVersion = ""
+	api := ctrlfake.NewClientBuilder().WithObjects(sec).Build()
+	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Now: func() time.Time { return e.now }}
+	e.signer = New(loader, e.ann, nil)
+	e.signer.Now = func() time.Time { return e.now }
+}
+
+func (e *env) request(dnsName string, isCA bool) Request {
+	e.t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: dnsName}, DNSNames: []string{dnsName},
+	}, key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{
+		Namespace: "ns", Name: dnsName, UID: types.UID("uid-" + dnsName),
+		ResourceVersion: strconv.Itoa(e.ann.rv), CreationTimestamp: metav1.NewTime(e.now),
+	}}
+	return Request{Object: cr, Details: signer.CertificateDetails{
+		CSR:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+		Duration:    24 * time.Hour,
+		IsCA:        isCA,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}}
+}
+
+func (e *env) calls(op string) int { return e.fake.CallCount(op) }
+
+func countPEM(b []byte) int { return strings.Count(string(b), "BEGIN CERTIFICATE") }
+
+func TestSignFastPath(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	req := e.request("www.example.com", false)
+	b, err := e.signer.Sign(context.Background(), req, e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countPEM(b.ChainPEM) != 2 || countPEM(b.CAPEM) != 1 {
+		t.Fatalf("chain has %d certificates and CA %d; want leaf+intermediate and root", countPEM(b.ChainPEM), countPEM(b.CAPEM))
+	}
+	if !strings.Contains(string(b.CAPEM), strings.TrimSpace(string(e.fake.RootPEM()))[30:80]) {
+		t.Error("CA is not the fake's root")
+	}
+	if got := e.calls("RequestCertificate") + e.calls("RetrieveCertificate"); got != 2 {
+		t.Errorf("POST+GET = %d, want 2", got)
+	}
+	if e.ann.writes != 1 {
+		t.Errorf("annotation writes = %d, want 1 (the intent)", e.ann.writes)
+	}
+	if _, ok := req.Object.GetAnnotations()[v1alpha1.IntentAnnotation]; !ok {
+		t.Error("no intent annotation")
+	}
+	// A second reconcile before the informer sees Ready costs no Atlas call.
+	before := e.fake.TotalCalls()
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.TotalCalls() != before {
+		t.Error("re-signing a just-completed request called Atlas")
+	}
+}
+
+func TestSignPendingPersistsSerialAndPolls(t *testing.T) {
+	e := newEnv(t, fake.Options{PendingPolls: 3})
+	req := e.request("pending.example.com", false)
+	var pending signer.PendingError
+	for i := 0; i < 10; i++ {
+		_, err := e.signer.Sign(context.Background(), req, e.iss)
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &pending) {
+			t.Fatalf("poll %d: err = %v, want PendingError", i, err)
+		}
+		if req.Object.GetAnnotations()[v1alpha1.SerialAnnotation] == "" {
+			t.Fatal("pending without a persisted serial")
+		}
+		if pending.RequeueAfter < time.Second {
+			t.Errorf("RequeueAfter = %s", pending.RequeueAfter)
+		}
+	}
+	if n := e.calls("RequestCertificate"); n != 1 {
+		t.Errorf("POSTs = %d, want 1", n)
+	}
+	if e.fake.Issued() != 1 || e.fake.Duplicates() != 0 {
+		t.Errorf("issued %d duplicates %d", e.fake.Issued(), e.fake.Duplicates())
+	}
+}
+
+func TestSignAfterRestartBetweenPostAndSerial(t *testing.T) {
+	e := newEnv(t, fake.Options{PendingFor: 5 * time.Minute})
+	req := e.request("restart.example.com", false)
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); !errors.As(err, &signer.PendingError{}) {
+		t.Fatalf("err = %v, want pending", err)
+	}
+	// The crash: the serial never reached the API server.
+	ann := req.Object.GetAnnotations()
+	delete(ann, v1alpha1.SerialAnnotation)
+	req.Object.SetAnnotations(ann)
+	e.newSigner()
+
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); !errors.As(err, &signer.PendingError{}) {
+		t.Fatalf("while the candidate is pending: err = %v, want PendingError", err)
+	}
+	e.now = e.now.Add(10 * time.Minute) // issued now, and past the grace: the lookup must still win over a new POST
+	b, err := e.signer.Sign(context.Background(), req, e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countPEM(b.ChainPEM) != 2 {
+		t.Error("no chain")
+	}
+	if n := e.calls("RequestCertificate"); n != 1 {
+		t.Errorf("POSTs = %d, want 1", n)
+	}
+	if e.fake.Duplicates() != 0 {
+		t.Errorf("duplicates = %d", e.fake.Duplicates())
+	}
+	if req.Object.GetAnnotations()[v1alpha1.SerialAnnotation] == "" {
+		t.Error("the found serial was not persisted")
+	}
+}
+
+func TestSignIntentWithoutPostSubmitsAfterGrace(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	req := e.request("lost.example.com", false)
+	// A crash after the intent was written and before the POST.
+	if err := e.ann.Annotate(context.Background(), req.Object, map[string]string{
+		v1alpha1.IntentAnnotation: Intent{NotBefore: e.now.Truncate(time.Second), Fingerprint: "abc"}.String(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); !errors.As(err, &signer.PendingError{}) {
+		t.Fatalf("within grace: err = %v, want PendingError", err)
+	}
+	if n := e.calls("RequestCertificate"); n != 0 {
+		t.Fatalf("submitted within the grace period (%d POSTs)", n)
+	}
+	e.now = e.now.Add(3 * time.Minute)
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.calls("RequestCertificate"); n != 1 {
+		t.Errorf("POSTs = %d, want 1", n)
+	}
+}
+
+func TestSignFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(e *env)
+		isCA      bool
+		dns       string
+		wantType  any
+		wantText  string
+		wantPosts int
+	}{
+		{name: "isCA", isCA: true, dns: "ca.example.com", wantType: &signer.PermanentError{}, wantText: "end-entity"},
+		{name: "policy violation", dns: "www.example.org", setup: func(e *env) {
+			p := fake.DefaultPolicy()
+			p.SAN.DNSNames.List = []string{".example.com"}
+			e.fake.SetPolicy(p)
+		}, wantType: &signer.PermanentError{}, wantText: "san.dns_names"},
+		{name: "quota spent", dns: "q.example.com", setup: func(e *env) { e.fake.SetQuota(0) },
+			wantType: &signer.IssuerError{}, wantText: CauseQuotaExhausted, wantPosts: 1},
+		{name: "CA rejects", dns: "r.example.com", setup: func(e *env) { e.fake.RejectNext(1) },
+			wantType: &signer.PermanentError{}, wantText: "CA validation error", wantPosts: 1},
+		{name: "stale read", dns: "s.example.com", setup: func(e *env) { e.ann.conflict = true },
+			wantText: "record intent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fake.Options{})
+			if tc.setup != nil {
+				tc.setup(e)
+			}
+			req := e.request(tc.dns, tc.isCA)
+			_, err := e.signer.Sign(context.Background(), req, e.iss)
+			if err == nil {
+				t.Fatal("signed")
+			}
+			switch want := tc.wantType.(type) {
+			case *signer.PermanentError:
+				if !errors.As(err, want) {
+					t.Errorf("err = %v (%T), want PermanentError", err, err)
+				}
+			case *signer.IssuerError:
+				if !errors.As(err, want) {
+					t.Errorf("err = %v (%T), want IssuerError", err, err)
+				}
+			case nil:
+				if errors.As(err, &signer.PermanentError{}) || errors.As(err, &signer.IssuerError{}) || errors.As(err, &signer.PendingError{}) {
+					t.Errorf("err = %v (%T), want a plain retryable error", err, err)
+				}
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("err = %q, want it to mention %q", err, tc.wantText)
+			}
+			if n := e.calls("RequestCertificate"); n != tc.wantPosts {
+				t.Errorf("POSTs = %d, want %d", n, tc.wantPosts)
+			}
+		})
+	}
+}
+
+func TestSignQuotaClearsIntent(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	e.fake.SetQuota(0)
+	req := e.request("quota.example.com", false)
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err == nil {
+		t.Fatal("signed without quota")
+	}
+	if _, ok := req.Object.GetAnnotations()[v1alpha1.IntentAnnotation]; ok {
+		t.Fatal("intent kept after Atlas refused the submission; the retry would wait for nothing")
+	}
+	e.fake.SetQuota(10)
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name      string
+		mutate    func(e *env)
+		wantCause string
+	}{
+		{name: "healthy"},
+		{name: "wrong api key", mutate: func(e *env) { e.secret.Data[credentials.KeyAPIKey] = []byte("wrong") }, wantCause: CauseCredentialsRejected},
+		{name: "untrusted client certificate", mutate: func(e *env) {
+			c, k, err := e.fake.NewClientCertificate(false)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			e.secret.Data[credentials.KeyCertificate], e.secret.Data[credentials.KeyPrivateKey] = c, k
+		}, wantCause: CauseClientCertificateRejected},
+		{name: "account needs the private key", mutate: func(e *env) {
+			p := fake.DefaultPolicy()
+			p.PublicKey.KeyFormat = atlas.KeyFormatPKCS8
+			p.PublicKeySignature = atlas.PresenceRequired
+			e.fake.SetPolicy(p)
+		}, wantCause: CauseAccountUnusable},
+		{name: "no quota", mutate: func(e *env) { e.fake.SetQuota(0) }, wantCause: CauseQuotaExhausted},
+		{name: "atlas down", mutate: func(e *env) { e.fake.SetFaults(fake.Faults{Down: true}) }, wantCause: CauseAtlasUnreachable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fake.Options{Quota: 42})
+			if tc.mutate != nil {
+				tc.mutate(e)
+				e.newSigner()
+			}
+			h, err := e.signer.Check(context.Background(), e.iss)
+			if tc.wantCause == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h.Quota == nil || *h.Quota != 42 || h.CredentialsNotAfter.IsZero() || h.PolicySummary == "" {
+					t.Errorf("health = %+v", h)
+				}
+				return
+			}
+			var ce *CheckError
+			if !errors.As(err, &ce) || ce.Cause != tc.wantCause {
+				t.Fatalf("err = %v, want cause %s", err, tc.wantCause)
+			}
+			if !strings.HasPrefix(err.Error(), tc.wantCause+": ") {
+				t.Errorf("message %q does not start with its cause", err)
+			}
+		})
+	}
+}
+
+func TestIntentRoundTrip(t *testing.T) {
+	in := Intent{NotBefore: time.Unix(1700000000, 0), Fingerprint: "ab12"}
+	out, err := ParseIntent(in.String())
+	if err != nil || !out.NotBefore.Equal(in.NotBefore) || out.Fingerprint != in.Fingerprint {
+		t.Fatalf("round trip: %+v, %v", out, err)
+	}
+	for _, bad := range []string{"", "x/y", "123", "123/", "-5/ab"} {
+		if _, err := ParseIntent(bad); err == nil {
+			t.Errorf("ParseIntent(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPollInterval(t *testing.T) {
+	for _, tc := range []struct{ age, want time.Duration }{
+		{0, time.Second}, {2 * time.Second, time.Second}, {20 * time.Second, 5 * time.Second}, {time.Hour, 30 * time.Second},
+	} {
+		if got := pollInterval(tc.age); got != tc.want {
+			t.Errorf("pollInterval(%s) = %s, want %s", tc.age, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+// Command manager runs the atlas-issuer controllers: AtlasIssuer and
+// AtlasClusterIssuer reconcilers and the CertificateRequest and Kubernetes
+// CSR signers, built on cert-manager's issuer-lib.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/controllers"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/internal/signing"
+)
+
+// serviceAccountNamespace is where Kubernetes mounts the pod's namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "atlas-issuer:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		metricsAddr              string
+		probeAddr                string
+		leaderElect              bool
+		leaderElectionNamespace  string
+		clusterResourceNamespace string
+		maxConcurrentRequests    int
+		maxRetryDuration         time.Duration
+		recheckInterval          time.Duration
+		atlasTimeout             time.Duration
+		lookupGrace              time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the healthz and readyz endpoints bind to.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace AtlasClusterIssuer Secrets are read from (default: the pod's namespace).")
+	flag.IntVar(&maxConcurrentRequests, "max-concurrent-requests", 16, "Requests signed in parallel, per request kind.")
+	flag.DurationVar(&maxRetryDuration, "max-retry-duration", 30*time.Minute, "How long a request is retried on transient errors before it fails.")
+	flag.DurationVar(&recheckInterval, "issuer-recheck-interval", 5*time.Minute, "How often every issuer's credentials, quota and policy are checked again; 0 disables it.")
+	flag.DurationVar(&atlasTimeout, "atlas-timeout", 30*time.Second, "Timeout of one HTTP call to Atlas.")
+	flag.DurationVar(&lookupGrace, "lookup-grace", 2*time.Minute, "After a restart, how long to look for a certificate submitted before the restart before submitting again.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	logger := zap.New(zap.UseFlagOptions(&zapOpts))
+	ctrl.SetLogger(logger)
+	setupLog := ctrl.Log.WithName("setup")
+
+	if clusterResourceNamespace == "" {
+		clusterResourceNamespace = podNamespace()
+	}
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cmapi.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "atlas-issuer.hvca.globalsign.com",
+		LeaderElectionNamespace:       leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// Secret data is read uncached, on demand; only Secret metadata is
+		// watched. This keeps memory flat however many Secrets exist.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+
+	atlasMetrics := atlas.NewMetrics(ctrlmetrics.Registry)
+	cache := credentials.NewCache(atlas.Config{
+		Timeout: atlasTimeout,
+		Metrics: atlasMetrics,
+		Logger:  ctrl.Log.WithName("atlas"),
+	})
+	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
+	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(ctrlmetrics.Registry))
+	s.LookupGrace = lookupGrace
+	a := &controllers.Atlas{
+		Signer:                   s,
+		Client:                   mgr.GetClient(),
+		Recorder:                 mgr.GetEventRecorder("atlas-issuer"),
+		ClusterResourceNamespace: clusterResourceNamespace,
+	}
+
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, a, controllers.Options{
+		MaxConcurrentRequests: maxConcurrentRequests,
+		MaxRetryDuration:      maxRetryDuration,
+		RecheckInterval:       recheckInterval,
+	}); err != nil {
+		return fmt.Errorf("controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	setupLog.Info("starting manager", "clusterResourceNamespace", clusterResourceNamespace,
+		"maxConcurrentRequests", maxConcurrentRequests, "maxRetryDuration", maxRetryDuration)
+	return mgr.Start(ctx)
+}
+
+// podNamespace is the namespace the manager runs in, "default" outside a pod.
+func podNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespace); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return "default"
+}
