@@ -58,15 +58,22 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 		if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
+	cd test/e2e && $(GO) vet ./... && $(BIN)/staticcheck ./...
 
 ##@ Tests
-.PHONY: test test-unit test-integration
-test: verify-generated lint test-unit test-integration ## Everything: generated files, linters, unit, integration and end-to-end suites.
+.PHONY: test test-unit test-integration test-e2e demo
+test: verify-generated lint test-unit test-integration test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
 test-integration: envtest ## envtest suites: real API server, cert-manager CRDs, fake Atlas.
 	$(GO) test $(GOTEST_FLAGS) ./test/integration/... -ginkgo.v
+test-e2e: envtest ## End to end: cert-manager's own controllers, the manager and the fake Atlas as processes.
+	cd test/e2e && $(GO) test -count=1 -timeout 30m ./suite/... -ginkgo.v
+
+##@ Demo
+demo: envtest ## Run everything locally and issue the sample Certificate (DEMO_KEEP=1 keeps it running).
+	cd test/e2e && $(GO) run ./cmd/demo
 
 .PHONY: clean
 clean: ## Remove build output (keeps the tool cache in bin/k8s etc.).
@@ -75,3 +82,10 @@ clean: ## Remove build output (keeps the tool cache in bin/k8s etc.).
 .PHONY: help
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-20s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ kubectl plugin
+.PHONY: kubectl-atlas test-plugin
+kubectl-atlas: ## Build the kubectl plugin into bin/kubectl-atlas (put it on PATH to run `kubectl atlas`).
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/kubectl-atlas ./cmd/kubectl-atlas
+test-plugin: envtest ## kubectl-atlas against the fake Atlas and an envtest API server.
+	$(GO) test $(GOTEST_FLAGS) ./internal/plugin/... ./test/plugin/...

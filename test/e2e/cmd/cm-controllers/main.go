@@ -1,0 +1,114 @@
+// Command cm-controllers runs cert-manager v1.21.2's own controllers against
+// a kubeconfig, without a cluster: the certificates controllers that turn a
+// Certificate into CertificateRequests and a Secret, the approver, and the
+// CA and self-signed issuers that benchmarks compare against. It stands in
+// for the cert-manager Deployment in the end-to-end tests and `make demo`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/cert-manager/cert-manager/pkg/controller"
+	logf "github.com/cert-manager/cert-manager/pkg/logs"
+	"k8s.io/klog/v2"
+
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/ca"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/selfsigned"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/issuing"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/keymanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/readiness"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/requestmanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/revisionmanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/trigger"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/issuers"
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cm-controllers:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server")
+	only := flag.String("controllers", "", "comma-separated controller names to run (default: every one linked in)")
+	workers := flag.Int("workers", 16, "workers per controller")
+	clusterNS := flag.String("cluster-resource-namespace", "cert-manager", "namespace of ClusterIssuer secrets")
+	klog.InitFlags(nil)
+	flag.Parse()
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx = logf.NewContext(ctx, klog.Background())
+
+	factory, err := controller.NewContextFactory(ctx, controller.ContextOptions{
+		Kubeconfig:         *kubeconfig,
+		KubernetesAPIQPS:   1000,
+		KubernetesAPIBurst: 2000,
+		IssuerOptions:      controller.IssuerOptions{ClusterResourceNamespace: *clusterNS},
+	})
+	if err != nil {
+		return fmt.Errorf("context: %w", err)
+	}
+
+	want := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
+		}
+	}
+	var names []string
+	for name := range controller.Known() {
+		if len(want) == 0 || want[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(names))
+	for _, name := range names {
+		c, err := controller.Known()[name](factory)
+		if err != nil {
+			return fmt.Errorf("construct %s: %w", name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(*workers, ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+
+	// Informers are registered by the constructors above; start them once
+	// every controller has asked for the ones it needs.
+	cctx, err := factory.Build()
+	if err != nil {
+		return err
+	}
+	cctx.KubeSharedInformerFactory.Start(ctx.Done())
+	cctx.SharedInformerFactory.Start(ctx.Done())
+	fmt.Printf("cm-controllers running: %s\n", strings.Join(names, ","))
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+// Package suite holds the end-to-end scenarios: cert-manager's real
+// controllers, our manager and the fake Atlas as separate processes on a
+// local control plane, checked the way a user would check them.
+package suite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
+)
+
+var env *framework.Env
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "atlas-issuer end-to-end")
+}
+
+var _ = BeforeSuite(func(ctx context.Context) {
+	root, err := framework.RepoRoot()
+	Expect(err).NotTo(HaveOccurred())
+	work := filepath.Join(root, "bin", "e2e", "run")
+	Expect(os.RemoveAll(work)).To(Succeed())
+	env, err = framework.Setup(ctx, framework.Options{
+		WorkDir:     work,
+		ManagerArgs: []string{"--issuer-recheck-interval=5s", "--max-retry-duration=10m"},
+		Logf:        func(f string, a ...any) { GinkgoWriter.Printf(f+"\n", a...) },
+	})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		if CurrentSpecReport().Failed() {
+			GinkgoWriter.Printf("logs are in %s\n", work)
+		}
+		env.Teardown()
+	})
+}, NodeTimeout(10*60e9))

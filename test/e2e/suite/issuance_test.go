@@ -1,0 +1,212 @@
+package suite
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"strings"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
+)
+
+func waitReady(ctx context.Context, ns, name string) *cmapi.Certificate {
+	GinkgoHelper()
+	crt := &cmapi.Certificate{}
+	Eventually(func(g Gomega) {
+		g.Expect(env.Get(ctx, ns, name, crt)).To(Succeed())
+		g.Expect(framework.IsReady(crt)).To(BeTrue(), "conditions: %+v", crt.Status.Conditions)
+	}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return crt
+}
+
+func secretOf(ctx context.Context, ns, name string) *corev1.Secret {
+	GinkgoHelper()
+	sec := &corev1.Secret{}
+	Expect(env.Get(ctx, ns, name, sec)).To(Succeed())
+	return sec
+}
+
+var _ = Describe("a Certificate", func() {
+	It("is issued through an AtlasIssuer with its chain and root", func(ctx SpecContext) {
+		Expect(env.CreateNamespace(ctx, "e2e-issuer")).To(Succeed())
+		Expect(env.Client.Create(ctx, framework.Certificate("e2e-issuer", "www", "AtlasIssuer", "atlas", "www.example.com"))).To(Succeed())
+		crt := waitReady(ctx, "e2e-issuer", "www")
+		leaf, err := framework.VerifySecret(secretOf(ctx, "e2e-issuer", crt.Spec.SecretName), "www.example.com")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(leaf.DNSNames).To(ConsistOf("www.example.com"))
+
+		var cr cmapi.CertificateRequestList
+		Expect(env.Client.List(ctx, &cr, client.InNamespace("e2e-issuer"))).To(Succeed())
+		Expect(cr.Items).To(HaveLen(1))
+		Expect(cr.Items[0].Annotations).To(HaveKey(v1alpha1.IntentAnnotation))
+	})
+
+	It("is issued through an AtlasClusterIssuer", func(ctx SpecContext) {
+		Expect(env.CreateClusterIssuer(ctx, "atlas-cluster")).To(Succeed())
+		Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-cluster"}})).To(Succeed())
+		Expect(env.Client.Create(ctx, framework.Certificate("e2e-cluster", "api", "AtlasClusterIssuer", "atlas-cluster", "api.example.com"))).To(Succeed())
+		crt := waitReady(ctx, "e2e-cluster", "api")
+		_, err := framework.VerifySecret(secretOf(ctx, "e2e-cluster", crt.Spec.SecretName), "api.example.com")
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("is renewed with a new serial and no extra certificate", func(ctx SpecContext) {
+		Expect(env.CreateNamespace(ctx, "e2e-renew")).To(Succeed())
+		Expect(env.Client.Create(ctx, framework.Certificate("e2e-renew", "renew", "AtlasIssuer", "atlas", "renew.example.com"))).To(Succeed())
+		crt := waitReady(ctx, "e2e-renew", "renew")
+		first, err := framework.VerifySecret(secretOf(ctx, "e2e-renew", crt.Spec.SecretName), "renew.example.com")
+		Expect(err).NotTo(HaveOccurred())
+		before, err := env.Admin.Stats(ctx)
+		Expect(err).NotTo(HaveOccurred())
+
+		// What `cmctl renew` does: set the Issuing condition.
+		now := metav1.Now()
+		crt.Status.Conditions = append(crt.Status.Conditions, cmapi.CertificateCondition{
+			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
+			Reason: "ManuallyTriggered", Message: "renewal requested by the e2e suite", LastTransitionTime: &now,
+		})
+		Expect(env.Client.Status().Update(ctx, crt)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			leaf, err := framework.VerifySecret(secretOf(ctx, "e2e-renew", crt.Spec.SecretName), "renew.example.com")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(leaf.SerialNumber.Cmp(first.SerialNumber)).NotTo(BeZero())
+		}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+		waitReady(ctx, "e2e-renew", "renew")
+
+		after, err := env.Admin.Stats(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after.Issued-before.Issued).To(Equal(1), "one certificate for the renewal")
+		Expect(after.Duplicates).To(Equal(before.Duplicates))
+	})
+
+	It("fails visibly when the policy forbids its names, without submitting", func(ctx SpecContext) {
+		Expect(env.CreateNamespace(ctx, "e2e-policy")).To(Succeed())
+		p := fake.DefaultPolicy()
+		p.SAN.DNSNames.List = []string{".allowed.example"}
+		Expect(env.Admin.SetPolicy(ctx, p)).To(Succeed())
+		DeferCleanup(func(ctx context.Context) { Expect(env.Admin.SetPolicy(ctx, fake.DefaultPolicy())).To(Succeed()) })
+		// The issuer caches the policy: wait for a recheck to pick it up.
+		Eventually(func(g Gomega) {
+			iss := &v1alpha1.AtlasIssuer{}
+			g.Expect(env.Get(ctx, "e2e-policy", "atlas", iss)).To(Succeed())
+			g.Expect(iss.Status.ValidationPolicy).To(ContainSubstring(".allowed.example"))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+		before, err := env.Admin.Stats(ctx)
+		Expect(err).NotTo(HaveOccurred())
+
+		Expect(env.Client.Create(ctx, framework.Certificate("e2e-policy", "forbidden", "AtlasIssuer", "atlas", "x.forbidden.example"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			var events corev1.EventList
+			g.Expect(env.Client.List(ctx, &events, client.InNamespace("e2e-policy"))).To(Succeed())
+			var msgs []string
+			for _, e := range events.Items {
+				if e.InvolvedObject.Kind == "Certificate" && e.InvolvedObject.Name == "forbidden" {
+					msgs = append(msgs, e.Message)
+				}
+			}
+			g.Expect(strings.Join(msgs, "\n")).To(ContainSubstring("san.dns_names"))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+
+		var crs cmapi.CertificateRequestList
+		Expect(env.Client.List(ctx, &crs, client.InNamespace("e2e-policy"))).To(Succeed())
+		Expect(crs.Items).NotTo(BeEmpty())
+		Expect(crs.Items[0].Status.Conditions).To(ContainElement(And(
+			HaveField("Type", cmapi.CertificateRequestConditionReady),
+			HaveField("Reason", cmapi.CertificateRequestReasonFailed),
+		)))
+		after, err := env.Admin.Stats(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after.Calls[fake.OpRequestCertificate]).To(Equal(before.Calls[fake.OpRequestCertificate]), "no submission")
+	})
+
+	It("becomes Ready after Atlas was down for a minute, with no failed request", func(ctx SpecContext) {
+		Expect(env.CreateNamespace(ctx, "e2e-outage")).To(Succeed())
+		Eventually(func(g Gomega) {
+			iss := &v1alpha1.AtlasIssuer{}
+			g.Expect(env.Get(ctx, "e2e-outage", "atlas", iss)).To(Succeed())
+			g.Expect(framework.IssuerReady(iss.Status.Conditions)).To(BeTrue())
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+
+		Expect(env.Admin.SetFaults(ctx, fake.Faults{Down: true})).To(Succeed())
+		restored := false
+		DeferCleanup(func(ctx context.Context) {
+			if !restored {
+				Expect(env.Admin.SetFaults(ctx, fake.Faults{})).To(Succeed())
+			}
+		})
+		Expect(env.Client.Create(ctx, framework.Certificate("e2e-outage", "outage", "AtlasIssuer", "atlas", "outage.example.com"))).To(Succeed())
+		Consistently(func(g Gomega) {
+			crt := &cmapi.Certificate{}
+			g.Expect(env.Get(ctx, "e2e-outage", "outage", crt)).To(Succeed())
+			g.Expect(framework.IsReady(crt)).To(BeFalse())
+		}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+		Expect(env.Admin.SetFaults(ctx, fake.Faults{})).To(Succeed())
+		restored = true
+
+		waitReady(ctx, "e2e-outage", "outage")
+		var crs cmapi.CertificateRequestList
+		Expect(env.Client.List(ctx, &crs, client.InNamespace("e2e-outage"))).To(Succeed())
+		for _, cr := range crs.Items {
+			for _, c := range cr.Status.Conditions {
+				Expect(c.Reason).NotTo(Equal(cmapi.CertificateRequestReasonFailed), "request %s failed: %s", cr.Name, c.Message)
+			}
+		}
+		Expect(crs.Items).To(HaveLen(1), "one request, never failed and replaced")
+	}, SpecTimeout(4*time.Minute))
+})
+
+var _ = Describe("a Kubernetes CertificateSigningRequest", func() {
+	It("is signed through an AtlasClusterIssuer", func(ctx SpecContext) {
+		Expect(env.CreateClusterIssuer(ctx, "atlas-csr")).To(Succeed())
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		Expect(err).NotTo(HaveOccurred())
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+			Subject: pkix.Name{CommonName: "kube.example.com"}, DNSNames: []string{"kube.example.com"},
+		}, key)
+		Expect(err).NotTo(HaveOccurred())
+		seconds := int32(24 * 3600)
+		csr := &certificatesv1.CertificateSigningRequest{
+			ObjectMeta: metav1.ObjectMeta{Name: "e2e-kube-csr"},
+			Spec: certificatesv1.CertificateSigningRequestSpec{
+				Request:           pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+				SignerName:        "atlasclusterissuers.hvca.globalsign.com/atlas-csr",
+				ExpirationSeconds: &seconds,
+				Usages:            []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth},
+			},
+		}
+		Expect(env.Client.Create(ctx, csr)).To(Succeed())
+		csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "E2E", Message: "approved by the e2e suite",
+		})
+		cs, err := kubernetes.NewForConfig(env.RESTConfig)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = cs.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func(g Gomega) {
+			got := &certificatesv1.CertificateSigningRequest{}
+			g.Expect(env.Get(ctx, "", csr.Name, got)).To(Succeed())
+			g.Expect(got.Status.Certificate).NotTo(BeEmpty())
+			certs, err := framework.ParseCerts(got.Status.Certificate)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(certs[0].DNSNames).To(ConsistOf("kube.example.com"))
+			g.Expect(certs[0].NotAfter.Sub(certs[0].NotBefore)).To(BeNumerically("~", 24*time.Hour, time.Minute))
+		}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+	})
+})
