@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -25,6 +26,7 @@ import (
 	"github.com/globalsign/atlas-issuer/controllers"
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/internal/failpoint"
 	"github.com/globalsign/atlas-issuer/internal/signing"
 )
 
@@ -109,6 +111,13 @@ func run() error {
 	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
 	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(ctrlmetrics.Registry))
 	s.LookupGrace = lookupGrace
+	if s.Failpoint, err = failpoint.Parse(os.Getenv(failpoint.EnvVar), nil, func(name string) {
+		setupLog.Info("failpoint fired: crashing", "failpoint", name)
+		// SIGKILL, not exit: a crash runs no deferred code and flushes nothing.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}); err != nil {
+		return fmt.Errorf("%s: %w", failpoint.EnvVar, err)
+	}
 	a := &controllers.Atlas{
 		Signer:                   s,
 		Client:                   mgr.GetClient(),

@@ -71,13 +71,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 		}
 	}
 	return (&issuercontrollers.CombinedController{
-		IssuerTypes:               issuers,
-		ClusterIssuerTypes:        clusterIssuers,
-		FieldOwner:                FieldOwner,
-		MaxRetryDuration:          opts.MaxRetryDuration,
-		Check:                     a.Check,
-		Sign:                      a.Sign,
-		EventRecorder:             a.Recorder,
+		IssuerTypes:        issuers,
+		ClusterIssuerTypes: clusterIssuers,
+		FieldOwner:         FieldOwner,
+		MaxRetryDuration:   opts.MaxRetryDuration,
+		Check:              a.Check,
+		Sign:               a.Sign,
+		EventRecorder:      a.Recorder,
 		//lint:ignore SA1019 design.md: ca.crt holds the Atlas root, which users of Atlas's public hierarchy expect there.
 		SetCAOnCertificateRequest: true,
 		PreSetupWithManager:       w.preSetup,

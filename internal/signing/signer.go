@@ -21,6 +21,7 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/chain"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/internal/failpoint"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
 )
 
@@ -60,6 +61,9 @@ type Signer struct {
 	// looking for the submitted certificate before submitting again. Atlas
 	// may take a moment to list a new certificate.
 	LookupGrace time.Duration
+	// Failpoint, when set, is called at the named points of the state
+	// machine (package failpoint); chaos tests crash the process there.
+	Failpoint func(name string)
 
 	accounts  accounts
 	completed *completed
@@ -73,6 +77,12 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Sig
 		Metrics:     metrics,
 		LookupGrace: 2 * time.Minute,
 		completed:   newCompleted(5 * time.Minute),
+	}
+}
+
+func (s *Signer) failpoint(name string) {
+	if s.Failpoint != nil {
+		s.Failpoint(name)
 	}
 }
 
@@ -169,6 +179,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.IntentAnnotation: intent.String()}); err != nil {
 		return Bundle{}, fmt.Errorf("record intent: %w", err)
 	}
+	s.failpoint(failpoint.AfterIntent)
 	serial, err := cl.RequestCertificate(ctx, mapped.Request)
 	if err != nil {
 		if definitive(err) {
@@ -181,6 +192,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
+	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
 		return s.finish(req, serial, info, trust)
@@ -239,6 +251,7 @@ func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo,
 		return Bundle{}, fmt.Errorf("build chain for %s: %w", serial, err)
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
+	s.failpoint(failpoint.AfterIssue)
 	s.completed.put(req.Object.GetUID(), b, s.now())
 	return b, nil
 }

@@ -238,4 +238,3 @@ func pointIssuer(path string, env *framework.Env) (string, error) {
 	out, err := yaml.Marshal(&iss)
 	return string(out), err
 }
-
