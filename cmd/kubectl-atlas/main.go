@@ -1,0 +1,35 @@
+// Command kubectl-atlas is a kubectl plugin for the GlobalSign Atlas account
+// behind an AtlasIssuer or AtlasClusterIssuer: quota, counters, statistics,
+// trust chain, validation policy, revocation, rekey and domain claims.
+//
+// Install it anywhere on PATH and run it as "kubectl atlas". See
+// docs/kubectl-atlas.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/globalsign/atlas-issuer/internal/plugin"
+)
+
+func main() {
+	// controller-runtime's client logs through this logger and, left unset,
+	// complains on stderr; the plugin reports errors itself.
+	ctrllog.SetLogger(logr.Discard())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cmd := plugin.NewCommand(plugin.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	err := cmd.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

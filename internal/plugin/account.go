@@ -1,0 +1,287 @@
+package plugin
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+)
+
+func newQuotaCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "quota",
+		Short: "Show the remaining issuance quota of the account",
+		Long: `Show how many more certificates the Atlas account may issue. At zero,
+Atlas answers 402 "Quota Reached" and the issuer stops being Ready.`,
+		Example: `  kubectl atlas quota --issuer atlas -n web
+  kubectl atlas quota --cluster-issuer atlas -o json`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.format(cmd, false)
+			if err != nil {
+				return err
+			}
+			s, err := o.connect(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			n, err := s.atlas.Quota(cmd.Context())
+			if err != nil {
+				return s.explain("reading the quota", err)
+			}
+			return o.emit(format, struct {
+				Quota int64 `json:"quota"`
+			}{n}, func(w io.Writer) {
+				row(w, "QUOTA")
+				row(w, fmt.Sprint(n))
+			})
+		},
+	}
+}
+
+func newCountersCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "counters",
+		Short: "Show how many certificates the account has issued and revoked",
+		Example: `  kubectl atlas counters --issuer atlas -n web
+  kubectl atlas counters --issuer atlas -n web -o yaml`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.format(cmd, false)
+			if err != nil {
+				return err
+			}
+			s, err := o.connect(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			issued, err := s.atlas.CountIssued(cmd.Context())
+			if err != nil {
+				return s.explain("reading the issued counter", err)
+			}
+			revoked, err := s.atlas.CountRevoked(cmd.Context())
+			if err != nil {
+				return s.explain("reading the revoked counter", err)
+			}
+			return o.emit(format, struct {
+				Issued  int64 `json:"issued"`
+				Revoked int64 `json:"revoked"`
+			}{issued, revoked}, func(w io.Writer) {
+				row(w, "ISSUED", "REVOKED")
+				row(w, fmt.Sprint(issued), fmt.Sprint(revoked))
+			})
+		},
+	}
+}
+
+func newTrustChainCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "trustchain",
+		Short: "Show the CA certificates that sign the account's certificates",
+		Long: `Show the account's trust chain, from the issuing CA to the root: subject,
+issuer and validity of each certificate. -o pem prints the certificates
+themselves, ready for a trust bundle.`,
+		Example: `  kubectl atlas trustchain --issuer atlas -n web
+  kubectl atlas trustchain --issuer atlas -n web -o pem > atlas-chain.pem`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.format(cmd, true)
+			if err != nil {
+				return err
+			}
+			s, err := o.connect(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			chain, err := s.atlas.TrustChain(cmd.Context())
+			if err != nil {
+				return s.explain("reading the trust chain", err)
+			}
+			if format == formatPEM {
+				for _, p := range chain {
+					fmt.Fprint(o.streams.Out, strings.TrimSpace(p)+"\n")
+				}
+				return nil
+			}
+			type caView struct {
+				Subject   string `json:"subject"`
+				Issuer    string `json:"issuer"`
+				Serial    string `json:"serial"`
+				NotBefore string `json:"not_before"`
+				NotAfter  string `json:"not_after"`
+				PEM       string `json:"pem"`
+			}
+			views := make([]caView, 0, len(chain))
+			for i, p := range chain {
+				c, err := parseCertificatePEM([]byte(p))
+				if err != nil {
+					return fmt.Errorf("trust chain entry %d from Atlas: %w", i+1, err)
+				}
+				views = append(views, caView{
+					Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: serialHex(c),
+					NotBefore: formatTime(c.NotBefore), NotAfter: formatTime(c.NotAfter), PEM: p,
+				})
+			}
+			return o.emit(format, views, func(w io.Writer) {
+				row(w, "#", "SUBJECT", "ISSUER", "NOT BEFORE", "NOT AFTER")
+				for i, v := range views {
+					row(w, fmt.Sprint(i+1), v.Subject, v.Issuer, v.NotBefore, v.NotAfter)
+				}
+			})
+		},
+	}
+}
+
+// parseCertificatePEM parses the first CERTIFICATE block of data.
+func parseCertificatePEM(data []byte) (*x509.Certificate, error) {
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return nil, fmt.Errorf("no PEM CERTIFICATE block")
+		}
+		if b.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(b.Bytes)
+		}
+	}
+}
+
+func newStatsCommand(o *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stats issued|revoked|expiring",
+		Short: "List certificates issued, revoked or expiring in a time window",
+		Long: `List the account's certificates issued, revoked, or expiring (not_after)
+within a time window, fetching every page. --from and --to take an RFC 3339
+time, a date, "now", or a duration from now (90m, 24h, 7d, 2w): for issued
+and revoked a duration reaches into the past, for expiring into the future.
+The default window is the last 24 hours (expiring: the next 24 hours).`,
+		Example: `  kubectl atlas stats issued --issuer atlas -n web
+  kubectl atlas stats revoked --issuer atlas -n web --from 7d
+  kubectl atlas stats expiring --issuer atlas -n web --to 30d -o json`,
+	}
+	for _, k := range []struct {
+		name, short string
+		dir         int
+		fetch       func(*atlas.Client) statsFunc
+	}{
+		{"issued", "List certificates issued in a time window", -1, func(c *atlas.Client) statsFunc { return c.StatsIssued }},
+		{"revoked", "List certificates revoked in a time window", -1, func(c *atlas.Client) statsFunc { return c.StatsRevoked }},
+		{"expiring", "List certificates whose validity ends in a time window", +1, func(c *atlas.Client) statsFunc { return c.StatsExpiring }},
+	} {
+		cmd.AddCommand(newStatsKindCommand(o, k.name, k.short, k.dir, k.fetch))
+	}
+	return cmd
+}
+
+func newStatsKindCommand(o *options, kind, short string, dir int, fetch func(*atlas.Client) statsFunc) *cobra.Command {
+	from, to := "24h", "now"
+	if dir > 0 {
+		from, to = "now", "24h"
+	}
+	var pageSize int
+	cmd := &cobra.Command{
+		Use:   kind,
+		Short: short,
+		Example: fmt.Sprintf(`  kubectl atlas stats %[1]s --issuer atlas -n web
+  kubectl atlas stats %[1]s --issuer atlas -n web --from 2025-01-01 --to 2025-01-31T23:59:59Z
+  kubectl atlas stats %[1]s --cluster-issuer atlas --from %[2]s -o yaml`, kind, map[bool]string{true: "now --to 30d", false: "7d"}[dir > 0]),
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.format(cmd, false)
+			if err != nil {
+				return err
+			}
+			now := o.now()
+			start, err := parseTime(from, now, dir)
+			if err != nil {
+				return usageError(cmd, "--from: %v", err)
+			}
+			end, err := parseTime(to, now, dir)
+			if err != nil {
+				return usageError(cmd, "--to: %v", err)
+			}
+			if start.After(end) {
+				return usageError(cmd, "--from %s is after --to %s", formatTime(start), formatTime(end))
+			}
+			if pageSize < 1 {
+				return usageError(cmd, "--page-size must be at least 1")
+			}
+			s, err := o.connect(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			l := &statsLister{kind: kind, fetch: fetch(s.atlas), perPage: pageSize, progress: o.streams.ErrOut}
+			rows, err := l.list(cmd.Context(), start, end)
+			if err != nil {
+				return s.explain("listing "+kind+" certificates", err)
+			}
+			return o.emit(format, rows, func(w io.Writer) {
+				row(w, "SERIAL", "NOT BEFORE", "NOT AFTER")
+				for _, r := range rows {
+					row(w, r.SerialNumber, unixTime(r.NotBefore), unixTime(r.NotAfter))
+				}
+				if len(rows) == 0 {
+					fmt.Fprintf(o.streams.ErrOut, "No certificates %s between %s and %s.\n", kind, formatTime(start), formatTime(end))
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", from, "start of the window (inclusive)")
+	cmd.Flags().StringVar(&to, "to", to, "end of the window (inclusive)")
+	cmd.Flags().IntVar(&pageSize, "page-size", 100, "certificates per request")
+	return cmd
+}
+
+func newPolicyCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "policy",
+		Short: "Show the account's validation policy",
+		Long: `Show the account's validation policy: which keys, lifetimes, subject
+attributes, SANs and usages Atlas accepts. The table is a summary; -o json
+or -o yaml prints the whole policy as Atlas returns it.`,
+		Example: `  kubectl atlas policy --issuer atlas -n web
+  kubectl atlas policy --issuer atlas -n web -o yaml`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.format(cmd, false)
+			if err != nil {
+				return err
+			}
+			s, err := o.connect(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			p, err := s.atlas.ValidationPolicy(cmd.Context())
+			if err != nil {
+				return s.explain("reading the validation policy", err)
+			}
+			return o.emit(format, p, func(w io.Writer) {
+				row(w, "FIELD", "RULE")
+				for _, r := range policyRows(p) {
+					row(w, r[0], r[1])
+				}
+			})
+		},
+	}
+}
+
+// durationText prints seconds in the largest whole unit, as policy bounds
+// are usually whole days or hours.
+func durationText(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	switch {
+	case sec == 0:
+		return "0s"
+	case sec%86400 == 0:
+		return fmt.Sprintf("%dd", sec/86400)
+	case sec%3600 == 0:
+		return fmt.Sprintf("%dh", sec/3600)
+	}
+	return d.String()
+}

@@ -1,0 +1,155 @@
+// Package plugin implements kubectl-atlas, the kubectl plugin that exposes
+// the account-level GlobalSign Atlas API (quota, counters, statistics, trust
+// chain, validation policy, revocation, rekey and domain claims) for the
+// Atlas account behind an AtlasIssuer or AtlasClusterIssuer.
+//
+// The plugin reads the issuer and its Secret through the user's kubeconfig
+// and builds its Atlas client with internal/credentials, exactly as the
+// controller does, so a command that works here works for the issuer too,
+// and a broken Secret is reported in the controller's words.
+package plugin
+
+import (
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// DefaultClusterResourceNamespace is where the plugin looks for the Secret of
+// an AtlasClusterIssuer unless --cluster-resource-namespace says otherwise.
+// The controller reads those Secrets from its own namespace (its
+// --cluster-resource-namespace flag), which the plugin cannot discover; the
+// chart's conventional namespace is the best guess.
+const DefaultClusterResourceNamespace = "atlas-issuer"
+
+// Streams are the plugin's standard input, output and error. Tables and
+// -o output go to Out; prompts, progress and hints go to ErrOut so that
+// Out stays parseable.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// options are the flags every command shares.
+type options struct {
+	streams Streams
+
+	kubeconfig string
+	overrides  clientcmd.ConfigOverrides
+
+	issuer                   string
+	clusterIssuer            string
+	clusterResourceNamespace string
+
+	output       string
+	atlasTimeout time.Duration
+
+	// now is the clock for relative times and credential expiry.
+	now func() time.Time
+}
+
+const rootLong = `kubectl atlas calls the GlobalSign Atlas API of the account behind an
+AtlasIssuer (--issuer NAME, in the namespace of the current context or -n)
+or an AtlasClusterIssuer (--cluster-issuer NAME). It reads the issuer and its
+credentials Secret with your kubeconfig, so you need permission to get both.
+
+Account:
+  quota                          remaining issuance quota
+  counters                       certificates issued and revoked so far
+  stats issued|revoked|expiring  certificates issued, revoked or expiring in a window
+  trustchain                     the issuing CA and root certificates
+  policy                         the account's validation policy
+
+Certificates:
+  certificate get SERIAL         status, subject, SANs and validity
+  certificate revoke SERIAL      revoke (also --secret NAME), after confirmation
+  certificate rekey SERIAL       reissue for a new key (--csr FILE)
+
+Domain claims:
+  claims list | submit DOMAIN | get ID | delete ID
+  claims dns ID | verify-dns ID        DNS verification
+  claims verify-http ID                HTTP verification
+  claims email ID | verify-email ID    email verification
+  claims reassert ID                   new token after assert_by has passed
+
+Every command prints a table by default and JSON or YAML with -o json|yaml.
+kubectl's connection flags work too (--kubeconfig, --context, -n, --cluster,
+--user, --as, --as-group, --token, --server, --request-timeout, ...).`
+
+// NewCommand returns the kubectl-atlas root command. It holds no global
+// state, so tests can build and run as many as they like in one process.
+func NewCommand(streams Streams) *cobra.Command {
+	o := &options{streams: streams, now: time.Now}
+	root := &cobra.Command{
+		Use:   "kubectl-atlas",
+		Short: "Use the GlobalSign Atlas account behind an AtlasIssuer",
+		Long:  rootLong,
+		Example: `  # Remaining quota of the AtlasIssuer "atlas" in namespace "web"
+  kubectl atlas quota --issuer atlas -n web
+
+  # Certificates issued in the last 7 days by an AtlasClusterIssuer's account
+  kubectl atlas stats issued --cluster-issuer atlas --from 7d
+
+  # Revoke the certificate stored in a cert-manager Secret
+  kubectl atlas certificate revoke --secret www-tls --reason superseded --issuer atlas -n web`,
+		Annotations: map[string]string{
+			// Usage lines then read the way users type a plugin.
+			cobra.CommandDisplayNameAnnotation: "kubectl atlas",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// The default completion command would be named "kubectl-atlas
+		// completion", which kubectl's plugin completion does not use.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+
+	f := root.PersistentFlags()
+	f.StringVar(&o.issuer, "issuer", "", "AtlasIssuer whose Atlas account to use, in the namespace of the current context or -n")
+	f.StringVar(&o.clusterIssuer, "cluster-issuer", "", "AtlasClusterIssuer whose Atlas account to use")
+	f.StringVar(&o.clusterResourceNamespace, "cluster-resource-namespace", DefaultClusterResourceNamespace,
+		"namespace holding AtlasClusterIssuer Secrets: the controller's --cluster-resource-namespace, by default the namespace it runs in")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml (trustchain and certificate get also take pem)")
+	f.DurationVar(&o.atlasTimeout, "atlas-timeout", 30*time.Second, "timeout of one HTTP call to Atlas")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	kubeFlags := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	clientcmd.BindOverrideFlags(&o.overrides, kubeFlags, clientcmd.RecommendedConfigOverrideFlags(""))
+	kubeFlags.VisitAll(func(fl *pflag.Flag) {
+		// As in kubectl, the connection flags work everywhere but only the
+		// everyday ones crowd every command's help.
+		if fl.Name != "context" && fl.Name != "namespace" {
+			fl.Hidden = true
+		}
+	})
+	f.AddFlagSet(kubeFlags)
+
+	root.AddCommand(
+		newQuotaCommand(o),
+		newCountersCommand(o),
+		newStatsCommand(o),
+		newTrustChainCommand(o),
+		newPolicyCommand(o),
+		newCertificateCommand(o),
+		newClaimsCommand(o),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with the argument's name in the message.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			return nil
+		}
+		if len(args) < len(names) {
+			return usageError(cmd, "missing %s", names[len(args)])
+		}
+		return usageError(cmd, "unexpected argument %q", args[len(names)])
+	}
+}
