@@ -22,6 +22,9 @@ var (
 	ErrKeyPasswordIncorrect = errors.New("the password does not decrypt the mTLS private key")
 	// ErrKeyMismatch: the private key does not belong to the certificate.
 	ErrKeyMismatch = errors.New("the mTLS private key does not match the certificate")
+	// ErrInvalidCertificate: the certificate PEM is missing or unreadable,
+	// as opposed to the key.
+	ErrInvalidCertificate = errors.New("mTLS certificate")
 )
 
 // LoadKeyPair builds the mTLS client certificate from PEM. certPEM holds the
@@ -44,11 +47,11 @@ func LoadKeyPair(certPEM, keyPEM, password []byte) (tls.Certificate, error) {
 		}
 	}
 	if len(out.Certificate) == 0 {
-		return tls.Certificate{}, errors.New("mTLS certificate: no CERTIFICATE block in PEM data")
+		return tls.Certificate{}, fmt.Errorf("%w: no CERTIFICATE block in PEM data", ErrInvalidCertificate)
 	}
 	leaf, err := x509.ParseCertificate(out.Certificate[0])
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("mTLS certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	out.Leaf = leaf
 

@@ -97,16 +97,18 @@ func (c *Credentials) String() string {
 func Parse(secret *corev1.Secret, now time.Time) (*Credentials, error) {
 	ref := secret.Namespace + "/" + secret.Name
 	get := func(key string, required bool) ([]byte, string, error) {
-		if v, ok := secret.Data[key]; ok {
-			if len(strings.TrimSpace(string(v))) == 0 {
-				return nil, key, &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: key, Detail: "is empty"}
-			}
+		v, present := secret.Data[key]
+		if present && len(strings.TrimSpace(string(v))) > 0 {
 			return v, key, nil
 		}
+		// An empty new-style key must not hide a filled legacy one.
 		if legacy, ok := legacyKeys[key]; ok {
-			if v, ok := secret.Data[legacy]; ok && len(strings.TrimSpace(string(v))) > 0 {
-				return v, legacy, nil
+			if lv, ok := secret.Data[legacy]; ok && len(strings.TrimSpace(string(lv))) > 0 {
+				return lv, legacy, nil
 			}
+		}
+		if present {
+			return nil, key, &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: key, Detail: "is empty"}
 		}
 		if !required {
 			return nil, key, nil
@@ -145,6 +147,10 @@ func Parse(secret *corev1.Secret, now time.Time) (*Credentials, error) {
 		ClientCertificate: cert,
 		NotAfter:          cert.Leaf.NotAfter,
 	}
+	if now.Before(cert.Leaf.NotBefore) {
+		return nil, &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: certKey,
+			Detail: fmt.Sprintf("the mTLS client certificate is not valid before %s; check the clock or the certificate", cert.Leaf.NotBefore.UTC().Format(time.RFC3339))}
+	}
 	if now.After(cert.Leaf.NotAfter) {
 		return nil, &Error{Reason: ReasonCredentialsExpired, Secret: ref, Key: certKey,
 			Detail: fmt.Sprintf("the mTLS client certificate expired at %s; request a new one in the Atlas portal", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
@@ -165,8 +171,7 @@ func classifyKeyPairError(ref, certKey, keyKey string, err error) error {
 			Detail: fmt.Sprintf("the private key does not belong to the certificate in %q", certKey), Err: err}
 	}
 	key := keyKey
-	var certErr x509.CertificateInvalidError
-	if strings.Contains(err.Error(), "CERTIFICATE") || errors.As(err, &certErr) {
+	if errors.Is(err, atlas.ErrInvalidCertificate) {
 		key = certKey
 	}
 	return &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: key, Detail: err.Error(), Err: err}

@@ -98,6 +98,8 @@ func TestParse(t *testing.T) {
 		{name: "missing tls.crt", data: full(nil, KeyCertificate), wantReason: ReasonSecretKeyMissing, wantKey: KeyCertificate},
 		{name: "missing tls.key", data: full(nil, KeyPrivateKey), wantReason: ReasonSecretKeyMissing, wantKey: KeyPrivateKey},
 		{name: "empty apiSecret", data: full(map[string][]byte{KeyAPISecret: []byte("  ")}), wantReason: ReasonSecretKeyInvalid, wantKey: KeyAPISecret},
+		{name: "certificate PEM holds garbage DER", data: full(map[string][]byte{KeyCertificate: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")})}), wantReason: ReasonSecretKeyInvalid, wantKey: KeyCertificate},
+		{name: "empty new key falls back to a filled legacy key", data: full(map[string][]byte{KeyAPIKey: []byte(""), "apikey": []byte("key")})},
 		{name: "certificate is not PEM", data: full(map[string][]byte{KeyCertificate: []byte("garbage")}), wantReason: ReasonSecretKeyInvalid, wantKey: KeyCertificate},
 		{name: "key is not PEM", data: full(map[string][]byte{KeyPrivateKey: []byte("garbage")}), wantReason: ReasonSecretKeyInvalid, wantKey: KeyPrivateKey},
 		{name: "encrypted key without password", data: full(map[string][]byte{KeyPrivateKey: m.encKeyPEM}), wantReason: ReasonKeyPasswordRequired, wantKey: KeyPassword},

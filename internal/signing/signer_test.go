@@ -405,3 +405,26 @@ func TestPollInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestSignLostPostResponseIssuesOnce is the earlier Atlas issuer's failure:
+// Atlas issued, the answer was lost, and the retry POSTed again. Here the
+// retry finds the certificate instead.
+func TestSignLostPostResponseIssuesOnce(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	e.fake.SetFaults(fake.Faults{LostResponseRate: 1, Operations: []string{fake.OpRequestCertificate}})
+	req := e.request("lost-answer.example.com", false)
+	_, err := e.signer.Sign(context.Background(), req, e.iss)
+	if err == nil || errors.As(err, &signer.PermanentError{}) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	if _, ok := req.Object.GetAnnotations()[v1alpha1.IntentAnnotation]; !ok {
+		t.Fatal("intent cleared after an ambiguous failure")
+	}
+	e.fake.SetFaults(fake.Faults{})
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if e.fake.Issued() != 1 || e.fake.Duplicates() != 0 {
+		t.Errorf("issued %d, duplicates %d; want exactly one certificate", e.fake.Issued(), e.fake.Duplicates())
+	}
+}

@@ -40,6 +40,10 @@ type Faults struct {
 	// DropRate is the probability of closing the connection (HTTP/1.1) or
 	// resetting the stream (HTTP/2) without any response.
 	DropRate float64
+	// LostResponseRate is the probability that the call is carried out
+	// and then its response is lost the same way: the case where Atlas
+	// issued a certificate but the issuer never heard the serial.
+	LostResponseRate float64
 	// Down makes every call answer 503.
 	Down bool
 	// Operations, when non-empty, limits the faults to these operation
@@ -56,6 +60,7 @@ type faultsJSON struct {
 	RateLimitRate    float64      `json:"rate_limit_rate,omitempty"`
 	RetryAfter       jsonDuration `json:"retry_after,omitempty"`
 	DropRate         float64      `json:"drop_rate,omitempty"`
+	LostResponseRate float64      `json:"lost_response_rate,omitempty"`
 	Down             bool         `json:"down,omitempty"`
 	Operations       []string     `json:"operations,omitempty"`
 }
@@ -66,7 +71,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: jsonDuration(f.Latency), LatencySpikeRate: f.LatencySpikeRate, LatencySpike: jsonDuration(f.LatencySpike),
 		ErrorRate: f.ErrorRate, ServerErrorRate: f.ServerErrorRate,
 		RateLimitRate: f.RateLimitRate, RetryAfter: jsonDuration(f.RetryAfter),
-		DropRate: f.DropRate, Down: f.Down, Operations: f.Operations,
+		DropRate: f.DropRate, LostResponseRate: f.LostResponseRate, Down: f.Down, Operations: f.Operations,
 	})
 }
 
@@ -83,7 +88,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		Latency: time.Duration(j.Latency), LatencySpikeRate: j.LatencySpikeRate, LatencySpike: time.Duration(j.LatencySpike),
 		ErrorRate: j.ErrorRate, ServerErrorRate: j.ServerErrorRate,
 		RateLimitRate: j.RateLimitRate, RetryAfter: time.Duration(j.RetryAfter),
-		DropRate: j.DropRate, Down: j.Down, Operations: j.Operations,
+		DropRate: j.DropRate, LostResponseRate: j.LostResponseRate, Down: j.Down, Operations: j.Operations,
 	}
 	return f.validate()
 }
@@ -91,7 +96,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 func (f Faults) validate() error {
 	for name, r := range map[string]float64{
 		"latency_spike_rate": f.LatencySpikeRate, "error_rate": f.ErrorRate, "server_error_rate": f.ServerErrorRate,
-		"rate_limit_rate": f.RateLimitRate, "drop_rate": f.DropRate,
+		"rate_limit_rate": f.RateLimitRate, "drop_rate": f.DropRate, "lost_response_rate": f.LostResponseRate,
 	} {
 		if r < 0 || r > 1 || math.IsNaN(r) {
 			return fmt.Errorf("%s: %v is not a probability", name, r)
@@ -235,6 +240,23 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, op string) 
 	}
 	return true
 }
+
+// loseResponse reports whether this call's response is to be lost after
+// the handler has run.
+func (s *Server) loseResponse(op string) bool {
+	f := s.Faults()
+	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
+		return false
+	}
+	return hit(f.LostResponseRate)
+}
+
+// discardWriter takes a handler's response and keeps none of it.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 func writeBusy(w http.ResponseWriter) {
 	writeProblemBody(w, http.StatusServiceUnavailable, atlas.ErrorBody{Description: "Service busy, please retry later", ID: incidentID()})

@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"crypto/elliptic"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -43,6 +44,17 @@ func TestFaults(t *testing.T) {
 		cr := s.Credentials()
 		resp, body := c.do(http.MethodPost, "/login", map[string]string{"api_key": cr.APIKey, "api_secret": cr.APISecret})
 		wantProblem(t, resp, body, http.StatusServiceUnavailable, "Service busy")
+	})
+	t.Run("lost response: carried out, never answered", func(t *testing.T) {
+		es, ec := ecdsaServer(t, Options{})
+		es.SetFaults(Faults{LostResponseRate: 1, Operations: []string{OpRequestCertificate}})
+		req := certRequest(csrPEM(t, ecKey(t, elliptic.P256())), time.Now())
+		if resp, body, err := ec.try(http.MethodPost, "/certificates", req); err == nil {
+			t.Errorf("lost response answered %d %s", resp.StatusCode, body)
+		}
+		if es.Issued() != 1 {
+			t.Errorf("issued = %d, want the call carried out", es.Issued())
+		}
 	})
 	t.Run("drop over HTTP/2 and HTTP/1.1", func(t *testing.T) {
 		s.SetFaults(Faults{DropRate: 1})

@@ -342,6 +342,11 @@ func (s *Server) endpoint(op string, body bodyMode, h http.HandlerFunc) http.Han
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if s.loseResponse(op) {
+			h(&discardWriter{h: http.Header{}}, r)
+			drop(w)
+			return
+		}
 		h(w, r)
 	})
 }
