@@ -62,7 +62,7 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-integration test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-integration test-plugin test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
@@ -89,3 +89,11 @@ kubectl-atlas: ## Build the kubectl plugin into bin/kubectl-atlas (put it on PAT
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/kubectl-atlas ./cmd/kubectl-atlas
 test-plugin: envtest ## kubectl-atlas against the fake Atlas and an envtest API server.
 	$(GO) test $(GOTEST_FLAGS) ./internal/plugin/... ./test/plugin/...
+
+##@ Chart, kustomize and Dockerfile
+# No -race here: these tests drive helm, kubectl and an API server, and the
+# race build of envtest's dependencies costs more than the tests themselves.
+CHART_GOTEST_FLAGS ?= -count=1
+.PHONY: test-chart
+test-chart: envtest helm ## Helm chart, kustomize and Dockerfile checks; the chart's RBAC proven on envtest.
+	HELM=$(BIN)/helm KUBECTL=$(BIN)/kubectl $(GO) test $(CHART_GOTEST_FLAGS) ./test/chart/...
