@@ -41,12 +41,14 @@ staticcheck:
 .PHONY: generate manifests verify-generated
 generate: controller-gen ## Regenerate deepcopy code.
 	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
-manifests: controller-gen ## Regenerate CRDs and the manager ClusterRole.
+manifests: controller-gen ## Regenerate CRDs, the manager ClusterRole, and the chart's CRDs, schema and README.
 	$(BIN)/controller-gen rbac:roleName=manager-role crd paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-chart-crds.sh
+	$(GO) run ./hack/chart-docs
 verify-generated: generate manifests ## Fail when committed generated files are stale.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		git status --porcelain -- api config; \
+	@if [ -n "$$(git status --porcelain -- api config charts)" ]; then \
+		git status --porcelain -- api config charts; \
 		echo "generated files are stale: run 'make generate manifests' and commit the result" >&2; exit 1; fi
 
 ##@ Checks
@@ -62,7 +64,7 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-integration test-plugin test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-integration test-plugin test-chart test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -44,6 +45,7 @@ func run() error {
 	var (
 		metricsAddr              string
 		probeAddr                string
+		pprofAddr                string
 		leaderElect              bool
 		leaderElectionNamespace  string
 		clusterResourceNamespace string
@@ -52,9 +54,11 @@ func run() error {
 		recheckInterval          time.Duration
 		atlasTimeout             time.Duration
 		lookupGrace              time.Duration
+		secretNamespaces         string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the healthz and readyz endpoints bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address the Go pprof endpoints (/debug/pprof/) bind to, for profiling; empty or 0 disables them.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace AtlasClusterIssuer Secrets are read from (default: the pod's namespace).")
@@ -63,6 +67,7 @@ func run() error {
 	flag.DurationVar(&recheckInterval, "issuer-recheck-interval", 5*time.Minute, "How often every issuer's credentials, quota and policy are checked again; 0 disables it.")
 	flag.DurationVar(&atlasTimeout, "atlas-timeout", 30*time.Second, "Timeout of one HTTP call to Atlas.")
 	flag.DurationVar(&lookupGrace, "lookup-grace", 2*time.Minute, "After a restart, how long to look for a certificate submitted before the restart before submitting again.")
+	flag.StringVar(&secretNamespaces, "secret-namespaces", "", "Comma-separated namespaces the controller may read Secrets in (least-privilege mode); empty: every namespace.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -82,14 +87,38 @@ func run() error {
 		}
 	}
 
+	cacheOpts := cache.Options{
+		// managedFields are never read here and are a large share of every
+		// cached CertificateRequest.
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+	allowed := map[string]bool{}
+	for _, ns := range strings.Split(secretNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			allowed[ns] = true
+		}
+	}
+	if len(allowed) > 0 {
+		allowed[clusterResourceNamespace] = true
+		nsConfig := map[string]cache.Config{}
+		for ns := range allowed {
+			nsConfig[ns] = cache.Config{}
+		}
+		// Also scopes the metadata-only Secret watch, which is keyed by the
+		// same kind.
+		cacheOpts.ByObject = map[client.Object]cache.ByObject{&corev1.Secret{}: {Namespaces: nsConfig}}
+	}
+
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
+		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "atlas-issuer.hvca.globalsign.com",
 		LeaderElectionNamespace:       leaderElectionNamespace,
@@ -103,12 +132,12 @@ func run() error {
 	}
 
 	atlasMetrics := atlas.NewMetrics(ctrlmetrics.Registry)
-	cache := credentials.NewCache(atlas.Config{
+	clientCache := credentials.NewCache(atlas.Config{
 		Timeout: atlasTimeout,
 		Metrics: atlasMetrics,
 		Logger:  ctrl.Log.WithName("atlas"),
 	})
-	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
+	loader := &credentials.Loader{Cache: clientCache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: allowed}
 	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(ctrlmetrics.Registry))
 	s.LookupGrace = lookupGrace
 	if s.Failpoint, err = failpoint.Parse(os.Getenv(failpoint.EnvVar), nil, func(name string) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,6 +122,9 @@ type Loader struct {
 	Metadata client.Reader
 	// API reads full Secrets, uncached.
 	API client.Reader
+	// Namespaces, when not empty, are the only namespaces the controller
+	// may read Secrets in (the chart's least-privilege mode).
+	Namespaces map[string]bool
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -128,6 +134,11 @@ func (l *Loader) Load(ctx context.Context, key types.NamespacedName, ep Endpoint
 	now := time.Now
 	if l.Now != nil {
 		now = l.Now
+	}
+	if len(l.Namespaces) > 0 && !l.Namespaces[key.Namespace] {
+		return nil, nil, &Error{Reason: ReasonSecretNotAllowed, Secret: key.String(),
+			Detail: "the controller may read Secrets only in " + strings.Join(slices.Sorted(maps.Keys(l.Namespaces)), ", ") +
+				"; add this namespace to the chart's secrets.namespaces (--secret-namespaces)"}
 	}
 	if l.Metadata != nil {
 		meta := &metav1.PartialObjectMetadata{}
@@ -142,6 +153,9 @@ func (l *Loader) Load(ctx context.Context, key types.NamespacedName, ep Endpoint
 	if err := l.API.Get(ctx, key, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil, &Error{Reason: ReasonSecretNotFound, Secret: key.String(), Detail: "does not exist", Err: err}
+		}
+		if apierrors.IsForbidden(err) {
+			return nil, nil, &Error{Reason: ReasonSecretNotAllowed, Secret: key.String(), Detail: "the controller's RBAC does not let it read this Secret", Err: err}
 		}
 		return nil, nil, fmt.Errorf("get secret %s: %w", key, err)
 	}

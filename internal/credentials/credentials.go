@@ -38,6 +38,7 @@ var legacyKeys = map[string]string{
 // are listed in the README's troubleshooting table.
 const (
 	ReasonSecretNotFound       = "SecretNotFound"
+	ReasonSecretNotAllowed     = "SecretNotAllowed"
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
 	ReasonSecretKeyInvalid     = "SecretKeyInvalid"
 	ReasonKeyPasswordRequired  = "KeyPasswordRequired"

@@ -217,3 +217,12 @@ func TestLoaderReadsSecretThroughAPI(t *testing.T) {
 		t.Error("unchanged Secret built a second client")
 	}
 }
+
+func TestLoaderRefusesNamespacesOutsideTheList(t *testing.T) {
+	l := &Loader{Cache: NewCache(atlas.Config{}), API: fake.NewClientBuilder().Build(), Namespaces: map[string]bool{"team-a": true}}
+	_, _, err := l.Load(context.Background(), types.NamespacedName{Namespace: "team-b", Name: "atlas"}, Endpoint{URL: "https://atlas.example/v2"})
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Reason != ReasonSecretNotAllowed || !strings.Contains(err.Error(), "team-a") {
+		t.Fatalf("err = %v, want SecretNotAllowed naming the allowed namespaces", err)
+	}
+}

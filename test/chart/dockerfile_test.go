@@ -1,0 +1,278 @@
+package chart
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// No Docker engine runs here, so the Dockerfile is checked by its shape,
+// by building the binary exactly as its builder stage does, and by
+// checking that its build context holds every file that build needs.
+
+// instruction is one Dockerfile instruction with continuation lines joined.
+type instruction struct {
+	cmd  string // upper case: FROM, RUN, ...
+	args string
+}
+
+func dockerfile(t *testing.T) []instruction {
+	t.Helper()
+	var out []instruction
+	var cur string
+	for _, line := range strings.Split(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if cur == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
+			continue
+		}
+		if strings.HasSuffix(trimmed, `\`) {
+			cur += strings.TrimSuffix(trimmed, `\`) + " "
+			continue
+		}
+		cur += trimmed
+		cmd, args, _ := strings.Cut(cur, " ")
+		out = append(out, instruction{strings.ToUpper(cmd), strings.TrimSpace(args)})
+		cur = ""
+	}
+	return out
+}
+
+func TestDockerfileShape(t *testing.T) {
+	t.Parallel()
+	ins := dockerfile(t)
+	var froms []string
+	last := 0
+	for i, in := range ins {
+		if in.cmd == "FROM" {
+			froms = append(froms, in.args)
+			last = i
+		}
+	}
+	if len(froms) < 2 {
+		t.Fatalf("want a multi-stage build, got FROM %v", froms)
+	}
+	if !regexp.MustCompile(`^golang:1\.26(\S*)? (?i:AS) builder$`).MatchString(froms[0]) {
+		t.Errorf("first stage = %q, want golang:1.26 AS builder", froms[0])
+	}
+	if got := froms[len(froms)-1]; got != "gcr.io/distroless/static:nonroot" {
+		t.Errorf("final stage = %q, want the distroless static nonroot image", got)
+	}
+
+	build := goBuildInstruction(t, ins)
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`} {
+		if !strings.Contains(build, want) {
+			t.Errorf("the go build RUN lacks %s: %s", want, build)
+		}
+	}
+
+	final := ins[last+1:]
+	var user, entrypoint string
+	var copied bool
+	labels := map[string]bool{}
+	for _, in := range final {
+		switch in.cmd {
+		case "USER":
+			user = in.args
+		case "ENTRYPOINT":
+			entrypoint = in.args
+		case "COPY":
+			copied = copied || strings.HasPrefix(in.args, "--from=builder ")
+		case "LABEL":
+			for _, m := range regexp.MustCompile(`(org\.opencontainers\.image\.[a-z]+)=`).FindAllStringSubmatch(in.args, -1) {
+				labels[m[1]] = true
+			}
+		case "RUN":
+			t.Errorf("the final stage runs %q; distroless has no shell", in.args)
+		}
+	}
+	// Numeric, so the kubelet can enforce runAsNonRoot.
+	if user != "65532:65532" {
+		t.Errorf("final USER = %q, want 65532:65532", user)
+	}
+	if !strings.HasPrefix(entrypoint, "[") {
+		t.Errorf("ENTRYPOINT %q must be exec form: there is no shell", entrypoint)
+	}
+	if !copied {
+		t.Error("the final stage does not copy the binary from the builder")
+	}
+	for _, l := range []string{"title", "description", "source", "licenses", "version", "revision", "vendor"} {
+		if !labels["org.opencontainers.image."+l] {
+			t.Errorf("no org.opencontainers.image.%s label", l)
+		}
+	}
+}
+
+func goBuildInstruction(t *testing.T, ins []instruction) string {
+	t.Helper()
+	for _, in := range ins {
+		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
+			return in.args
+		}
+	}
+	t.Fatal("no RUN go build in the Dockerfile")
+	return ""
+}
+
+// TestDockerfileBinaryIsStatic builds the manager with the Dockerfile's
+// own go build flags and checks the result needs no dynamic loader and no
+// shared library: the distroless static image has neither.
+func TestDockerfileBinaryIsStatic(t *testing.T) {
+	t.Parallel()
+	build := goBuildInstruction(t, dockerfile(t))
+	_, cmdline, _ := strings.Cut(build, "go build ")
+	args := shellFields(t, cmdline)
+	// Keep the flags, drop the Dockerfile's output path and package.
+	if i := slices.Index(args, "-o"); i >= 0 {
+		args = args[:i]
+	}
+	bin := filepath.Join(t.TempDir(), "manager")
+	cmd := exec.Command("go", append(append([]string{"build"}, args...), "-o", bin, ".")...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary has a PT_INTERP program header: it is dynamically linked")
+		}
+	}
+	needed, err := f.DynString(elf.DT_NEEDED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(needed) > 0 {
+		t.Errorf("the binary needs shared libraries %v", needed)
+	}
+	if f.Section(".symtab") != nil {
+		t.Error(`the binary has a symbol table: -ldflags "-s -w" did not apply`)
+	}
+}
+
+// shellFields splits a command line the way sh would for plain words and
+// double-quoted strings, which is all the Dockerfile's build uses.
+func shellFields(t *testing.T, s string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile(`"([^"]*)"|(\S+)`).FindAllStringSubmatch(s, -1) {
+		if m[2] != "" {
+			if strings.ContainsAny(m[2], `'$`) {
+				t.Fatalf("cannot run %q from the Dockerfile here", m[2])
+			}
+			out = append(out, m[2])
+		} else {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// TestDockerBuildContext: every Go package and embedded file the manager
+// is built from is COPYed into the builder and not excluded by
+// .dockerignore, so a new top-level package cannot break the image build
+// unnoticed.
+func TestDockerBuildContext(t *testing.T) {
+	t.Parallel()
+	var copied []string
+	for _, in := range dockerfile(t) {
+		if in.cmd != "COPY" || strings.HasPrefix(in.args, "--from") {
+			continue
+		}
+		fields := strings.Fields(in.args)
+		for _, src := range fields[:len(fields)-1] {
+			copied = append(copied, filepath.Clean(src))
+		}
+	}
+	ignore := dockerignore(t)
+	out, err := run(t, "go", "list", "-deps", "-f",
+		`{{if .Module}}{{if .Module.Main}}{{range .GoFiles}}{{$.Dir}}/{{.}}
+{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}
+{{end}}{{end}}{{end}}`, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append(strings.Fields(out), filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum"))
+	if len(files) < 10 {
+		t.Fatalf("go list found only %d files", len(files))
+	}
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel = filepath.ToSlash(rel)
+		if !slices.ContainsFunc(copied, func(src string) bool { return src == rel || strings.HasPrefix(rel, src+"/") }) {
+			t.Errorf("%s is not COPYed into the builder stage", rel)
+		}
+		if ignore.excludes(rel) {
+			t.Errorf("%s is excluded from the build context by .dockerignore", rel)
+		}
+	}
+}
+
+type ignoreRule struct {
+	re     *regexp.Regexp
+	negate bool
+}
+
+type ignoreRules []ignoreRule
+
+// dockerignore parses .dockerignore with Docker's rules as far as this
+// repository uses them: the last matching pattern wins, a pattern matches a
+// path or any of its parents, "**" spans directories, "!" re-includes.
+func dockerignore(t *testing.T) ignoreRules {
+	t.Helper()
+	var rules ignoreRules
+	for _, line := range strings.Split(readFile(t, filepath.Join(root, ".dockerignore")), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(line, "!")
+		p := filepath.ToSlash(filepath.Clean(strings.TrimPrefix(line, "!")))
+		var re strings.Builder
+		re.WriteString("^")
+		for i := 0; i < len(p); i++ {
+			switch {
+			case strings.HasPrefix(p[i:], "**/"):
+				re.WriteString("(.*/)?")
+				i += 2
+			case strings.HasPrefix(p[i:], "**"):
+				re.WriteString(".*")
+				i++
+			case p[i] == '*':
+				re.WriteString("[^/]*")
+			case p[i] == '?':
+				re.WriteString("[^/]")
+			default:
+				re.WriteString(regexp.QuoteMeta(p[i : i+1]))
+			}
+		}
+		re.WriteString("$")
+		rules = append(rules, ignoreRule{regexp.MustCompile(re.String()), negate})
+	}
+	return rules
+}
+
+func (rules ignoreRules) excludes(path string) bool {
+	excluded := false
+	for _, r := range rules {
+		for p := path; p != "." && p != ""; p = filepath.ToSlash(filepath.Dir(p)) {
+			if r.re.MatchString(p) {
+				excluded = !r.negate
+				break
+			}
+		}
+	}
+	return excluded
+}

@@ -1,0 +1,150 @@
+package chart
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// grant is one permission a rule expands to; an empty name means any.
+type grant struct{ group, resource, name, verb string }
+
+func (g grant) String() string {
+	s := g.verb + " " + g.resource
+	if g.group != "" {
+		s += "." + g.group
+	}
+	if g.name != "" {
+		s += " " + g.name
+	}
+	return s
+}
+
+func expand(rules []rbacv1.PolicyRule) []grant {
+	var out []grant
+	for _, r := range rules {
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, n := range names {
+					for _, v := range r.Verbs {
+						out = append(out, grant{g, res, n, v})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func covers(rules []rbacv1.PolicyRule, g grant) bool {
+	for _, have := range expand(rules) {
+		if have.group == g.group && have.resource == g.resource && have.verb == g.verb && (have.name == "" || have.name == g.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// generatedRules is config/rbac/role.yaml, which controller-gen writes from
+// the +kubebuilder:rbac markers: the manager's needs as the code states
+// them.
+func generatedRules(t *testing.T) []rbacv1.PolicyRule {
+	t.Helper()
+	var role rbacv1.ClusterRole
+	if err := yaml.Unmarshal([]byte(readFile(t, filepath.Join(root, "config", "rbac", "role.yaml"))), &role); err != nil {
+		t.Fatal(err)
+	}
+	if len(role.Rules) == 0 {
+		t.Fatal("config/rbac/role.yaml has no rules")
+	}
+	return role.Rules
+}
+
+// TestChartGrantsGeneratedRules: every permission the code declares is
+// granted by the chart, in the place least privilege wants it (Leases in
+// the release namespace only, Secrets in the listed namespaces in
+// least-privilege mode), and the chart grants the manager nothing the code
+// does not declare.
+func TestChartGrantsGeneratedRules(t *testing.T) {
+	t.Parallel()
+	generated := generatedRules(t)
+	for mode, args := range map[string][]string{
+		"cluster-wide secrets": nil,
+		"least privilege":      {"--set", "secrets.namespaces={team-a}"},
+	} {
+		t.Run(mode, func(t *testing.T) {
+			leastPrivilege := args != nil
+			objs := render(t, releaseName, releaseNamespace, args...)
+			var cluster, leader []rbacv1.PolicyRule
+			secrets := map[string][]rbacv1.PolicyRule{}
+			for _, o := range ofKind(objs, "ClusterRole") {
+				if o.GetName() == releaseName {
+					cluster = as[rbacv1.ClusterRole](t, o).Rules
+				}
+			}
+			for _, o := range ofKind(objs, "Role") {
+				switch name := o.GetName(); {
+				case name == releaseName+"-leader-election" && o.GetNamespace() == releaseNamespace:
+					leader = as[rbacv1.Role](t, o).Rules
+				case strings.HasSuffix(name, "-secrets"):
+					secrets[o.GetNamespace()] = as[rbacv1.Role](t, o).Rules
+				default:
+					t.Errorf("unexpected Role %s/%s", o.GetNamespace(), name)
+				}
+			}
+			if cluster == nil || leader == nil {
+				t.Fatalf("want ClusterRole %s and Role %s-leader-election", releaseName, releaseName)
+			}
+			if leastPrivilege != (len(secrets) > 0) {
+				t.Fatalf("Secret Roles in %d namespaces", len(secrets))
+			}
+
+			for _, g := range expand(generated) {
+				switch {
+				case g.resource == "leases":
+					if !covers(leader, g) {
+						t.Errorf("leader election Role lacks %s", g)
+					}
+					if covers(cluster, g) {
+						t.Errorf("ClusterRole grants %s cluster-wide; it belongs in the release namespace", g)
+					}
+				case g.resource == "secrets" && leastPrivilege:
+					for ns, rules := range secrets {
+						if !covers(rules, g) {
+							t.Errorf("Secret Role in %s lacks %s", ns, g)
+						}
+					}
+					if covers(cluster, g) {
+						t.Errorf("ClusterRole grants %s cluster-wide in least-privilege mode", g)
+					}
+				default:
+					if !covers(cluster, g) {
+						t.Errorf("ClusterRole lacks %s, which config/rbac/role.yaml grants", g)
+					}
+				}
+			}
+
+			for name, rules := range map[string][]rbacv1.PolicyRule{"ClusterRole": cluster, "leader election Role": leader} {
+				for _, g := range expand(rules) {
+					if !covers(generated, g) {
+						t.Errorf("%s grants %s, which no +kubebuilder:rbac marker asks for", name, g)
+					}
+				}
+			}
+			for ns, rules := range secrets {
+				for _, g := range expand(rules) {
+					if g.resource != "secrets" || !covers(generated, g) {
+						t.Errorf("Secret Role in %s grants %s", ns, g)
+					}
+				}
+			}
+		})
+	}
+}
