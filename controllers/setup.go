@@ -35,7 +35,10 @@ const FieldOwner = "atlas-issuer.hvca.globalsign.com"
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=atlasissuers.hvca.globalsign.com/*;atlasclusterissuers.hvca.globalsign.com/*
+// Kubernetes CSRs are served for cluster issuers only: issuer-lib refuses
+// namespaced issuers there, rightly, since anyone who may create a
+// cluster-scoped CSR could otherwise spend any namespace's Atlas account.
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=atlasclusterissuers.hvca.globalsign.com/*
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
@@ -59,6 +62,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 	if opts.MaxRetryDuration <= 0 {
 		return fmt.Errorf("max retry duration must be positive, got %s", opts.MaxRetryDuration)
 	}
+	a.Signer.Notify = a.notify
 	w := &wiring{atlas: a, opts: opts, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
 	issuers := []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}}
 	clusterIssuers := []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}}
@@ -69,6 +73,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 		if err := mgr.Add(manager.RunnableFunc(w.runRecheck)); err != nil {
 			return err
 		}
+	}
+	if err := (&deniedRequests{client: mgr.GetClient(), now: time.Now}).setup(mgr); err != nil {
+		return err
 	}
 	return (&issuercontrollers.CombinedController{
 		IssuerTypes:        issuers,

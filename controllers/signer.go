@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -126,6 +127,12 @@ func (a *Atlas) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing
 	target := obj.DeepCopyObject().(client.Object)
 	return a.Client.Status().Patch(ctx, target, client.RawPatch(types.ApplyPatchType, body),
 		client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
+}
+
+// notify tells users on the request what the mapping to the account's
+// policy changed, such as a duration shortened to the policy's maximum.
+func (a *Atlas) notify(obj client.Object, notes []string) {
+	a.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "PolicyAdjusted", "Sign", "%s", strings.Join(notes, "; "))
 }
 
 // Sign is issuer-lib's signing function.

@@ -29,8 +29,10 @@ type AtlasIssuer struct {
 // GetConditions returns the status conditions for issuer-lib.
 func (i *AtlasIssuer) GetConditions() []metav1.Condition { return i.Status.Conditions }
 
-// GetIssuerTypeIdentifier is the prefix of the Kubernetes CSR signer names
-// that select this kind: atlasissuers.hvca.globalsign.com/<namespace>.<name>.
+// GetIssuerTypeIdentifier is the prefix of the signer names of this kind,
+// atlasissuers.hvca.globalsign.com/<namespace>.<name>, which cert-manager's
+// approver checks. Kubernetes CSRs are not served through namespaced
+// issuers.
 func (i *AtlasIssuer) GetIssuerTypeIdentifier() string { return "atlasissuers.hvca.globalsign.com" }
 
 // GetSpec returns the spec shared with AtlasClusterIssuer.

@@ -61,6 +61,10 @@ type Signer struct {
 	// looking for the submitted certificate before submitting again. Atlas
 	// may take a moment to list a new certificate.
 	LookupGrace time.Duration
+	// Notify, when set, receives the notes of the CSR mapping (a duration
+	// shortened to the policy, an attribute the policy leaves out) once,
+	// when the request is submitted, so users see them on the request.
+	Notify func(obj client.Object, notes []string)
 	// Failpoint, when set, is called at the named points of the state
 	// machine (package failpoint); chaos tests crash the process there.
 	Failpoint func(name string)
@@ -140,6 +144,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	for _, n := range mapped.Notes {
 		logger.V(1).Info("mapping note", "note", n)
 	}
+	notes := mapped.Notes
 
 	if raw := ann[v1alpha1.IntentAnnotation]; raw != "" {
 		intent, perr := ParseIntent(raw)
@@ -167,6 +172,9 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			}
 			logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
 		}
+	}
+	if len(notes) > 0 && s.Notify != nil {
+		s.Notify(req.Object, notes)
 	}
 	return s.submit(ctx, cl, req, mapped, trust)
 }

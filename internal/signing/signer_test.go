@@ -428,3 +428,17 @@ func TestSignLostPostResponseIssuesOnce(t *testing.T) {
 		t.Errorf("issued %d, duplicates %d; want exactly one certificate", e.fake.Issued(), e.fake.Duplicates())
 	}
 }
+
+func TestSignNotifiesPolicyAdjustments(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	var got []string
+	e.signer.Notify = func(_ client.Object, notes []string) { got = append(got, notes...) }
+	req := e.request("long.example.com", false)
+	req.Details.Duration = 5 * 365 * 24 * time.Hour
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || !strings.Contains(strings.Join(got, " "), "397") {
+		t.Fatalf("notes = %q, want the duration shortened to the policy's 397 days", got)
+	}
+}

@@ -158,7 +158,6 @@ func checkAccessReviews(t *testing.T, sa *rest.Config, s managerScope) {
 		ra{Group: "cert-manager.io", Resource: "certificaterequests", Subresource: "status", Verb: "patch", Namespace: appsNamespace},
 		ra{Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Verb: "patch"},
 		ra{Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "status", Verb: "patch"},
-		ra{Group: "certificates.k8s.io", Resource: "signers", Name: ourIssuerSigners, Verb: "sign"},
 		ra{Group: "certificates.k8s.io", Resource: "signers", Name: ourClusterIssuerSigners, Verb: "sign"},
 	)
 	for _, g := range []string{"", "events.k8s.io"} {
@@ -191,6 +190,8 @@ func checkAccessReviews(t *testing.T, sa *rest.Config, s managerScope) {
 	deny = append(deny,
 		ra{Group: "coordination.k8s.io", Resource: "leases", Verb: "create", Namespace: appsNamespace},
 		ra{Group: "certificates.k8s.io", Resource: "signers", Name: "example.com/*", Verb: "sign"},
+		// Kubernetes CSRs are served for cluster issuers only.
+		ra{Group: "certificates.k8s.io", Resource: "signers", Name: ourIssuerSigners, Verb: "sign"},
 		ra{Group: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client", Verb: "sign"},
 		ra{Group: "certificates.k8s.io", Resource: "signers", Name: ourIssuerSigners, Verb: "approve"},
 		ra{Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: "approval", Verb: "update"},
@@ -368,7 +369,7 @@ func checkCSRs(t *testing.T, admin, sa *rest.Config, release string) {
 		name, signer string
 		allowed      bool
 	}{
-		{"issuer", ourIssuerSigner, true},
+		{"issuer", ourIssuerSigner, false},
 		{"clusterissuer", ourClusterIssuerSigner, true},
 		{"foreign", foreignSigner, false},
 	} {

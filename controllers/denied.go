@@ -1,0 +1,81 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+)
+
+// deniedRequests gives a CertificateRequest that the approver denied, and
+// never approved, its terminal Ready=False/Denied condition and failure
+// time. issuer-lib v0.11.0 has that code, but its first gate tests its own
+// Ready=False/Denied marker instead of the Denied condition, so it never
+// reaches it for such a request (cert-manager/issuer-lib#507). Drop this
+// once issuer-lib carries the fix.
+type deniedRequests struct {
+	client client.Client
+	now    func() time.Time
+}
+
+func ourDeniedRequest(cr *cmapi.CertificateRequest) bool {
+	ref := cr.Spec.IssuerRef
+	return ref.Group == v1alpha1.GroupVersion.Group &&
+		(ref.Kind == issuerGK.Kind || ref.Kind == clusterIssuerGK.Kind) &&
+		cmapiutil.CertificateRequestIsDenied(cr) &&
+		!cmapiutil.CertificateRequestIsApproved(cr) &&
+		cmapiutil.GetCertificateRequestCondition(cr, cmapi.CertificateRequestConditionReady) == nil
+}
+
+func (r *deniedRequests) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("certificaterequest-denied").
+		For(&cmapi.CertificateRequest{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			cr, ok := o.(*cmapi.CertificateRequest)
+			return ok && ourDeniedRequest(cr)
+		}))).
+		Complete(r)
+}
+
+func (r *deniedRequests) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var cr cmapi.CertificateRequest
+	if err := r.client.Get(ctx, req.NamespacedName, &cr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ourDeniedRequest(&cr) {
+		return ctrl.Result{}, nil
+	}
+	now := metav1.NewTime(r.now())
+	// Applied with issuer-lib's field owner: the condition is the one
+	// issuer-lib would have written, and it owns the Ready condition.
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": cmapi.SchemeGroupVersion.String(),
+		"kind":       "CertificateRequest",
+		"metadata":   map[string]any{"name": cr.Name, "namespace": cr.Namespace},
+		"status": map[string]any{
+			"conditions": []map[string]any{{
+				"type":               string(cmapi.CertificateRequestConditionReady),
+				"status":             "False",
+				"reason":             cmapi.CertificateRequestReasonDenied,
+				"message":            "Detected that the CertificateRequest is denied, so it will never be Ready.",
+				"lastTransitionTime": now,
+			}},
+			"failureTime": now,
+		},
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.client.Status().Patch(ctx, &cr, client.RawPatch(types.ApplyPatchType, body),
+		client.FieldOwner(FieldOwner), client.ForceOwnership)
+}
