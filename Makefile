@@ -99,3 +99,18 @@ CHART_GOTEST_FLAGS ?= -count=1
 .PHONY: test-chart
 test-chart: envtest helm ## Helm chart, kustomize and Dockerfile checks; the chart's RBAC proven on envtest.
 	HELM=$(BIN)/helm KUBECTL=$(BIN)/kubectl $(GO) test $(CHART_GOTEST_FLAGS) ./test/chart/...
+
+##@ Benchmarks
+.PHONY: bench
+bench: envtest ## Benchmarks against cert-manager's CA issuer on the e2e setup; writes bin/bench/report.{json,md} and throughput.png (BENCH_QUICK=1: within 10 minutes).
+	cd test/e2e && $(GO) run ./cmd/bench
+
+##@ Reliability
+# Each fuzz target runs this long; the issue asks for a minute each.
+FUZZTIME ?= 60s
+.PHONY: test-chaos
+test-chaos: envtest ## Fuzz CSR mapping, Atlas answers and Secret parsing, then faults, kills, bad input and secret canaries end to end (bin/chaos/report.json).
+	$(GO) test -run='^$$' -fuzz='^FuzzMap$$' -fuzztime=$(FUZZTIME) ./internal/issuance
+	$(GO) test -run='^$$' -fuzz='^FuzzResponse$$' -fuzztime=$(FUZZTIME) ./internal/atlas
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/credentials
+	cd test/e2e && $(GO) run ./cmd/chaos

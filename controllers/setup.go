@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,6 +78,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 	if err := (&deniedRequests{client: mgr.GetClient(), now: time.Now}).setup(mgr); err != nil {
 		return err
 	}
+	if err := watchSettled(ctx, mgr, a); err != nil {
+		return err
+	}
 	return (&issuercontrollers.CombinedController{
 		IssuerTypes:        issuers,
 		ClusterIssuerTypes: clusterIssuers,
@@ -89,6 +93,27 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 		SetCAOnCertificateRequest: true,
 		PreSetupWithManager:       w.preSetup,
 	}).SetupWithManager(ctx, mgr)
+}
+
+// watchSettled tells the signer when the cache shows a CertificateRequest
+// settled, so that it forgets what it kept to answer a reconcile that runs
+// before the informer has seen the request's Ready condition.
+func watchSettled(ctx context.Context, mgr ctrl.Manager, a *Atlas) error {
+	if a.Signer == nil {
+		return nil
+	}
+	inf, err := mgr.GetCache().GetInformer(ctx, &cmapi.CertificateRequest{})
+	if err != nil {
+		return err
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) {
+			if cr, ok := obj.(*cmapi.CertificateRequest); ok && settled(cr) {
+				a.Signer.Settled(cr.UID)
+			}
+		},
+	})
+	return err
 }
 
 var (

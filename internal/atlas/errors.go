@@ -211,7 +211,28 @@ func IsRetryable(err error) bool {
 		errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) ||
-		errors.Is(err, net.ErrClosed)
+		errors.Is(err, net.ErrClosed) ||
+		isHTTP2Reset(err)
+}
+
+// http2Resets are the messages of net/http's HTTP/2 errors for a call the
+// server or a proxy reset (RST_STREAM) or a connection that went away: over
+// HTTP/2 these take the place of a reset connection. net/http does not
+// export their types, so they are known by their words.
+var http2Resets = []string{
+	"stream error: stream ID ",
+	"http2: client connection lost",
+	"http2: server sent GOAWAY and closed the connection",
+}
+
+func isHTTP2Reset(err error) bool {
+	msg := err.Error()
+	for _, s := range http2Resets {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // retryableStatus holds 408 although it is a 4xx: it means a proxy or the

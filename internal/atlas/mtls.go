@@ -136,6 +136,9 @@ func decryptPKCS8(der, password []byte) (key any, err error) {
 			key, err = nil, errors.New("malformed encrypted PKCS#8 key")
 		}
 	}()
+	if err := checkKDFCost(der); err != nil {
+		return nil, err
+	}
 	key, err = pkcs8.ParsePKCS8PrivateKey(der, password)
 	if err != nil {
 		// The library reports a failed parse of the decrypted bytes, the one

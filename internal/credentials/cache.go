@@ -150,7 +150,7 @@ func (l *Loader) Load(ctx context.Context, key types.NamespacedName, ep Endpoint
 		}
 	}
 	secret := &corev1.Secret{}
-	if err := l.API.Get(ctx, key, secret); err != nil {
+	if err := l.API.Get(quiet(ctx), key, secret); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil, &Error{Reason: ReasonSecretNotFound, Secret: key.String(), Detail: "does not exist", Err: err}
 		}

@@ -69,8 +69,10 @@ type Signer struct {
 	// machine (package failpoint); chaos tests crash the process there.
 	Failpoint func(name string)
 
-	accounts  accounts
-	completed *completed
+	accounts     accounts
+	completed    *completed
+	fingerprints fingerprints
+	recent       recent
 }
 
 // New returns a Signer.
@@ -82,6 +84,13 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Sig
 		LookupGrace: 2 * time.Minute,
 		completed:   newCompleted(5 * time.Minute),
 	}
+}
+
+// Settled tells the signer that the informer cache now shows the request
+// with this UID settled (Ready, Failed or Denied), so Sign will not be asked
+// for it again and what it kept for the request can go.
+func (s *Signer) Settled(uid types.UID) {
+	s.completed.settled(uid, s.now())
 }
 
 func (s *Signer) failpoint(name string) {
@@ -110,8 +119,11 @@ func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 
 func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
-	if b, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
-		return b, nil // already signed by this process; the informer is behind
+	if e, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
+		// Already signed by this process; the informer is behind.
+		if built, err := chain.Build([]byte(e.leaf), e.trust); err == nil {
+			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: e.serial}, nil
+		}
 	}
 	if req.Details.IsCA {
 		return Bundle{}, signer.PermanentError{Err: errors.New("isCA: Atlas issues end-entity certificates only")}
@@ -173,6 +185,21 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
 		}
 	}
+	if prev, ok := s.recent.get(cl, mapped, s.now()); ok {
+		// Another request for the same key and contents was submitted
+		// moments ago (cert-manager creates such twins at times): one
+		// certificate serves both.
+		logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", prev.serial)
+		if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: prev.serial}); err != nil {
+			return Bundle{}, fmt.Errorf("persist serial %s: %w", prev.serial, err)
+		}
+		if e, ok := s.completed.get(prev.uid, s.now()); ok && e.serial == prev.serial {
+			// The first request's certificate is still at hand: no GET (P3
+			// of make bench counts each twin's call).
+			return s.finish(req, prev.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: e.leaf}, e.trust)
+		}
+		return s.collect(ctx, cl, req, prev.serial, trust, prev.at)
+	}
 	if len(notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, notes)
 	}
@@ -200,6 +227,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
+	s.recent.put(cl, mapped, serial, req.Object.GetUID(), s.now())
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
@@ -260,7 +288,7 @@ func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo,
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.completed.put(req.Object.GetUID(), b, s.now())
+	s.completed.put(req.Object.GetUID(), completedEntry{serial: serial, leaf: info.Certificate, trust: trust}, s.now())
 	return b, nil
 }
 
@@ -285,18 +313,49 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 			break
 		}
 	}
+	// Keys already fetched by an earlier lookup first, then the others.
+	var unknown []string
 	for _, serial := range candidates {
-		info, err := cl.RetrieveCertificate(ctx, serial)
-		if err != nil {
-			return "", false, err
-		}
-		if info.Status == atlas.StatusPending {
-			return "", false, &pendingCandidate{serial: serial}
-		}
-		fp, err := certFingerprint([]byte(info.Certificate))
-		if err == nil && fp == intent.Fingerprint {
+		fp, ok := s.fingerprints.get(cl, serial, s.now())
+		if !ok {
+			unknown = append(unknown, serial)
+		} else if fp == intent.Fingerprint {
 			return serial, true, nil
 		}
+	}
+	// A failed or pending candidate does not end the search, since another
+	// may match; only when none does is it reported, as the caller must not
+	// conclude "not submitted" while a candidate is unknown.
+	var firstErr error
+	var pending *pendingCandidate
+	for _, serial := range unknown {
+		info, err := cl.RetrieveCertificate(ctx, serial)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if info.Status == atlas.StatusPending {
+			if pending == nil {
+				pending = &pendingCandidate{serial: serial}
+			}
+			continue
+		}
+		fp, err := certFingerprint([]byte(info.Certificate))
+		if err != nil {
+			fp = "" // unreadable: never a match
+		}
+		s.fingerprints.put(cl, serial, fp, s.now())
+		if fp != "" && fp == intent.Fingerprint {
+			return serial, true, nil
+		}
+	}
+	if firstErr != nil {
+		return "", false, firstErr
+	}
+	if pending != nil {
+		return "", false, pending
 	}
 	return "", false, nil
 }

@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -164,11 +165,15 @@ func TestSignFastPath(t *testing.T) {
 	}
 	// A second reconcile before the informer sees Ready costs no Atlas call.
 	before := e.fake.TotalCalls()
-	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+	again, err := e.signer.Sign(context.Background(), req, e.iss)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if e.fake.TotalCalls() != before {
 		t.Error("re-signing a just-completed request called Atlas")
+	}
+	if !bytes.Equal(again.ChainPEM, b.ChainPEM) || !bytes.Equal(again.CAPEM, b.CAPEM) || again.Serial != b.Serial {
+		t.Error("re-signing a just-completed request returned another bundle")
 	}
 }
 

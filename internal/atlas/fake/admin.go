@@ -59,6 +59,7 @@ type adminCount struct {
 //	PUT  /pending        {"polls": n, "for": "2s"}
 //	POST /reject         {"count": n}
 //	POST /reset
+//	GET  /tokens         every access token issued so far, expired ones too
 //
 // Changes answer 204; a bad body answers 400 with a plain-text reason.
 func (s *Server) AdminHandler() http.Handler {
@@ -114,6 +115,9 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.IssuedTokens())
 	})
 	return mux
 }
@@ -219,4 +223,20 @@ func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) 
 		}
 	}
 	return nil
+}
+
+// IssuedTokens returns every access token the fake has handed out since it
+// started, in order, including expired ones and those whose login answer
+// was lost. Chaos runs search logs, events and statuses for them.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{}, s.tokenLog...)
+}
+
+// Tokens reads every access token issued so far (GET /tokens).
+func (c *AdminClient) Tokens(ctx context.Context) ([]string, error) {
+	var out []string
+	err := c.do(ctx, http.MethodGet, "/tokens", nil, &out)
+	return out, err
 }

@@ -127,3 +127,24 @@ func TestAdminAPI(t *testing.T) {
 		t.Error("AdminClient hid a 404")
 	}
 }
+
+func TestAdminTokens(t *testing.T) {
+	s, c := ecdsaServer(t, Options{})
+	hs := httptest.NewServer(s.AdminHandler())
+	t.Cleanup(hs.Close)
+	admin := &AdminClient{URL: hs.URL}
+	ctx := context.Background()
+
+	first := c.token
+	if err := admin.ExpireTokens(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := loggedIn(t, s).token
+	got, err := admin.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != first || got[1] != second || first == second {
+		t.Errorf("GET /tokens = %q, want [%q %q]: expired tokens are listed too", got, first, second)
+	}
+}

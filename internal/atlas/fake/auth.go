@@ -33,6 +33,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.tokens[token] = now.Add(s.opts.TokenLifetime)
+	s.tokenLog = append(s.tokenLog, token)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, atlas.LoginResponse{AccessToken: token})
 }

@@ -135,6 +135,9 @@ type Server struct {
 	certOrder    []*certRecord
 	claims       map[string]*claimRecord
 	claimOrder   []*claimRecord
+	// tokenLog is every token ever handed out, expired or not, so that
+	// harnesses can search logs for leaked tokens (admin GET /tokens).
+	tokenLog []string
 
 	// Counters have their own lock: every request touches them, and a
 	// test reading them must not wait behind certificate signing.

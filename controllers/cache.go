@@ -1,0 +1,47 @@
+package controllers
+
+import (
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+)
+
+// TrimSettledRequests is the informer cache transform for
+// CertificateRequests. The manager caches every CertificateRequest of the
+// cluster, most of them settled long ago (cert-manager keeps old revisions),
+// and their CSR, certificate chain and CA are most of their size. A request
+// whose Ready condition is True, or False with reason Failed or Denied, is
+// never signed again (issuer-lib returns before Sign for those), so the
+// cache keeps it without spec.request, status.certificate and status.ca.
+// A request still to be signed keeps everything: Sign reads spec.request.
+// Nothing writes a cached request back whole: status is applied with
+// server-side apply and annotations with a merge patch, so the trimmed
+// fields are never cleared on the server. managedFields go as well, as the
+// default transform does for every other kind.
+func TrimSettledRequests(in any) (any, error) {
+	cr, ok := in.(*cmapi.CertificateRequest)
+	if !ok {
+		return in, nil
+	}
+	cr.ManagedFields = nil
+	if settled(cr) {
+		cr.Spec.Request = nil
+		cr.Status.Certificate = nil
+		cr.Status.CA = nil
+	}
+	return cr, nil
+}
+
+func settled(cr *cmapi.CertificateRequest) bool {
+	for _, c := range cr.Status.Conditions {
+		if c.Type != cmapi.CertificateRequestConditionReady {
+			continue
+		}
+		switch {
+		case c.Status == cmmeta.ConditionTrue:
+			return true
+		case c.Status == cmmeta.ConditionFalse && (c.Reason == cmapi.CertificateRequestReasonFailed || c.Reason == cmapi.CertificateRequestReasonDenied):
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,61 @@
+package controllers
+
+import (
+	"testing"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestTrimSettledRequests(t *testing.T) {
+	request := func(conds ...cmapi.CertificateRequestCondition) *cmapi.CertificateRequest {
+		return &cmapi.CertificateRequest{
+			ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}, Annotations: map[string]string{"a": "b"}},
+			Spec:       cmapi.CertificateRequestSpec{Request: []byte("csr")},
+			Status:     cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
+		}
+	}
+	ready := func(s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
+		return cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: s, Reason: reason}
+	}
+	approved := cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue}
+	for _, tc := range []struct {
+		name    string
+		cr      *cmapi.CertificateRequest
+		trimmed bool
+	}{
+		{"new", request(), false},
+		{"approved", request(approved), false},
+		{"pending", request(approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), false},
+		{"initializing", request(approved, ready(cmmeta.ConditionUnknown, "Initializing")), false},
+		{"issued", request(approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), true},
+		{"failed", request(approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)), true},
+		{"denied", request(ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := TrimSettledRequests(tc.cr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr := out.(*cmapi.CertificateRequest)
+			if cr.ManagedFields != nil {
+				t.Error("managedFields kept")
+			}
+			if cr.Annotations["a"] != "b" || len(cr.Status.Conditions) != len(tc.cr.Status.Conditions) {
+				t.Error("annotations or conditions changed")
+			}
+			if got := cr.Spec.Request == nil && cr.Status.Certificate == nil && cr.Status.CA == nil; got != tc.trimmed {
+				t.Errorf("trimmed = %v, want %v", got, tc.trimmed)
+			}
+			if !tc.trimmed && (string(cr.Spec.Request) != "csr" || string(cr.Status.Certificate) != "crt") {
+				t.Error("a request still to be signed lost data")
+			}
+		})
+	}
+	sec := &corev1.Secret{}
+	if out, err := TrimSettledRequests(sec); err != nil || out != sec {
+		t.Error("other kinds must pass through unchanged")
+	}
+}

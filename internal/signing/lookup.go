@@ -1,0 +1,150 @@
+package signing
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/issuance"
+)
+
+// fingerprintTTL is how long a candidate's public-key fingerprint is kept:
+// lookups happen within the lookup grace of a restart, and an issued
+// certificate's key never changes.
+const fingerprintTTL = 15 * time.Minute
+
+// fingerprints remembers, per Atlas client (one account and endpoint), the
+// public-key fingerprint of each certificate a lookup has fetched. Every
+// request submitted in the same second as others has the same candidates,
+// so after a restart or under Atlas faults each candidate is fetched once
+// instead of once per request. The zero value is ready to use.
+type fingerprints struct {
+	mu        sync.Mutex
+	m         map[fingerprintKey]fingerprintEntry
+	lastSweep time.Time
+}
+
+type fingerprintKey struct {
+	client *atlas.Client
+	serial string
+}
+
+type fingerprintEntry struct {
+	fp string
+	at time.Time
+}
+
+func (f *fingerprints) get(cl *atlas.Client, serial string, now time.Time) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.m[fingerprintKey{cl, serial}]
+	if !ok || now.Sub(e.at) > fingerprintTTL {
+		return "", false
+	}
+	return e.fp, true
+}
+
+func (f *fingerprints) put(cl *atlas.Client, serial, fp string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[fingerprintKey]fingerprintEntry{}
+	}
+	if now.Sub(f.lastSweep) > fingerprintTTL/2 {
+		for k, e := range f.m {
+			if now.Sub(e.at) > fingerprintTTL {
+				delete(f.m, k)
+			}
+		}
+		f.lastSweep = now
+	}
+	f.m[fingerprintKey{cl, serial}] = fingerprintEntry{fp: fp, at: now}
+}
+
+// recentWindow is how long a submission is remembered for requests with the
+// same key and contents: long enough for cert-manager's duplicate request,
+// which follows the first within seconds, short enough that a deliberate
+// renewal with the same key a little later gets a certificate of its own.
+const recentWindow = time.Minute
+
+// recent remembers the serial of each certificate this process submitted,
+// by Atlas client, public key and request contents (validity as a lifetime,
+// not a start). cert-manager sometimes creates a second CertificateRequest
+// with the same key and contents just after the first was issued; Atlas
+// would issue, and bill, a second certificate for it. The zero value is
+// ready to use.
+type recent struct {
+	mu        sync.Mutex
+	m         map[recentKey]recentEntry
+	lastSweep time.Time
+}
+
+type recentKey struct {
+	client      *atlas.Client
+	fingerprint string
+	contents    [sha256.Size]byte
+}
+
+type recentEntry struct {
+	serial string
+	// uid is the request that was submitted: while the signer still keeps
+	// its certificate (completed), a twin is answered without Atlas calls.
+	uid types.UID
+	at  time.Time
+}
+
+// contentsOf hashes what Atlas is asked for, apart from the key itself and
+// the moment of asking. ok is false if the request cannot be encoded, which
+// leaves it out of the deduplication.
+func contentsOf(mapped *issuance.Result) (sum [sha256.Size]byte, ok bool) {
+	r := *mapped.Request
+	if r.Validity.NotAfter != 0 {
+		r.Validity.NotAfter -= r.Validity.NotBefore
+	}
+	r.Validity.NotBefore = 0
+	r.PublicKey, r.PublicKeySignature = "", ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		return sum, false
+	}
+	return sha256.Sum256(b), true
+}
+
+func (c *recent) get(cl *atlas.Client, mapped *issuance.Result, now time.Time) (recentEntry, bool) {
+	sum, ok := contentsOf(mapped)
+	if !ok {
+		return recentEntry{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[recentKey{cl, mapped.PublicKeyFingerprint, sum}]
+	if !ok || now.Sub(e.at) > recentWindow {
+		return recentEntry{}, false
+	}
+	return e, true
+}
+
+func (c *recent) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
+	sum, ok := contentsOf(mapped)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[recentKey]recentEntry{}
+	}
+	if now.Sub(c.lastSweep) > recentWindow {
+		for k, e := range c.m {
+			if now.Sub(e.at) > recentWindow {
+				delete(c.m, k)
+			}
+		}
+		c.lastSweep = now
+	}
+	c.m[recentKey{cl, mapped.PublicKeyFingerprint, sum}] = recentEntry{serial: serial, uid: uid, at: now}
+}

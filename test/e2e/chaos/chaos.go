@@ -1,0 +1,431 @@
+package chaos
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
+)
+
+// Config sizes a chaos run. The defaults are the issue's: 500 Certificates
+// under faults, 200 under at least 20 kills.
+type Config struct {
+	WorkDir      string
+	FaultCerts   int
+	CrashCerts   int
+	MinKills     int
+	LeaderKills  int
+	FaultTimeout time.Duration
+	CrashTimeout time.Duration
+	// Seed makes the random choices (kill moments) repeatable; the fake's
+	// fault draws are not.
+	Seed uint64
+	Logf func(format string, args ...any)
+}
+
+// Defaults fills zero fields.
+func (c *Config) Defaults() {
+	if c.FaultCerts == 0 {
+		c.FaultCerts = 500
+	}
+	if c.CrashCerts == 0 {
+		c.CrashCerts = 200
+	}
+	if c.MinKills == 0 {
+		c.MinKills = 20
+	}
+	if c.LeaderKills == 0 {
+		c.LeaderKills = 4
+	}
+	if c.FaultTimeout == 0 {
+		c.FaultTimeout = 9 * time.Minute
+	}
+	if c.CrashTimeout == 0 {
+		c.CrashTimeout = 8 * time.Minute
+	}
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Namespaces of the runs.
+const (
+	nsFaults   = "chaos-faults"
+	nsCrash    = "chaos-crash"
+	nsBadInput = "chaos-badinput"
+	// crashIssuer is the AtlasClusterIssuer of the crash run.
+	crashIssuer = "chaos-crash"
+)
+
+// run is the state of one chaos run.
+type run struct {
+	cfg      Config
+	env      *framework.Env
+	rnd      *mrand.Rand
+	logf     func(string, ...any)
+	canaries *canaries
+	report   *Report
+	watch    cache.Cache
+
+	mu        sync.Mutex
+	processes []*framework.Process
+}
+
+// Managers' flags for every chaos process: the most verbose logs (the
+// leak scan reads them), a short lookup grace so that requests whose
+// submission was cut short are resubmitted within the run, and frequent
+// issuer rechecks so that checks run under faults too.
+var managerArgs = []string{
+	"--zap-log-level=10",
+	"--lookup-grace=20s",
+	"--issuer-recheck-interval=30s",
+	"--max-concurrent-requests=16",
+}
+
+// Run performs the whole chaos run and returns its report. An error means
+// the harness itself failed; missed goals are in Report.Goals.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.Defaults()
+	start := time.Now()
+	r := &run{cfg: cfg, rnd: mrand.New(mrand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), logf: cfg.Logf,
+		report: &Report{Details: Details{Seed: cfg.Seed}}}
+	var err error
+	if r.canaries, err = newCanaries(); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(cfg.WorkDir); err != nil {
+		return nil, err
+	}
+	r.env, err = framework.Setup(ctx, framework.Options{
+		WorkDir:     cfg.WorkDir,
+		ManagerArgs: managerArgs,
+		FakeArgs:    []string{"--api-key", r.canaries.apiKey, "--api-secret", r.canaries.apiSecret},
+		Logf:        cfg.Logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer r.teardown()
+	if err := r.canaries.readCredentials(r.env); err != nil {
+		return nil, err
+	}
+	for _, ns := range []string{nsFaults, nsCrash, nsBadInput} {
+		if err := r.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return nil, err
+		}
+	}
+	if r.watch, err = r.env.WatchCache(ctx, []client.ObjectList{&cmapi.CertificateList{}, &cmapi.CertificateRequestList{}},
+		nsFaults, nsCrash); err != nil {
+		return nil, err
+	}
+
+	if err := r.badInput(ctx); err != nil {
+		return nil, fmt.Errorf("bad input: %w", err)
+	}
+	if err := r.faultMatrix(ctx); err != nil {
+		return nil, fmt.Errorf("fault matrix: %w", err)
+	}
+	if err := r.crashes(ctx); err != nil {
+		return nil, fmt.Errorf("crashes: %w", err)
+	}
+	if err := r.verifyCertificates(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.scanLeaks(ctx); err != nil {
+		return nil, fmt.Errorf("leak scan: %w", err)
+	}
+	st, err := r.env.Admin.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.report.Duplicates = st.Duplicates
+	if st.Duplicates > 0 {
+		if r.report.Details.DuplicatedRequests, err = r.duplicatedRequests(ctx, st.IssuedPerKey); err != nil {
+			return nil, err
+		}
+	}
+	st.IssuedPerKey = nil // one entry per certificate: too long for the report
+	r.report.Details.FakeStats = &st
+	r.report.Details.WallSeconds = time.Since(start).Seconds()
+	r.report.Judge(cfg.MinKills)
+	return r.report, nil
+}
+
+func (r *run) track(p *framework.Process) {
+	r.mu.Lock()
+	r.processes = append(r.processes, p)
+	r.mu.Unlock()
+}
+
+func (r *run) teardown() {
+	r.mu.Lock()
+	ps := r.processes
+	r.mu.Unlock()
+	for _, p := range ps {
+		_ = p.Stop(10 * time.Second)
+	}
+	r.env.Teardown()
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// createCertificates creates Certificates name-0..name-(n-1) with 16
+// workers, each for <name>-<i>.<namespace>.chaos.example, spread over
+// spread (zero: as fast as possible).
+func (r *run) createCertificates(ctx context.Context, namespace, prefix, issuerKind, issuer string, from, to int, spread time.Duration) error {
+	jobs := make(chan int)
+	errc := make(chan error, 16)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				name := fmt.Sprintf("%s-%03d", prefix, i)
+				crt := framework.Certificate(namespace, name, issuerKind, issuer, dnsName(namespace, name))
+				if err := r.env.Client.Create(ctx, crt); err != nil {
+					select {
+					case errc <- fmt.Errorf("create %s/%s: %w", namespace, name, err):
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	var gap time.Duration
+	if n := to - from; n > 0 && spread > 0 {
+		gap = spread / time.Duration(n)
+	}
+	for i := from; i < to; i++ {
+		select {
+		case jobs <- i:
+		case err := <-errc:
+			close(jobs)
+			wg.Wait()
+			return err
+		case <-ctx.Done():
+			close(jobs)
+			wg.Wait()
+			return ctx.Err()
+		}
+		if gap > 0 {
+			time.Sleep(gap)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func dnsName(namespace, name string) string {
+	return name + "." + namespace + ".chaos.example"
+}
+
+// progress is a snapshot of one run's Certificates and requests.
+type progress struct {
+	total, ready int
+	// reissued counts Certificates cert-manager issued more than once.
+	reissued int
+	notReady []string
+	requests int
+	failed   []string
+}
+
+// snapshot reads the watch cache.
+func (r *run) snapshot(ctx context.Context, namespace string) (progress, error) {
+	var p progress
+	var certs cmapi.CertificateList
+	if err := r.watch.List(ctx, &certs, client.InNamespace(namespace)); err != nil {
+		return p, err
+	}
+	p.total = len(certs.Items)
+	for i := range certs.Items {
+		if rev := certs.Items[i].Status.Revision; rev != nil && *rev > 1 {
+			p.reissued++
+		}
+		if framework.IsReady(&certs.Items[i]) {
+			p.ready++
+		} else {
+			p.notReady = append(p.notReady, certs.Items[i].Name)
+		}
+	}
+	var crs cmapi.CertificateRequestList
+	if err := r.watch.List(ctx, &crs, client.InNamespace(namespace)); err != nil {
+		return p, err
+	}
+	p.requests = len(crs.Items)
+	for _, cr := range crs.Items {
+		for _, c := range cr.Status.Conditions {
+			if c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionFalse && c.Reason == cmapi.CertificateRequestReasonFailed {
+				p.failed = append(p.failed, cr.Name+": "+c.Message)
+			}
+		}
+	}
+	sort.Strings(p.notReady)
+	sort.Strings(p.failed)
+	return p, nil
+}
+
+// waitReady follows a namespace until every one of want Certificates is
+// Ready or the deadline passes; tick runs every poll (kills, token
+// expiry) and may end the wait early with an error.
+func (r *run) waitReady(ctx context.Context, namespace string, want int, deadline time.Time, tick func() error) (progress, error) {
+	last := time.Time{}
+	for {
+		p, err := r.snapshot(ctx, namespace)
+		if err != nil {
+			return p, err
+		}
+		if time.Since(last) > 15*time.Second {
+			r.logf("%s: %d/%d Certificates Ready, %d requests, %d failed", namespace, p.ready, want, p.requests, len(p.failed))
+			last = time.Now()
+		}
+		if (p.total >= want && p.ready >= want) || time.Now().After(deadline) {
+			return p, nil
+		}
+		if tick != nil {
+			if err := tick(); err != nil {
+				return p, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// issuerReady waits for an issuer of ours to be Ready.
+func (r *run) issuerReady(ctx context.Context, obj client.Object, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := r.env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err == nil {
+			var conds []metav1.Condition
+			switch o := obj.(type) {
+			case *v1alpha1.AtlasIssuer:
+				conds = o.Status.Conditions
+			case *v1alpha1.AtlasClusterIssuer:
+				conds = o.Status.Conditions
+			}
+			if framework.IssuerReady(conds) {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("issuer %s not Ready after %s: %+v", obj.GetName(), timeout, conds)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// verifyCertificates checks every Ready Certificate's Secret the way a TLS
+// client would.
+func (r *run) verifyCertificates(ctx context.Context) error {
+	for _, ns := range []string{nsFaults, nsCrash} {
+		var certs cmapi.CertificateList
+		if err := r.watch.List(ctx, &certs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, c := range certs.Items {
+			if !framework.IsReady(&c) {
+				continue
+			}
+			sec := &corev1.Secret{}
+			if err := r.env.Get(ctx, ns, c.Spec.SecretName, sec); err != nil {
+				r.report.InvalidCertificates++
+				r.logf("certificate %s/%s: secret: %v", ns, c.Name, err)
+				continue
+			}
+			if _, err := framework.VerifySecret(sec, c.Spec.DNSNames[0]); err != nil {
+				r.report.InvalidCertificates++
+				r.logf("certificate %s/%s: %v", ns, c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// managerLogs returns the paths of every manager log of the run.
+func (r *run) managerLogs() []string {
+	logs, _ := filepath.Glob(filepath.Join(r.env.WorkDir, "manager*.log"))
+	return logs
+}
+
+// countInLogs counts lines containing s over every manager log.
+func (r *run) countInLogs(s string) int {
+	n := 0
+	for _, l := range r.managerLogs() {
+		b, err := os.ReadFile(l)
+		if err == nil {
+			n += strings.Count(string(b), s)
+		}
+	}
+	return n
+}
+
+// duplicatedRequests names the CertificateRequests whose public key the
+// fake issued more than one certificate for.
+func (r *run) duplicatedRequests(ctx context.Context, perKey map[string]int) (map[string]int, error) {
+	out := map[string]int{}
+	var crs cmapi.CertificateRequestList
+	if err := r.env.Client.List(ctx, &crs); err != nil {
+		return nil, err
+	}
+	for _, cr := range crs.Items {
+		block, _ := pem.Decode(cr.Spec.Request)
+		if block == nil {
+			continue
+		}
+		csr, err := x509.ParseCertificateRequest(block.Bytes)
+		if err != nil {
+			continue
+		}
+		fp, err := fake.PublicKeyFingerprint(csr.PublicKey)
+		if err != nil {
+			continue
+		}
+		if n := perKey[fp]; n > 1 {
+			out[cr.Namespace+"/"+cr.Name] = n
+		}
+	}
+	return out, nil
+}

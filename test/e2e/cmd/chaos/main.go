@@ -1,0 +1,76 @@
+// Command chaos is the end-to-end half of `make test-chaos`: it builds and
+// starts the e2e setup (envtest, cert-manager's controllers, the fake Atlas,
+// the manager) and runs package chaos against it: malformed input and
+// broken Secrets, 500 Certificates under injected Atlas faults, 200 while
+// managers are SIGKILLed (failpoints and leader election included), and a
+// canary scan of every log, event and status. It writes bin/chaos/report.json
+// and exits non-zero when a goal of docs/reliability.md is missed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/globalsign/atlas-issuer/test/e2e/chaos"
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
+)
+
+func main() {
+	var cfg chaos.Config
+	out := flag.String("report", "", "report path (default: bin/chaos/report.json in the repository)")
+	flag.IntVar(&cfg.FaultCerts, "fault-certs", 500, "Certificates issued under injected faults")
+	flag.IntVar(&cfg.CrashCerts, "crash-certs", 200, "Certificates issued while managers are killed")
+	flag.IntVar(&cfg.MinKills, "min-kills", 20, "manager kills the crash run must reach")
+	flag.IntVar(&cfg.LeaderKills, "leader-kills", 4, "kills of the leader among two replicas")
+	flag.DurationVar(&cfg.FaultTimeout, "fault-timeout", 9*time.Minute, "how long the fault run may take")
+	flag.DurationVar(&cfg.CrashTimeout, "crash-timeout", 8*time.Minute, "how long the crash run may take")
+	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the harness's random choices (default: the clock)")
+	flag.Parse()
+
+	// The harness's own clients log nothing.
+	ctrllog.SetLogger(logr.Discard())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	cfg.Logf = func(format string, args ...any) {
+		fmt.Printf("%6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	root, err := framework.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(2)
+	}
+	cfg.WorkDir = filepath.Join(root, "bin", "chaos", "run")
+	if *out == "" {
+		*out = filepath.Join(root, "bin", "chaos", "report.json")
+	}
+	rep, err := chaos.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chaos: %v\nlogs are in %s\n", err, cfg.WorkDir)
+		os.Exit(2)
+	}
+	if err := rep.Write(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(2)
+	}
+	b, _ := os.ReadFile(*out)
+	fmt.Printf("report %s:\n%s", *out, b)
+	if len(rep.Goals) > 0 {
+		fmt.Fprintf(os.Stderr, "chaos: goals missed:\n")
+		for _, g := range rep.Goals {
+			fmt.Fprintf(os.Stderr, "  - %s\n", g)
+		}
+		fmt.Fprintf(os.Stderr, "logs are in %s\n", cfg.WorkDir)
+		os.Exit(1)
+	}
+	fmt.Printf("chaos: every goal met in %s\n", time.Since(start).Round(time.Second))
+}
