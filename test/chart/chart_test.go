@@ -56,7 +56,10 @@ func TestGolden(t *testing.T) {
 					kept = append(kept, doc)
 				}
 			}
-			cmd := strings.TrimSpace("helm template " + releaseName + " charts/atlas-issuer --namespace " + releaseNamespace + " " + strings.Join(args, " "))
+			// Paths relative to the repository, so the golden file does not
+			// depend on where the clone lives.
+			shown := strings.ReplaceAll(strings.Join(args, " "), root+"/", "")
+			cmd := strings.TrimSpace("helm template " + releaseName + " charts/atlas-issuer --namespace " + releaseNamespace + " " + shown)
 			got := "# " + cmd + "\n# without the CRDs. Regenerate: go test ./test/chart -run TestGolden -update\n---\n" + strings.Join(kept, "---\n")
 			path := filepath.Join("testdata", name+".golden.yaml")
 			if *update {
