@@ -149,6 +149,7 @@ func (w *wiring) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl
 			n = 1
 		}
 		b.WithOptions(controller.Options{MaxConcurrentReconciles: n})
+		b.WithEventFilter(skipOwnAnnotationWrites)
 	}
 	return nil
 }

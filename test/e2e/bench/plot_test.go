@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"image/color"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func samplePoints() []ConcurrencyPoint {
+	var pts []ConcurrencyPoint
+	for _, c := range []int{1, 4, 16, 64} {
+		limit := float64(c) / 0.5
+		pts = append(pts,
+			ConcurrencyPoint{Concurrency: c, Kind: "CertificateRequests", N: 10, PerSecond: limit * 0.93, LimitPerSecond: limit},
+			ConcurrencyPoint{Concurrency: c, Kind: "Certificates", N: 10, PerSecond: min(limit*0.9, 20), LimitPerSecond: limit},
+		)
+	}
+	return pts
+}
+
+// The plot is checked for shape, not pixels: it renders, has the size the
+// docs assume, and draws every series' colour.
+func TestRenderPlot(t *testing.T) {
+	img, err := renderPlot(samplePoints(), 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != plotW || b.Dy() != plotH {
+		t.Fatalf("size %v", b)
+	}
+	for name, col := range map[string]color.RGBA{"limit": colLimit, "requests": colCRs, "certificates": colCerts} {
+		found := false
+		for i := 0; i+3 < len(img.Pix) && !found; i += 4 {
+			found = img.Pix[i] == col.R && img.Pix[i+1] == col.G && img.Pix[i+2] == col.B
+		}
+		if !found {
+			t.Errorf("no %s series drawn", name)
+		}
+	}
+	if err := writePlot(filepath.Join(t.TempDir(), "p.png"), samplePoints(), 250*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := renderPlot(nil, time.Second); err == nil {
+		t.Error("empty plot rendered")
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := wrap("Certificates (the whole cert-manager pipeline)", 22)
+	for _, l := range got {
+		if len(l) > 22 {
+			t.Errorf("line %q longer than 22", l)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("wrap = %q", got)
+	}
+}
+
+func TestGoalsAndTable(t *testing.T) {
+	r := &Report{P1RatioVsCAIssuer: 1.2, P2FractionOfLatencyLimit: 0.9, P3AtlasCallsPerCert: 2.02, P4RSSMiB: 60}
+	r.setGoals(map[string]bool{"p1_ratio_vs_ca_issuer": true, "p2_fraction_of_latency_limit": true, "p3_atlas_calls_per_cert": true, "p4_rss_mib": true})
+	met := map[string]bool{}
+	for _, g := range r.Goals {
+		met[g.Key] = g.Met
+	}
+	want := map[string]bool{"p1_ratio_vs_ca_issuer": false, "p2_fraction_of_latency_limit": true, "p3_atlas_calls_per_cert": true, "p4_rss_mib": true, "p5_issuer_ready_seconds": false}
+	for k, v := range want {
+		if met[k] != v {
+			t.Errorf("%s met = %v, want %v", k, met[k], v)
+		}
+	}
+	if r.Goals[4].Measured {
+		t.Error("P5 counted as measured")
+	}
+	if md := r.Markdown(); len(md) == 0 {
+		t.Error("empty markdown")
+	}
+}
