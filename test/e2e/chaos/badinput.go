@@ -282,22 +282,7 @@ func (r *run) badInput(ctx context.Context) error {
 		return err
 	}
 	// A working issuer for the malformed requests.
-	sec, err := r.canaries.secret(r.env, nsBadInput, "atlas-credentials", false)
-	if err != nil {
-		return err
-	}
-	if err := r.env.Client.Create(ctx, sec); err != nil {
-		return err
-	}
-	spec, err := r.env.IssuerSpec(sec.Name)
-	if err != nil {
-		return err
-	}
-	good := &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: nsBadInput, Name: "atlas"}, Spec: spec}
-	if err := r.env.Client.Create(ctx, good); err != nil {
-		return err
-	}
-	if err := r.issuerReady(ctx, good, 2*time.Minute); err != nil {
+	if _, err := r.readyIssuer(ctx, nsBadInput, false); err != nil {
 		return err
 	}
 	before, err := r.env.Admin.Stats(ctx)

@@ -331,6 +331,27 @@ func (r *run) waitReady(ctx context.Context, namespace string, want int, deadlin
 }
 
 // issuerReady waits for an issuer of ours to be Ready.
+// readyIssuer creates the canary credentials Secret and an AtlasIssuer
+// "atlas" in ns, and waits until the issuer is Ready.
+func (r *run) readyIssuer(ctx context.Context, ns string, encryptedKey bool) (*v1alpha1.AtlasIssuer, error) {
+	sec, err := r.canaries.secret(r.env, ns, "atlas-credentials", encryptedKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.env.Client.Create(ctx, sec); err != nil {
+		return nil, err
+	}
+	spec, err := r.env.IssuerSpec(sec.Name)
+	if err != nil {
+		return nil, err
+	}
+	iss := &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "atlas"}, Spec: spec}
+	if err := r.env.Client.Create(ctx, iss); err != nil {
+		return nil, err
+	}
+	return iss, r.issuerReady(ctx, iss, 2*time.Minute)
+}
+
 func (r *run) issuerReady(ctx context.Context, obj client.Object, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
@@ -49,22 +46,7 @@ func effectiveRates(f fake.Faults) map[string]float64 {
 func (r *run) faultMatrix(ctx context.Context) error {
 	cfg := r.cfg
 	r.logf("fault matrix: %d Certificates under %+v", cfg.FaultCerts, matrixFaults)
-	sec, err := r.canaries.secret(r.env, nsFaults, "atlas-credentials", true)
-	if err != nil {
-		return err
-	}
-	if err := r.env.Client.Create(ctx, sec); err != nil {
-		return err
-	}
-	spec, err := r.env.IssuerSpec(sec.Name)
-	if err != nil {
-		return err
-	}
-	iss := &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: nsFaults, Name: "atlas"}, Spec: spec}
-	if err := r.env.Client.Create(ctx, iss); err != nil {
-		return err
-	}
-	if err := r.issuerReady(ctx, iss, 2*time.Minute); err != nil {
+	if _, err := r.readyIssuer(ctx, nsFaults, true); err != nil {
 		return err
 	}
 	before, err := r.env.Admin.Stats(ctx)
