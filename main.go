@@ -67,7 +67,7 @@ func run() error {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace AtlasClusterIssuer Secrets are read from (default: the pod's namespace).")
-	flag.IntVar(&maxConcurrentRequests, "max-concurrent-requests", 16, "Requests signed in parallel, per request kind.")
+	flag.IntVar(&maxConcurrentRequests, "max-concurrent-requests", 16, "Requests signed against Atlas at once, across all issuers and request kinds.")
 	flag.DurationVar(&maxRetryDuration, "max-retry-duration", 30*time.Minute, "How long a request is retried on transient errors before it fails.")
 	flag.DurationVar(&recheckInterval, "issuer-recheck-interval", 5*time.Minute, "How often every issuer's credentials, quota and policy are checked again; 0 disables it.")
 	flag.DurationVar(&atlasTimeout, "atlas-timeout", 30*time.Second, "Timeout of one HTTP call to Atlas.")
@@ -76,6 +76,9 @@ func run() error {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if maxConcurrentRequests < 1 {
+		return fmt.Errorf("--max-concurrent-requests must be at least 1, got %d", maxConcurrentRequests)
+	}
 
 	// The manager's live heap is small (about 30 MiB with 5,000 requests in
 	// flight) and most of what it allocates is short-lived: decoded watch
@@ -162,8 +165,10 @@ func run() error {
 		Logger:  ctrl.Log.WithName("atlas"),
 	})
 	loader := &credentials.Loader{Cache: clientCache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: allowed}
-	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(ctrlmetrics.Registry))
+	signMetrics := signing.NewMetrics(ctrlmetrics.Registry)
+	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signMetrics)
 	s.LookupGrace = lookupGrace
+	s.Limiter = signing.NewLimiter(maxConcurrentRequests, signMetrics)
 	if s.Failpoint, err = failpoint.Parse(os.Getenv(failpoint.EnvVar), nil, func(name string) {
 		setupLog.Info("failpoint fired: crashing", "failpoint", name)
 		// SIGKILL, not exit: a crash runs no deferred code and flushes nothing.

@@ -47,8 +47,11 @@ const FieldOwner = "atlas-issuer.hvca.globalsign.com"
 
 // Options are the controller settings main.go takes from flags.
 type Options struct {
-	// MaxConcurrentRequests bounds the CertificateRequest and CSR
-	// reconcilers, each: Atlas calls are I/O bound, so more than one.
+	// MaxConcurrentRequests is the number of requests signed against Atlas
+	// at once (the signing.Limiter holds that bound). The CertificateRequest
+	// and CSR reconcilers each get twice as many workers, so that
+	// issuer-lib's status patches and requests waiting for a slot never
+	// leave a slot idle.
 	MaxConcurrentRequests int
 	// MaxRetryDuration is how long a request is retried on plain errors
 	// before it fails. Zero would fail on the first transient error.
@@ -135,7 +138,7 @@ type wiring struct {
 // preSetup adds what issuer-lib v0.11.0 lacks. For the issuer reconcilers:
 // a metadata-only Secret watch (rotating a Secret re-checks its issuers at
 // once, and no Secret data is cached) and the periodic recheck. For the
-// request reconcilers: the concurrency, since the combined controller's
+// request reconcilers: the worker count, since the combined controller's
 // ControllerOptions do not reach them in this version.
 func (w *wiring) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 	gk := gvk.GroupKind()
@@ -144,11 +147,7 @@ func (w *wiring) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl
 		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(w.issuersUsingSecret(gk)))
 		b.WatchesRawSource(source.Channel(w.recheck[gk], &handler.EnqueueRequestForObject{}))
 	case requestGKs[gk]:
-		n := w.opts.MaxConcurrentRequests
-		if n < 1 {
-			n = 1
-		}
-		b.WithOptions(controller.Options{MaxConcurrentReconciles: n})
+		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(w.opts.MaxConcurrentRequests, 1)})
 		b.WithEventFilter(skipOwnAnnotationWrites)
 	}
 	return nil

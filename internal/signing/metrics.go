@@ -16,6 +16,8 @@ type Metrics struct {
 	ready           *prometheus.GaugeVec
 	quota           *prometheus.GaugeVec
 	credsExpiry     *prometheus.GaugeVec
+	signInFlight    prometheus.Gauge
+	signWaiting     prometheus.Gauge
 }
 
 // NewMetrics registers the issuer metrics with reg.
@@ -42,8 +44,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "atlas_issuer_credentials_expiry_timestamp_seconds",
 			Help: "When the issuer's mTLS client certificate expires (UNIX seconds).",
 		}, []string{"kind", "namespace", "name"}),
+		signInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "atlas_issuer_sign_in_flight",
+			Help: "Requests being signed against Atlas now (at most --max-concurrent-requests).",
+		}),
+		signWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "atlas_issuer_sign_waiting",
+			Help: "Requests waiting for one of the --max-concurrent-requests slots.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.issuance, m.issuanceSeconds, m.ready, m.quota, m.credsExpiry} {
+	for _, c := range []prometheus.Collector{m.issuance, m.issuanceSeconds, m.ready, m.quota, m.credsExpiry, m.signInFlight, m.signWaiting} {
 		reg.MustRegister(c)
 	}
 	return m
@@ -93,5 +103,17 @@ func (m *Metrics) observeCheck(iss Issuer, h Health, err error) {
 	}
 	if !h.CredentialsNotAfter.IsZero() {
 		m.credsExpiry.With(l).Set(float64(h.CredentialsNotAfter.Unix()))
+	}
+}
+
+func (m *Metrics) inFlight(d float64) {
+	if m != nil {
+		m.signInFlight.Add(d)
+	}
+}
+
+func (m *Metrics) waiting(d float64) {
+	if m != nil {
+		m.signWaiting.Add(d)
 	}
 }

@@ -68,6 +68,8 @@ type Signer struct {
 	// Failpoint, when set, is called at the named points of the state
 	// machine (package failpoint); chaos tests crash the process there.
 	Failpoint func(name string)
+	// Limiter, when set, bounds the requests signed against Atlas at once.
+	Limiter *Limiter
 
 	accounts     accounts
 	completed    *completed
@@ -128,6 +130,14 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if req.Details.IsCA {
 		return Bundle{}, signer.PermanentError{Err: errors.New("isCA: Atlas issues end-entity certificates only")}
 	}
+	// Everything below may call Atlas. The slot is taken before the intent
+	// is written, so that a request never waits between its intent and its
+	// POST: a crash in that gap costs the lookup grace.
+	release, err := s.Limiter.acquire(ctx)
+	if err != nil {
+		return Bundle{}, err
+	}
+	defer release()
 	cl, _, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
 		return Bundle{}, signer.IssuerError{Err: err}

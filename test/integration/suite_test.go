@@ -201,8 +201,10 @@ func startManager(opts controllers.Options) *managerRun {
 		Logger:  ctrl.Log.WithName("atlas"),
 	})
 	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
-	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(reg))
+	signMetrics := signing.NewMetrics(reg)
+	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signMetrics)
 	s.LookupGrace = 2 * time.Minute
+	s.Limiter = signing.NewLimiter(opts.MaxConcurrentRequests, signMetrics)
 	a := &controllers.Atlas{
 		Signer:                   s,
 		Client:                   mgr.GetClient(),

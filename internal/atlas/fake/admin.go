@@ -21,6 +21,7 @@ type AdminStats struct {
 	Duplicates   int            `json:"duplicates"`
 	IssuedPerKey map[string]int `json:"issued_per_key"`
 	Quota        int64          `json:"quota"`
+	PeakInFlight int            `json:"peak_in_flight"`
 }
 
 // Stats gathers the counters the admin API reports.
@@ -32,6 +33,7 @@ func (s *Server) Stats() AdminStats {
 		Duplicates:   s.Duplicates(),
 		IssuedPerKey: s.IssuedPerKey(),
 		Quota:        s.Quota(),
+		PeakInFlight: s.PeakInFlight(),
 	}
 }
 

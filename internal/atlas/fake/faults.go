@@ -154,10 +154,27 @@ func (s *Server) Faults() Faults {
 	return f
 }
 
+// countCall counts a call and marks it in flight until leaveCall.
 func (s *Server) countCall(op string) {
 	s.cmu.Lock()
 	s.calls[op]++
+	s.inFlight++
+	s.peakInFlight = max(s.peakInFlight, s.inFlight)
 	s.cmu.Unlock()
+}
+
+func (s *Server) leaveCall() {
+	s.cmu.Lock()
+	s.inFlight--
+	s.cmu.Unlock()
+}
+
+// PeakInFlight is the most calls served at once since start or the last
+// Reset, injected latency included.
+func (s *Server) PeakInFlight() int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.peakInFlight
 }
 
 // Calls counts, per operation name, every request that reached an endpoint
@@ -197,6 +214,7 @@ func (s *Server) Reset() {
 	clear(s.calls)
 	clear(s.perKey)
 	s.issued = 0
+	s.peakInFlight = s.inFlight
 	s.cmu.Unlock()
 }
 

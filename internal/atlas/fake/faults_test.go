@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,6 +86,23 @@ func TestFaults(t *testing.T) {
 		if d := time.Since(start); d < 100*time.Millisecond {
 			t.Errorf("call took %v, want at least the spike", d)
 		}
+	})
+	t.Run("peak in flight", func(t *testing.T) {
+		s.SetFaults(Faults{Latency: 150 * time.Millisecond})
+		s.Reset()
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() { _, _, _ = c.try(http.MethodGet, "/quotas/issuance", nil) })
+		}
+		wg.Wait()
+		if got := s.PeakInFlight(); got != 3 {
+			t.Errorf("peak in flight = %d after 3 overlapping calls, want 3", got)
+		}
+		s.Reset()
+		if got := s.Stats().PeakInFlight; got != 0 {
+			t.Errorf("peak in flight = %d after Reset with nothing in flight, want 0", got)
+		}
+		s.SetFaults(Faults{})
 	})
 	t.Run("only the named operations", func(t *testing.T) {
 		s.SetFaults(Faults{RateLimitRate: 1, Operations: []string{OpRequestCertificate}})

@@ -145,6 +145,9 @@ type Server struct {
 	calls  map[string]int
 	issued int
 	perKey map[string]int
+	// inFlight and peakInFlight count calls being served, so that a
+	// harness can see how many calls a client really keeps open at once.
+	inFlight, peakInFlight int
 }
 
 // Start generates the PKI, listens on opts.Addr and serves until Close.
@@ -326,6 +329,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) endpoint(op string, body bodyMode, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.countCall(op)
+		defer s.leaveCall()
 		if s.opts.Logger != nil {
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			start := time.Now()

@@ -480,7 +480,7 @@ func (b *bench) countCalls(ctx context.Context, run *Burst) error {
 	if err != nil {
 		return err
 	}
-	run.AtlasCalls, run.TotalCalls, run.Issued = st.Calls, st.TotalCalls, st.Issued
+	run.AtlasCalls, run.TotalCalls, run.Issued, run.PeakInFlight = st.Calls, st.TotalCalls, st.Issued, st.PeakInFlight
 	return nil
 }
 

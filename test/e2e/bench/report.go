@@ -71,6 +71,10 @@ type Burst struct {
 	AtlasCalls map[string]int `json:"atlas_calls,omitempty"`
 	TotalCalls int            `json:"atlas_calls_total,omitempty"`
 	Issued     int            `json:"issued,omitempty"`
+	// PeakInFlight is the most Atlas calls the fake served at once: at
+	// most --max-concurrent-requests, and equal to it when the issuer
+	// keeps every slot busy.
+	PeakInFlight int `json:"atlas_peak_in_flight,omitempty"`
 	// Requests is how many CertificateRequests cert-manager created for
 	// the run's N Certificates: more than N when it created twins.
 	Requests int `json:"certificate_requests,omitempty"`
@@ -258,13 +262,13 @@ func (r *Report) Markdown() string {
 	}
 	if p := r.P2; p != nil {
 		fmt.Fprintf(&b, "\n## P2: fake at %d ms per call, --max-concurrent-requests=%d (limit %.0f/s)\n\n", p.LatencyMS, p.MaxConcurrentRequests, p.LimitPerSecond)
-		b.WriteString("| what | n | seconds | per second | fraction of limit |\n|---|---|---|---|---|\n")
-		fmt.Fprintf(&b, "| Certificates (headline) | %d | %.2f | %.1f | %.3f |\n", p.Certificates.N, p.Certificates.Seconds, p.Certificates.PerSecond, r.P2FractionOfLatencyLimit)
+		b.WriteString("| what | n | seconds | per second | fraction of limit | peak Atlas calls in flight |\n|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| Certificates (headline) | %d | %.2f | %.1f | %.3f | %d |\n", p.Certificates.N, p.Certificates.Seconds, p.Certificates.PerSecond, r.P2FractionOfLatencyLimit, p.Certificates.PeakInFlight)
 		if p.Requests.N > 0 {
-			fmt.Fprintf(&b, "| CertificateRequests (issuer alone) | %d | %.2f | %.1f | %.3f |\n", p.Requests.N, p.Requests.Seconds, p.Requests.PerSecond, p.RequestsFractionOfLimit)
+			fmt.Fprintf(&b, "| CertificateRequests (issuer alone) | %d | %.2f | %.1f | %.3f | %d |\n", p.Requests.N, p.Requests.Seconds, p.Requests.PerSecond, p.RequestsFractionOfLimit, p.Requests.PeakInFlight)
 		}
 		if p.CertificatesCAPerSecond > 0 {
-			fmt.Fprintf(&b, "| CA issuer pipeline from P1 (0 ms) | | | %.1f | %.3f |\n", p.CertificatesCAPerSecond, p.PipelineFractionOfLimit)
+			fmt.Fprintf(&b, "| CA issuer pipeline from P1 (0 ms) | | | %.1f | %.3f | |\n", p.CertificatesCAPerSecond, p.PipelineFractionOfLimit)
 		}
 		if p.CertificatesFractionNote != "" {
 			fmt.Fprintf(&b, "\n%s\n", p.CertificatesFractionNote)

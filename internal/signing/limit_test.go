@@ -1,0 +1,118 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
+)
+
+func TestLimiter(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	l := NewLimiter(2, m)
+	r1, err := l.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := l.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.signInFlight); got != 2 {
+		t.Errorf("in flight = %v, want 2", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := l.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third acquire with both slots taken = %v, want the context's deadline", err)
+	}
+	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
+		t.Errorf("waiting = %v after a wait gave up, want 0", got)
+	}
+
+	got := make(chan func())
+	go func() {
+		r, err := l.acquire(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	for testutil.ToFloat64(m.signWaiting) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-got:
+		t.Fatal("a third request got a slot while two were taken")
+	case <-time.After(20 * time.Millisecond):
+	}
+	r1()
+	r3 := <-got
+	if w, f := testutil.ToFloat64(m.signWaiting), testutil.ToFloat64(m.signInFlight); w != 0 || f != 2 {
+		t.Errorf("after a release: waiting %v, in flight %v; want 0 and 2", w, f)
+	}
+	r2()
+	r3()
+	if f := testutil.ToFloat64(m.signInFlight); f != 0 {
+		t.Errorf("in flight = %v after every release, want 0", f)
+	}
+
+	var unlimited *Limiter
+	release, err := unlimited.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if NewLimiter(0, nil).Size() != 1 {
+		t.Error("a limiter of 0 slots would never sign")
+	}
+}
+
+// anyVersion accepts every annotation write: concurrent Signs annotate
+// different objects, which memAnnotator's single version cannot model.
+type anyVersion struct{}
+
+func (anyVersion) Annotate(context.Context, client.Object, map[string]string, ...string) error {
+	return nil
+}
+
+func TestSignHonoursTheLimiter(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	e.signer.Annotator = anyVersion{}
+	e.signer.Limiter = NewLimiter(2, nil)
+	// Load the account first, so the measured calls are the signing ones.
+	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]Request, 6)
+	for i := range reqs {
+		reqs[i] = e.request("www"+string(rune('a'+i))+".example.com", false)
+	}
+	e.fake.SetFaults(fake.Faults{Latency: 60 * time.Millisecond})
+	e.fake.Reset()
+	var wg sync.WaitGroup
+	for _, r := range reqs {
+		wg.Go(func() {
+			if _, err := e.signer.Sign(context.Background(), r, e.iss); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := e.fake.CallCount("RequestCertificate"); got != len(reqs) {
+		t.Fatalf("POSTs = %d, want %d", got, len(reqs))
+	}
+	// Six concurrent Signs with two slots: Atlas never sees more than two
+	// calls at once, and sees two (the slots are used).
+	if got := e.fake.PeakInFlight(); got != 2 {
+		t.Errorf("peak Atlas calls in flight = %d, want 2", got)
+	}
+}
