@@ -140,9 +140,13 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
+	// Requests are cached apart (controllers.RequestsApart) so that
+	// issuers are checked without waiting for every request in the cluster
+	// to be listed.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         cacheOpts,
+		NewCache:                      controllers.RequestsApart(),
 		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:        probeAddr,
 		PprofBindAddress:              pprofAddr,

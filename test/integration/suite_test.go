@@ -187,6 +187,7 @@ func startManager(opts controllers.Options) *managerRun {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
+		NewCache:               controllers.RequestsApart(),
 		// A restarted manager registers controllers with the names of the
 		// previous one, in the same process.
 		Controller: config.Controller{SkipNameValidation: new(true)},
