@@ -23,11 +23,7 @@ Atlas answers 402 "Quota Reached" and the issuer stops being Ready.`,
   kubectl atlas quota --cluster-issuer atlas -o json`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -53,11 +49,7 @@ func newCountersCommand(o *options) *cobra.Command {
   kubectl atlas counters --issuer atlas -n web -o yaml`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -91,11 +83,7 @@ themselves, ready for a trust bundle.`,
   kubectl atlas trustchain --issuer atlas -n web -o pem > atlas-chain.pem`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := o.format(cmd, true)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, true)
 			if err != nil {
 				return err
 			}
@@ -249,11 +237,7 @@ or -o yaml prints the whole policy as Atlas returns it.`,
   kubectl atlas policy --issuer atlas -n web -o yaml`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}

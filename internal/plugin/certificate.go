@@ -133,11 +133,7 @@ still issuing it), its subject, subject alternative names and validity.
   kubectl atlas certificate get 01A2B3C4D5E6F708192A3B4C5D6E7F80 --issuer atlas -n web -o pem | openssl x509 -noout -text`,
 		Args: exactArgs("SERIAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, true)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -157,11 +157,7 @@ func newClaimsGetCommand(o *options) *cobra.Command {
 		Example: claimExample("get", "kubectl atlas claims get 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --issuer atlas -n web -o yaml"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -209,11 +205,7 @@ on the strength of this claim; claim it again to restore that.`,
 		Example: claimExample("delete"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -240,11 +232,7 @@ name the one used with "claims verify-dns ID --authorization-domain".`,
 		Example: claimExample("dns"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -295,11 +283,7 @@ call schedules the check; a later call reports VERIFIED once Atlas found it.`,
 		Example: claimExample("verify-dns", "kubectl atlas claims verify-dns 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --authorization-domain example.com --issuer atlas -n web"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -360,11 +344,7 @@ the contact in the domain's SOA record. Send the email with
 		Example: claimExample("email"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -431,11 +411,7 @@ Publish the new token and verify again.`,
 		Example: claimExample("reassert"),
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			s, err := o.connect(cmd.Context(), cmd)
+			format, s, err := o.formatAndConnect(cmd, false)
 			if err != nil {
 				return err
 			}
