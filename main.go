@@ -169,10 +169,9 @@ func run() error {
 		Logger:  ctrl.Log.WithName("atlas"),
 	})
 	loader := &credentials.Loader{Cache: clientCache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: allowed}
-	signMetrics := signing.NewMetrics(ctrlmetrics.Registry)
-	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signMetrics)
+	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(ctrlmetrics.Registry))
 	s.LookupGrace = lookupGrace
-	s.Limiter = signing.NewLimiter(maxConcurrentRequests, signMetrics)
+	s.Limiter = signing.NewLimiter(maxConcurrentRequests)
 	if s.Failpoint, err = failpoint.Parse(os.Getenv(failpoint.EnvVar), nil, func(name string) {
 		setupLog.Info("failpoint fired: crashing", "failpoint", name)
 		// SIGKILL, not exit: a crash runs no deferred code and flushes nothing.

@@ -13,40 +13,37 @@ import (
 // N workers kept fewer than N requests with Atlas, and at 250 ms per call the
 // issuer reached 0.80 of the N / (2 x 0.25 s) it could.
 type Limiter struct {
-	slots   chan struct{}
-	metrics *Metrics
+	slots chan struct{}
 }
 
-// NewLimiter returns a Limiter of n slots (at least one). m may be nil.
-func NewLimiter(n int, m *Metrics) *Limiter {
-	return &Limiter{slots: make(chan struct{}, max(n, 1)), metrics: m}
+// NewLimiter returns a Limiter of n slots (at least one).
+func NewLimiter(n int) *Limiter {
+	return &Limiter{slots: make(chan struct{}, max(n, 1))}
 }
-
-// Size is the number of slots.
-func (l *Limiter) Size() int { return cap(l.slots) }
 
 // acquire waits for a slot; release gives it back. A nil Limiter does not
 // limit. Waiting ends with ctx: the manager is stopping, and the request is
-// retried by the next leader.
-func (l *Limiter) acquire(ctx context.Context) (release func(), err error) {
+// retried by the next leader. m, which may be nil, counts the requests
+// waiting and in flight.
+func (l *Limiter) acquire(ctx context.Context, m *Metrics) (release func(), err error) {
 	if l == nil {
 		return func() {}, nil
 	}
 	select {
 	case l.slots <- struct{}{}:
 	default:
-		l.metrics.waiting(1)
+		m.waiting(1)
 		select {
 		case l.slots <- struct{}{}:
-			l.metrics.waiting(-1)
+			m.waiting(-1)
 		case <-ctx.Done():
-			l.metrics.waiting(-1)
+			m.waiting(-1)
 			return nil, fmt.Errorf("wait for one of %d Atlas slots: %w", cap(l.slots), ctx.Err())
 		}
 	}
-	l.metrics.inFlight(1)
+	m.inFlight(1)
 	return func() {
-		l.metrics.inFlight(-1)
+		m.inFlight(-1)
 		<-l.slots
 	}, nil
 }

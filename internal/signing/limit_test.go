@@ -16,12 +16,12 @@ import (
 
 func TestLimiter(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(2, m)
-	r1, err := l.acquire(context.Background())
+	l := NewLimiter(2)
+	r1, err := l.acquire(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := l.acquire(context.Background())
+	r2, err := l.acquire(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestLimiter(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	if _, err := l.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := l.acquire(ctx, m); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("third acquire with both slots taken = %v, want the context's deadline", err)
 	}
 	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
@@ -40,7 +40,7 @@ func TestLimiter(t *testing.T) {
 
 	got := make(chan func())
 	go func() {
-		r, err := l.acquire(context.Background())
+		r, err := l.acquire(context.Background(), m)
 		if err != nil {
 			t.Error(err)
 		}
@@ -66,12 +66,12 @@ func TestLimiter(t *testing.T) {
 	}
 
 	var unlimited *Limiter
-	release, err := unlimited.acquire(context.Background())
+	release, err := unlimited.acquire(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	if NewLimiter(0, nil).Size() != 1 {
+	if cap(NewLimiter(0).slots) != 1 {
 		t.Error("a limiter of 0 slots would never sign")
 	}
 }
@@ -87,7 +87,7 @@ func (anyVersion) Annotate(context.Context, client.Object, map[string]string, ..
 func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}
-	e.signer.Limiter = NewLimiter(2, nil)
+	e.signer.Limiter = NewLimiter(2)
 	// Load the account first, so the measured calls are the signing ones.
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)

@@ -133,7 +133,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	// Everything below may call Atlas. The slot is taken before the intent
 	// is written, so that a request never waits between its intent and its
 	// POST: a crash in that gap costs the lookup grace.
-	release, err := s.Limiter.acquire(ctx)
+	release, err := s.Limiter.acquire(ctx, s.Metrics)
 	if err != nil {
 		return Bundle{}, err
 	}

@@ -202,10 +202,9 @@ func startManager(opts controllers.Options) *managerRun {
 		Logger:  ctrl.Log.WithName("atlas"),
 	})
 	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
-	signMetrics := signing.NewMetrics(reg)
-	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signMetrics)
+	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(reg))
 	s.LookupGrace = 2 * time.Minute
-	s.Limiter = signing.NewLimiter(opts.MaxConcurrentRequests, signMetrics)
+	s.Limiter = signing.NewLimiter(opts.MaxConcurrentRequests)
 	a := &controllers.Atlas{
 		Signer:                   s,
 		Client:                   mgr.GetClient(),
