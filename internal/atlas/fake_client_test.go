@@ -27,14 +27,11 @@ func TestEveryOperationAgainstTheFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	creds := srv.Credentials()
-	pair, err := atlas.LoadKeyPair(creds.CertPEM, creds.KeyPEM, nil)
+	cfg, err := srv.ClientConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(creds.ServerCAPEM)
-	cl, err := atlas.New(atlas.Config{URL: srv.URL(), APIKey: creds.APIKey, APISecret: creds.APISecret, ClientCertificate: pair, RootCAs: roots})
+	cl, err := atlas.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

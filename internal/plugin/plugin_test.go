@@ -255,14 +255,11 @@ func TestRevokedAfterAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c := srv.Credentials()
-	pair, err := atlas.LoadKeyPair(c.CertPEM, c.KeyPEM, nil)
+	cfg, err := srv.ClientConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(c.ServerCAPEM)
-	cl, err := atlas.New(atlas.Config{URL: srv.URL(), APIKey: c.APIKey, APISecret: c.APISecret, ClientCertificate: pair, RootCAs: roots})
+	cl, err := atlas.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

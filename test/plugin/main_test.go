@@ -130,13 +130,11 @@ func setup(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("seeding the cluster: %w", err)
 	}
 
-	pair, err := atlas.LoadKeyPair(creds.CertPEM, creds.KeyPEM, nil)
+	atlasCfg, err := atlasSrv.ClientConfig()
 	if err != nil {
 		return 0, err
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(creds.ServerCAPEM)
-	direct, err = atlas.New(atlas.Config{URL: atlasSrv.URL(), APIKey: creds.APIKey, APISecret: creds.APISecret, ClientCertificate: pair, RootCAs: roots})
+	direct, err = atlas.New(atlasCfg)
 	if err != nil {
 		return 0, err
 	}

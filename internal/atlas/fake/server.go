@@ -16,6 +16,7 @@ package fake
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -247,6 +248,18 @@ func (s *Server) Credentials() Credentials {
 	c.KeyPEM = append([]byte(nil), c.KeyPEM...)
 	c.ServerCAPEM = append([]byte(nil), c.ServerCAPEM...)
 	return c
+}
+
+// ClientConfig is an atlas.Config that logs in to this server with the
+// credentials of Credentials and trusts its CA.
+func (s *Server) ClientConfig() (atlas.Config, error) {
+	pair, err := atlas.LoadKeyPair(s.creds.CertPEM, s.creds.KeyPEM, nil)
+	if err != nil {
+		return atlas.Config{}, err
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(s.creds.ServerCAPEM)
+	return atlas.Config{URL: s.URL(), APIKey: s.creds.APIKey, APISecret: s.creds.APISecret, ClientCertificate: pair, RootCAs: roots}, nil
 }
 
 // NewClientCertificate issues another mTLS client certificate and PKCS#8
