@@ -232,12 +232,7 @@ func (r *run) crashes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	calls := map[string]int{}
-	for op, n := range after.Calls {
-		if dn := n - before.Calls[op]; dn > 0 {
-			calls[op] = dn
-		}
-	}
+	calls := callsSince(before, after)
 	r.report.CrashReady = prog.ready
 	r.report.Lost += cfg.CrashCerts - prog.ready
 	r.report.Failed += len(prog.failed)

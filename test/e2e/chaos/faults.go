@@ -99,12 +99,7 @@ func (r *run) faultMatrix(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	calls := map[string]int{}
-	for op, n := range after.Calls {
-		if d := n - before.Calls[op]; d > 0 {
-			calls[op] = d
-		}
-	}
+	calls := callsSince(before, after)
 	r.report.FaultMatrixTotal = cfg.FaultCerts
 	r.report.FaultMatrixReady = p.ready
 	r.report.Lost += cfg.FaultCerts - p.ready
@@ -125,4 +120,16 @@ func head(s []string, n int) []string {
 		return s[:n]
 	}
 	return s
+}
+
+// callsSince is, per operation, how many calls the fake counted between two
+// of its stats; operations it did not see again are left out.
+func callsSince(before, after fake.AdminStats) map[string]int {
+	calls := map[string]int{}
+	for op, n := range after.Calls {
+		if d := n - before.Calls[op]; d > 0 {
+			calls[op] = d
+		}
+	}
+	return calls
 }
