@@ -152,7 +152,8 @@ func TestMakefileUsesBuildEnv(t *testing.T) {
 	}
 	script := readFile(t, filepath.Join(root, "hack", "image.sh"))
 	for k, v := range buildEnv(t) {
-		if strings.HasPrefix(k, "IMAGE_") && strings.Contains(script, v) {
+		spelled := regexp.MustCompile(`(^|[\s="])` + regexp.QuoteMeta(v) + `($|[\s"])`)
+		if strings.HasPrefix(k, "IMAGE_") && spelled.MatchString(script) {
 			t.Errorf("hack/image.sh spells out %s's value %q instead of using $%s", k, v, k)
 		}
 		if !strings.Contains(script, "$"+k) {
