@@ -64,7 +64,7 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-integration test-plugin test-chart test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-integration test-plugin test-chart test-release test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
@@ -136,3 +136,8 @@ VERSION_LDFLAGS = -X $(VERSION_PACKAGE).Version=$(VERSION) -X $(VERSION_PACKAGE)
 .PHONY: image
 image: ## Build the manager image for IMAGE_PLATFORMS without Docker: bin/image/ (OCI layout), bin/image/digest, bin/image/image.tar.
 	hack/image.sh
+.PHONY: release test-release
+release: image helm ## Publish: make release REGISTRY=ghcr.io/globalsign VERSION=v0.2.0 (docs/release.md); archives, SHA256SUMS and krew manifest in bin/release.
+	hack/release.sh
+test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back.
+	$(GO) test -count=1 -timeout 30m ./test/release/... -v -run TestRelease

@@ -10,7 +10,7 @@ for v in VERSION REVISION SOURCE_DATE_EPOCH GO_BUILD_FLAGS GO_LDFLAGS VERSION_PA
   IMAGE_PLATFORMS IMAGE_ENTRYPOINT IMAGE_USER IMAGE_TITLE IMAGE_DESCRIPTION IMAGE_URL IMAGE_SOURCE IMAGE_VENDOR IMAGE_LICENSES; do
   [ -n "${!v:-}" ] || { echo "hack/image.sh: $v is not set; run make image" >&2; exit 2; }
 done
-out=${IMAGE_OUT:-$root/bin/image}
+out=${IMAGE_DIR:-$root/bin/image}
 
 # The image carries Debian's CA bundle: the default Atlas URL is a public
 # endpoint, and Go's crypto/x509 reads this file on Linux.
