@@ -71,7 +71,7 @@ func TestKustomizeDefault(t *testing.T) {
 	if !slices.Contains(c.Args, "--leader-elect") {
 		t.Errorf("manager args %v lack --leader-elect", c.Args)
 	}
-	if c.Image != "globalsign/atlas-issuer:0.1.0" {
+	if c.Image != "ghcr.io/globalsign/atlas-issuer:0.1.0" {
 		t.Errorf("image = %q", c.Image)
 	}
 	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
