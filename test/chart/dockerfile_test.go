@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/globalsign/atlas-issuer/test/buildenv"
 )
 
 // No Docker engine runs here, so the Dockerfile is checked by its shape,
@@ -121,23 +123,9 @@ func TestDockerfileShape(t *testing.T) {
 // Makefile's image and the Dockerfile share.
 func buildEnv(t *testing.T) map[string]string {
 	t.Helper()
-	env := map[string]string{}
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, "hack", "build.env")), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("hack/build.env: %q is not KEY=VALUE", line)
-		}
-		env[k] = v
-	}
-	for _, k := range []string{"GO_BUILD_FLAGS", "GO_LDFLAGS", "VERSION_PACKAGE", "IMAGE_ENTRYPOINT", "IMAGE_USER",
-		"IMAGE_TITLE", "IMAGE_DESCRIPTION", "IMAGE_URL", "IMAGE_SOURCE", "IMAGE_VENDOR", "IMAGE_LICENSES"} {
-		if env[k] == "" {
-			t.Fatalf("hack/build.env lacks %s", k)
-		}
+	env, err := buildenv.Read(root)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return env
 }

@@ -48,6 +48,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"sigs.k8s.io/yaml"
+
+	"github.com/globalsign/atlas-issuer/test/buildenv"
 )
 
 // version is what the test releases: a prerelease, so nothing mistakes it
@@ -530,14 +532,9 @@ func parseCerts(t *testing.T, pemText string) []*x509.Certificate {
 // buildEnv reads hack/build.env, the values make image labels and builds with.
 func buildEnv(t *testing.T) map[string]string {
 	t.Helper()
-	env := map[string]string{}
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, "hack", "build.env")), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
+	env, err := buildenv.Read(root)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return env
 }
