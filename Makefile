@@ -140,4 +140,5 @@ image: ## Build the manager image for IMAGE_PLATFORMS without Docker: bin/image/
 release: image helm ## Publish: make release REGISTRY=ghcr.io/globalsign VERSION=v0.2.0 (docs/release.md); archives, SHA256SUMS and krew manifest in bin/release.
 	hack/release.sh
 test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back.
+	hack/deb.sh /usr/bin/containerd containerd
 	$(GO) test -count=1 -timeout 30m ./test/release/... -v -run TestRelease

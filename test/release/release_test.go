@@ -113,6 +113,9 @@ func TestRelease(t *testing.T) {
 	t.Run("image", func(t *testing.T) { checkImage(t, r) })
 	t.Run("chart", func(t *testing.T) { checkChart(t, r) })
 	t.Run("plugin", func(t *testing.T) { checkPlugin(t, r) })
+	t.Run("ctr-import", func(t *testing.T) {
+		checkContainerdImport(t, filepath.Join(imageDir, "image.tar"), r.env["IMAGE_REPOSITORY"]+":"+version, version)
+	})
 	t.Run("reproducible", func(t *testing.T) {
 		// A second make image of the same commit and version, from
 		// scratch into another directory, gives the same index digest.
