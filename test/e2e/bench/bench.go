@@ -79,6 +79,9 @@ type Config struct {
 	// endpoints are on either way: the memory phase reads the live heap
 	// from them.
 	Pprof, PprofEvery bool
+	// CPUProfile saves a 20 s CPU profile of the manager from the start
+	// of every AtlasIssuer run of the side-by-side phase (BENCH_PPROF=cpu).
+	CPUProfile bool
 	// ManagerEnv are extra environment variables for the manager alone,
 	// for investigations (GODEBUG=gctrace=1); a run that sets them says so
 	// in the report.
@@ -167,6 +170,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	// What an earlier run left must not pass for this run's output.
 	old, _ := filepath.Glob(filepath.Join(cfg.OutDir, "p4-*"))
+	cpu, _ := filepath.Glob(filepath.Join(cfg.OutDir, "cpu-*.pprof"))
+	old = append(old, cpu...)
 	for _, f := range append(old, "report.json", "report.md", "throughput.png") {
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(cfg.OutDir, f)
@@ -495,6 +500,11 @@ func (b *bench) runCertificates(ctx context.Context, path, what string, n int) (
 		return run, err
 	}
 	defer requests.close()
+	if b.cfg.CPUProfile && path == pathAtlas && what == "side" {
+		go func() {
+			_ = fetch("http://"+b.pprof+"/debug/pprof/profile?seconds=20", filepath.Join(b.cfg.OutDir, "cpu-"+ns+".pprof"))
+		}()
+	}
 	if err := b.measured(ctx, &run, func() (int, time.Duration, error) {
 		return b.burst(ctx, ns, "Certificates", certificates(ns, "b", path, n))
 	}); err != nil {
@@ -764,6 +774,28 @@ func (b *bench) stopped(err error) error {
 	return err
 }
 
+// waitManagerIdle waits until the manager used less than 20 ms of CPU in
+// a second, for at most 30 s.
+func (b *bench) waitManagerIdle(ctx context.Context) error {
+	pid := b.env.Manager().Pid()
+	last := -1.0
+	for start := time.Now(); time.Since(start) < 30*time.Second; {
+		st, err := readStat(pid)
+		if err != nil {
+			return err
+		}
+		if last >= 0 && st.cpu-last < 0.02 {
+			return nil
+		}
+		last = st.cpu
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+	b.logf("  the manager was still busy 30 s after its start")
+	return nil
+}
+
 // latencyLimit is what the fake's latency allows: slots calls at once,
 // each latency long, callsPerItem of them per certificate.
 func latencyLimit(slots int, latency time.Duration, callsPerItem float64) float64 {
@@ -787,6 +819,11 @@ func (b *bench) latency(ctx context.Context) error {
 	}
 	defer func() { _ = b.setLatency(context.Background(), 0) }()
 	if err := b.restartManager(c); err != nil {
+		return err
+	}
+	// A manager just started lists every request in the cluster; the CA
+	// run that follows must not share the cores with that.
+	if err := b.waitManagerIdle(ctx); err != nil {
 		return err
 	}
 	var caSeconds float64

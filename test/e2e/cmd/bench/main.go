@@ -9,7 +9,9 @@
 //	BENCH_ONLY=start,memory  run only these phases (side-by-side start latency plot
 //	                     memory), or the phases of these goals (p1 ... p8)
 //	BENCH_PPROF=1        save a heap profile after the memory phase's burst
-//	                     (BENCH_PPROF=every: also every 10 s while it signs)
+//	                     (BENCH_PPROF=every: also every 10 s while it signs;
+//	                     BENCH_PPROF=cpu: a CPU profile of the manager during every
+//	                     AtlasIssuer run of the side-by-side phase, bin/bench/cpu-*.pprof)
 //	BENCH_OUT=dir        output directory (default: bin/bench in the repository)
 //	BENCH_MANAGER_ENV="GODEBUG=gctrace=1"  extra environment for the manager alone (investigations)
 package main
@@ -53,6 +55,7 @@ func run() error {
 		Quick:      truthy(os.Getenv("BENCH_QUICK")),
 		Pprof:      truthy(os.Getenv("BENCH_PPROF")),
 		PprofEvery: os.Getenv("BENCH_PPROF") == "every",
+		CPUProfile: os.Getenv("BENCH_PPROF") == "cpu",
 		OutDir:     os.Getenv("BENCH_OUT"),
 		Logf: func(format string, args ...any) {
 			fmt.Printf("%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
