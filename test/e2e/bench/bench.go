@@ -1263,12 +1263,3 @@ func (s *rssSampler) stop() []Sample {
 	}
 	return out
 }
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
