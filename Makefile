@@ -64,12 +64,20 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-integration test-plugin test-chart test-release test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-e2e-unit test-integration test-plugin test-chart test-release test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
 test-integration: envtest ## envtest suites: real API server, cert-manager CRDs, fake Atlas.
 	$(GO) test $(GOTEST_FLAGS) ./test/integration/... -ginkgo.v
+# The end-to-end module's own unit tests (the benchmark's and the chaos
+# runs' measuring code) need no API server; no -race, for the same reason as
+# the chart tests: the race build of cert-manager's packages costs more than
+# the tests.
+E2E_UNIT_GOTEST_FLAGS ?= -count=1
+.PHONY: test-e2e-unit
+test-e2e-unit: ## Unit tests of the benchmark, chaos and framework packages (test/e2e).
+	cd test/e2e && $(GO) test $(E2E_UNIT_GOTEST_FLAGS) ./bench/... ./chaos/... ./framework/...
 test-e2e: envtest ## End to end: cert-manager's own controllers, the manager and the fake Atlas as processes.
 	cd test/e2e && $(GO) test -count=1 -timeout 30m ./suite/... -ginkgo.v
 

@@ -3,9 +3,9 @@ package signing
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -29,10 +29,10 @@ func TestLimiter(t *testing.T) {
 		t.Errorf("in flight = %v, want 2", got)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	if _, err := l.acquire(ctx, m); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("third acquire with both slots taken = %v, want the context's deadline", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.acquire(ctx, m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("third acquire with both slots taken = %v, want the context's end", err)
 	}
 	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
 		t.Errorf("waiting = %v after a wait gave up, want 0", got)
@@ -47,12 +47,14 @@ func TestLimiter(t *testing.T) {
 		got <- r
 	}()
 	for testutil.ToFloat64(m.signWaiting) != 1 {
-		time.Sleep(time.Millisecond)
+		runtime.Gosched()
 	}
+	// The third acquire counts itself waiting before it blocks, and only
+	// a release can unblock it.
 	select {
 	case <-got:
 		t.Fatal("a third request got a slot while two were taken")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	r1()
 	r3 := <-got
@@ -88,6 +90,7 @@ func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}
 	e.signer.Limiter = NewLimiter(2)
+	e.signer.Metrics = NewMetrics(prometheus.NewRegistry())
 	// Load the account first, so the measured calls are the signing ones.
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
@@ -96,8 +99,19 @@ func TestSignHonoursTheLimiter(t *testing.T) {
 	for i := range reqs {
 		reqs[i] = e.request("www"+string(rune('a'+i))+".example.com", false)
 	}
-	e.fake.SetFaults(fake.Faults{Latency: 60 * time.Millisecond})
 	e.fake.Reset()
+	// Every POST waits in the fake until the test lets it go. Once two
+	// POSTs are held and the other four Signs wait for a slot, a third
+	// POST could only come from a limiter that lets it through.
+	posts := make(chan struct{}, len(reqs))
+	gate := make(chan struct{})
+	e.fake.SetCallHook(func(op string) {
+		if op == fake.OpRequestCertificate {
+			posts <- struct{}{}
+			<-gate
+		}
+	})
+	defer e.fake.SetCallHook(nil)
 	var wg sync.WaitGroup
 	for _, r := range reqs {
 		wg.Go(func() {
@@ -106,12 +120,21 @@ func TestSignHonoursTheLimiter(t *testing.T) {
 			}
 		})
 	}
+	<-posts
+	<-posts
+	for testutil.ToFloat64(e.signer.Metrics.signWaiting) != float64(len(reqs)-2) {
+		select {
+		case <-posts:
+			t.Fatal("a third POST reached Atlas while two held both slots")
+		default:
+			runtime.Gosched()
+		}
+	}
+	close(gate)
 	wg.Wait()
-	if got := e.fake.CallCount("RequestCertificate"); got != len(reqs) {
+	if got := e.fake.CallCount(fake.OpRequestCertificate); got != len(reqs) {
 		t.Fatalf("POSTs = %d, want %d", got, len(reqs))
 	}
-	// Six concurrent Signs with two slots: Atlas never sees more than two
-	// calls at once, and sees two (the slots are used).
 	if got := e.fake.PeakInFlight(); got != 2 {
 		t.Errorf("peak Atlas calls in flight = %d, want 2", got)
 	}

@@ -163,6 +163,25 @@ func (s *Server) countCall(op string) {
 	s.cmu.Unlock()
 }
 
+// SetCallHook makes every later call run h(op) once it is counted in
+// flight and before anything else happens to it; nil removes the hook.
+// Tests block in h to hold calls in flight and make their overlap certain
+// rather than a matter of timing.
+func (s *Server) SetCallHook(h func(op string)) {
+	s.cmu.Lock()
+	s.callHook = h
+	s.cmu.Unlock()
+}
+
+func (s *Server) runCallHook(op string) {
+	s.cmu.Lock()
+	h := s.callHook
+	s.cmu.Unlock()
+	if h != nil {
+		h(op)
+	}
+}
+
 func (s *Server) leaveCall() {
 	s.cmu.Lock()
 	s.inFlight--

@@ -88,13 +88,18 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("peak in flight", func(t *testing.T) {
-		s.SetFaults(Faults{Latency: 150 * time.Millisecond})
 		s.Reset()
+		// Each call waits in the hook until all three are in flight, so
+		// they overlap whatever the scheduler does.
+		var arrived sync.WaitGroup
+		arrived.Add(3)
+		s.SetCallHook(func(string) { arrived.Done(); arrived.Wait() })
 		var wg sync.WaitGroup
 		for range 3 {
 			wg.Go(func() { _, _, _ = c.try(http.MethodGet, "/quotas/issuance", nil) })
 		}
 		wg.Wait()
+		s.SetCallHook(nil)
 		if got := s.PeakInFlight(); got != 3 {
 			t.Errorf("peak in flight = %d after 3 overlapping calls, want 3", got)
 		}

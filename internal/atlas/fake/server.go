@@ -142,10 +142,13 @@ type Server struct {
 
 	// Counters have their own lock: every request touches them, and a
 	// test reading them must not wait behind certificate signing.
-	cmu    sync.Mutex
-	calls  map[string]int
-	issued int
-	perKey map[string]int
+	cmu   sync.Mutex
+	calls map[string]int
+	// callHook, when set, runs for every call once it is counted in
+	// flight: tests hold calls there to make overlaps happen on purpose.
+	callHook func(op string)
+	issued   int
+	perKey   map[string]int
 	// inFlight and peakInFlight count calls being served, so that a
 	// harness can see how many calls a client really keeps open at once.
 	inFlight, peakInFlight int
@@ -343,6 +346,7 @@ func (s *Server) endpoint(op string, body bodyMode, h http.HandlerFunc) http.Han
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.countCall(op)
 		defer s.leaveCall()
+		s.runCallHook(op)
 		if s.opts.Logger != nil {
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			start := time.Now()

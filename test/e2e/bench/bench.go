@@ -26,6 +26,8 @@ import (
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
@@ -33,8 +35,35 @@ import (
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
 
-// Phases in run order. P3 is counted during P1.
-var Phases = []string{"p1", "p5", "p2", "plot", "p4"}
+// Phases in run order, by what they measure:
+//
+//	side-by-side  Certificates through the CA issuer and ours at 0 ms: time
+//	              ratio (P1), Atlas calls and duplicates (P3), API writes
+//	              (P6) and CPU (P7) per certificate
+//	start         manager start to issuer Ready (P5)
+//	latency       the fake at 250 ms: the issuer alone against the latency
+//	              limit and the pipeline against the CA issuer (P2)
+//	plot          throughput against --max-concurrent-requests
+//	memory        peak RSS with many requests and Secrets (P4), and RSS and
+//	              live heap against the requests held (P8)
+var Phases = []string{"side-by-side", "start", "latency", "plot", "memory"}
+
+// phaseAliases lets BENCH_ONLY name a phase by the goal it measures.
+var phaseAliases = map[string]string{
+	"p1": "side-by-side", "p3": "side-by-side", "p6": "side-by-side", "p7": "side-by-side",
+	"p5": "start", "p2": "latency", "p4": "memory", "p8": "memory",
+}
+
+// PhaseName is the phase a BENCH_ONLY word names, or "" when it names none.
+func PhaseName(s string) string {
+	if a, ok := phaseAliases[s]; ok {
+		return a
+	}
+	if slices.Contains(Phases, s) {
+		return s
+	}
+	return ""
+}
 
 // Config selects the size of a run.
 type Config struct {
@@ -44,64 +73,79 @@ type Config struct {
 	OutDir string
 	// Only runs these phases (see Phases); empty runs all.
 	Only []string
-	// Pprof serves the manager's pprof endpoints and saves a heap profile
-	// and runtime.MemStats at the end of P4; PprofEvery also saves them
-	// every 10 s while P4 signs (that perturbs the RSS it measures).
+	// Pprof saves a heap profile and runtime.MemStats at the end of the
+	// memory phase's burst; PprofEvery also saves them every 10 s while it
+	// signs (that perturbs the RSS it measures). The manager's pprof
+	// endpoints are on either way: the memory phase reads the live heap
+	// from them.
 	Pprof, PprofEvery bool
+	// CPUProfile saves a 20 s CPU profile of the manager from the start
+	// of every AtlasIssuer run of the side-by-side phase (BENCH_PPROF=cpu).
+	CPUProfile bool
 	// ManagerEnv are extra environment variables for the manager alone,
 	// for investigations (GODEBUG=gctrace=1); a run that sets them says so
 	// in the report.
 	ManagerEnv []string
-	Logf       func(format string, args ...any)
+	// Environment records the environment the benchmark's processes ran
+	// with, for the report.
+	Environment Environment
+	Logf        func(format string, args ...any)
 }
 
 // Sizes are the counts of a run.
 type Sizes struct {
-	P1N, P1Rounds    int
-	P2N, P2Requests  int
-	Warmup           int
-	PlotN            map[int]int
-	P4Requests       int
-	P4Secrets        int
-	P4SecretBytes    int
-	P5Repeats        int
-	ReadyTimeout     time.Duration
-	P4SignTimeout    time.Duration
-	PlotConcurrency  []int
-	LatencyPerCall   time.Duration
-	P2MaxConcurrency int
+	// SideBySideN Certificates per run, SideBySideRounds rounds of one run
+	// per path.
+	SideBySideN, SideBySideRounds int
+	// LatencyCertificates and LatencyRequests are the runs at
+	// LatencyPerCall with LatencyConcurrency Atlas slots.
+	LatencyCertificates, LatencyRequests int
+	LatencyPerCall                       time.Duration
+	LatencyConcurrency                   int
+	Warmup                               int
+	PlotN                                map[int]int
+	PlotConcurrency                      []int
+	// MemoryRequests are signed at once with MemorySecrets unrelated
+	// Secrets of MemorySecretBytes in the cluster; MemoryMore are further
+	// batches after it, each followed by a memory point.
+	MemoryRequests, MemorySecrets, MemorySecretBytes int
+	MemoryMore                                       []int
+	StartRepeats                                     int
+	ReadyTimeout, MemorySignTimeout                  time.Duration
 }
 
 // SizesFor returns the counts of the issue: 500 Certificates and 5,000
 // requests, or 200 and 2,000 in quick mode.
 func SizesFor(quick bool) Sizes {
 	s := Sizes{
-		P1N: 500, P1Rounds: 4, P2N: 500, P2Requests: 500, Warmup: 10,
-		PlotN:      map[int]int{1: 30, 4: 100, 16: 300, 64: 500},
-		P4Requests: 5000, P4Secrets: 2000, P4SecretBytes: 2048,
-		P5Repeats: 5, ReadyTimeout: 10 * time.Minute, P4SignTimeout: 20 * time.Minute,
-		PlotConcurrency: []int{1, 4, 16, 64}, LatencyPerCall: 250 * time.Millisecond, P2MaxConcurrency: 16,
+		SideBySideN: 500, SideBySideRounds: 4, LatencyCertificates: 500, LatencyRequests: 500, Warmup: 10,
+		PlotN:          map[int]int{1: 30, 4: 100, 16: 300, 64: 500},
+		MemoryRequests: 5000, MemorySecrets: 2000, MemorySecretBytes: 2048,
+		// 5,000 + 5,000 + 10,000: a point at 20,000 requests.
+		MemoryMore:   []int{5000, 10000},
+		StartRepeats: 5, ReadyTimeout: 10 * time.Minute, MemorySignTimeout: 20 * time.Minute,
+		PlotConcurrency: []int{1, 4, 16, 64}, LatencyPerCall: 250 * time.Millisecond, LatencyConcurrency: 16,
 	}
 	if quick {
-		s.P1N, s.P2N, s.P2Requests = 200, 200, 200
+		s.SideBySideN, s.LatencyCertificates, s.LatencyRequests = 200, 200, 200
 		s.PlotN = map[int]int{1: 12, 4: 40, 16: 150, 64: 200}
-		s.P4Requests, s.P5Repeats = 2000, 3
-		s.ReadyTimeout, s.P4SignTimeout = 4*time.Minute, 6*time.Minute
+		s.MemoryRequests, s.MemoryMore, s.StartRepeats = 2000, []int{1000}, 3
+		s.ReadyTimeout, s.MemorySignTimeout = 4*time.Minute, 6*time.Minute
 	}
 	return s
 }
 
 type bench struct {
-	cfg    Config
-	sz     Sizes
-	env    *framework.Env
-	cs     cmclient.Interface
-	rep    *Report
-	csrs   *csrMaker
-	pprof  string // host:port of the manager's pprof endpoints, when on
-	logf   func(string, ...any)
-	nsSeq  int
-	caRate float64
+	cfg   Config
+	sz    Sizes
+	env   *framework.Env
+	cs    cmclient.Interface
+	rc    rest.Interface // kube-apiserver's /metrics
+	rep   *Report
+	csrs  *csrMaker
+	pprof string // host:port of the manager's pprof endpoints
+	logf  func(string, ...any)
+	nsSeq int
 	// namespaces are those this run created, for cleanup.
 	namespaces []string
 }
@@ -116,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	rep := &Report{Quick: cfg.Quick, Started: start, Machine: machine(), ManagerEnv: cfg.ManagerEnv}
+	rep := &Report{Quick: cfg.Quick, Started: start, Machine: machine(), ManagerEnv: cfg.ManagerEnv, Environment: cfg.Environment}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -126,6 +170,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	// What an earlier run left must not pass for this run's output.
 	old, _ := filepath.Glob(filepath.Join(cfg.OutDir, "p4-*"))
+	cpu, _ := filepath.Glob(filepath.Join(cfg.OutDir, "cpu-*.pprof"))
+	old = append(old, cpu...)
 	for _, f := range append(old, "report.json", "report.md", "throughput.png") {
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(cfg.OutDir, f)
@@ -135,16 +181,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	b := &bench{cfg: cfg, sz: sz, rep: rep, logf: logf}
-	var managerArgs []string
-	if cfg.Pprof {
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		b.pprof = addr
-		managerArgs = append(managerArgs, "--pprof-bind-address", addr)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
 	}
-	env, err := framework.Setup(ctx, framework.Options{WorkDir: work, ManagerArgs: managerArgs, Logf: logf})
+	b.pprof = addr
+	env, err := framework.Setup(ctx, framework.Options{WorkDir: work, ManagerArgs: []string{"--pprof-bind-address", addr}, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +195,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if b.cs, err = cmclient.NewForConfig(env.RESTConfig); err != nil {
 		return nil, err
 	}
+	kc, err := kubernetes.NewForConfig(env.RESTConfig)
+	if err != nil {
+		return nil, err
+	}
+	b.rc = kc.CoreV1().RESTClient()
 
-	measured := map[string]bool{}
 	want := func(p string) bool { return len(cfg.Only) == 0 || slices.Contains(cfg.Only, p) }
 	var errs []string
 	phase := func(name string, f func(context.Context) error) {
@@ -169,29 +215,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return
 		}
 		logf("%s done in %s", name, time.Since(t).Round(time.Second))
-		switch name {
-		case "p1":
-			measured["p1_ratio_vs_ca_issuer"], measured["p3_atlas_calls_per_cert"] = true, true
-		case "p2":
-			measured["p2_fraction_of_latency_limit"] = true
-		case "p4":
-			measured["p4_rss_mib"] = true
-		case "p5":
-			measured["p5_issuer_ready_seconds"] = true
-		}
 	}
-	if want("p1") || want("p2") {
+	if want("side-by-side") || want("latency") {
 		phase("warmup", b.warmup)
 	}
-	phase("p1", b.p1)
-	phase("p5", b.p5)
-	phase("p2", b.p2)
+	phase("side-by-side", b.sideBySide)
+	phase("start", b.startToReadyPhase)
+	phase("latency", b.latency)
 	phase("plot", b.plot)
-	phase("p4", b.p4)
+	phase("memory", b.memory)
 
 	rep.Errors = errs
 	rep.Seconds = round(time.Since(start).Seconds(), 1)
-	rep.setGoals(measured)
+	rep.Machine.LoadAvgEnd = loadAvg()
+	rep.setGoals()
 	if err := rep.write(cfg.OutDir); err != nil {
 		return rep, err
 	}
@@ -222,11 +259,20 @@ func loadAvg1() float64 {
 }
 
 func machine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	return Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadAvg: loadAvg()}
+}
+
+// loadAvg is /proc/loadavg's three load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
 	}
-	return m
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func freeAddr() (string, error) {
@@ -353,8 +399,8 @@ const (
 )
 
 // burst creates objs at once and waits until all are Ready, timing from
-// the first create to the last Ready.
-func (b *bench) burst(ctx context.Context, ns, kind string, objs []client.Object) (time.Duration, error) {
+// the first create to the last Ready; it returns how many became Ready.
+func (b *bench) burst(ctx context.Context, ns, kind string, objs []client.Object) (int, time.Duration, error) {
 	var t *tracker
 	var err error
 	if kind == "Certificates" {
@@ -363,7 +409,7 @@ func (b *bench) burst(ctx context.Context, ns, kind string, objs []client.Object
 		t, err = trackRequests(ctx, b.cs, ns, "b-", len(objs))
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer t.close()
 	done := make(chan struct{})
@@ -371,13 +417,13 @@ func (b *bench) burst(ctx context.Context, ns, kind string, objs []client.Object
 	defer close(done)
 	first, err := createAll(ctx, b.env.Client, objs)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	last, err := t.wait(ctx, b.sz.ReadyTimeout)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return last.Sub(first), nil
+	return t.count(), last.Sub(first), nil
 }
 
 func (b *bench) progress(t *tracker, done <-chan struct{}) {
@@ -421,18 +467,18 @@ func (b *bench) warmup(ctx context.Context) error {
 	}
 	objs := certificates(ns, "b-ca", pathCA, b.sz.Warmup)
 	objs = append(objs, certificates(ns, "b-atlas", pathAtlas, b.sz.Warmup)...)
-	if _, err := b.burst(ctx, ns, "Certificates", objs); err != nil {
+	if _, _, err := b.burst(ctx, ns, "Certificates", objs); err != nil {
 		return err
 	}
 	return b.deleteAtlasIssuer(ctx, ns)
 }
 
-// runCertificates is one timed P1/P2 run of n Certificates on one path in
-// a fresh namespace. For the Atlas path the fake's counters are reset
-// before the issuer is created, so its Check counts too.
+// runCertificates is one timed run of n Certificates on one path in a
+// fresh namespace. For the Atlas path the fake's counters are reset before
+// the issuer is created, so its Check counts too.
 func (b *bench) runCertificates(ctx context.Context, path, what string, n int) (Burst, error) {
 	ns := b.namespace(what)
-	run := Burst{Path: path, Namespace: ns, N: n}
+	run := Burst{Path: path, Kind: "Certificates", Namespace: ns, N: n}
 	if path == pathCA {
 		if err := b.caNamespace(ctx, ns); err != nil {
 			return run, err
@@ -454,93 +500,254 @@ func (b *bench) runCertificates(ctx context.Context, path, what string, n int) (
 		return run, err
 	}
 	defer requests.close()
-	run.LoadBefore = loadAvg1()
-	d, err := b.burst(ctx, ns, "Certificates", certificates(ns, "b", path, n))
-	if err != nil {
+	if b.cfg.CPUProfile && path == pathAtlas && what == "side" {
+		go func() {
+			_ = fetch("http://"+b.pprof+"/debug/pprof/profile?seconds=20", filepath.Join(b.cfg.OutDir, "cpu-"+ns+".pprof"))
+		}()
+	}
+	if err := b.measured(ctx, &run, func() (int, time.Duration, error) {
+		return b.burst(ctx, ns, "Certificates", certificates(ns, "b", path, n))
+	}); err != nil {
 		return run, err
 	}
-	run.LoadAfter = loadAvg1()
 	run.Requests = requests.seenCount()
-	run.Seconds = round(d.Seconds(), 3)
-	run.PerSecond = round(float64(n)/d.Seconds(), 2)
+	if run.Duplicates != nil {
+		b.rep.Duplicates = ptr(*run.Duplicates + deref(b.rep.Duplicates))
+	}
 	if path == pathAtlas {
-		if err := b.countCalls(ctx, &run); err != nil {
-			return run, err
-		}
 		if err := b.deleteAtlasIssuer(ctx, ns); err != nil {
 			return run, err
 		}
 	}
-	b.logf("  %s: %d in %.2f s (%.1f/s)", path, n, run.Seconds, run.PerSecond)
+	b.logf("  %s: %d in %.2f s (%.1f/s)%s", path, n, run.Seconds, run.PerSecond, run.costs())
 	return run, nil
 }
 
-func (b *bench) countCalls(ctx context.Context, run *Burst) error {
+// measured runs one burst and records around it what the run cost: the
+// load average, the CPU time of every process and the API writes, from
+// just before the first create until the late calls have settled, and for
+// the Atlas path the fake's counters.
+func (b *bench) measured(ctx context.Context, run *Burst, burst func() (int, time.Duration, error)) error {
+	run.LoadBefore = loadAvg1()
+	cpu0, err := readCPU()
+	if err != nil {
+		return err
+	}
+	w0, err := apiWrites(ctx, b.rc)
+	if err != nil {
+		return err
+	}
+	calls0 := 0
+	if run.Path == pathAtlas {
+		st, err := b.env.Admin.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		calls0 = st.TotalCalls
+	}
+	t0 := time.Now()
+	ready, d, err := burst()
+	if err != nil {
+		return err
+	}
+	run.LoadAfter = loadAvg1()
+	run.Ready = ready
+	run.Seconds = round(d.Seconds(), 3)
+	run.PerSecond = round(float64(run.N)/d.Seconds(), 2)
+	settled, err := b.settle(ctx, run.Path == pathAtlas)
+	if err != nil {
+		return err
+	}
+	run.SettleSeconds = round(settled.Seconds(), 1)
+	cpu1, err := readCPU()
+	if err != nil {
+		return err
+	}
+	w1, err := apiWrites(ctx, b.rc)
+	if err != nil {
+		return err
+	}
+	run.WindowSeconds = round(time.Since(t0).Seconds(), 2)
+	run.CPUSeconds = cpuSince(cpu0, cpu1)
+	run.APIWrites, run.APIWritesTotal = writesSince(w0, w1)
+	if ready > 0 {
+		run.APIWritesPerItem = round(float64(run.APIWritesTotal)/float64(ready), 3)
+	}
+	if run.Path != pathAtlas {
+		return nil
+	}
 	st, err := b.env.Admin.Stats(ctx)
 	if err != nil {
 		return err
 	}
 	run.AtlasCalls, run.TotalCalls, run.Issued, run.PeakInFlight = st.Calls, st.TotalCalls, st.Issued, st.PeakInFlight
+	if run.Kind == "Certificates" {
+		// Each Certificate has its own key, so a key issued for twice
+		// is a duplicate issuance. CertificateRequest runs share a small
+		// pool of keys and cannot tell.
+		run.Duplicates = &st.Duplicates
+	}
+	if ready > 0 {
+		run.CallsPerReady = round(float64(run.TotalCalls)/float64(ready), 4)
+		run.SigningCallsPerReady = round(float64(run.TotalCalls-calls0)/float64(ready), 4)
+	}
 	return nil
 }
 
-// p1 runs rounds of one CA run and one Atlas run back to back, the order
-// alternating (CA-Atlas, Atlas-CA, ...), so that a drifting machine load
-// favours neither. The number of rounds is even so that each path goes
+// settleMin is how long every run waits after its last Ready before its
+// costs are read, whichever the path: cert-manager's and the issuer's last
+// status writes and events come after the Ready condition.
+const settleMin = 3 * time.Second
+
+// settle waits settleMin and, for the Atlas path, until the fake has seen
+// no call for a second: a twin request's late lookup counts where it
+// belongs. It gives up waiting for quiet after 30 s.
+func (b *bench) settle(ctx context.Context, atlas bool) (time.Duration, error) {
+	start := time.Now()
+	if err := sleepCtx(ctx, settleMin); err != nil {
+		return 0, err
+	}
+	if !atlas {
+		return time.Since(start), nil
+	}
+	last := -1
+	for time.Since(start) < 30*time.Second {
+		st, err := b.env.Admin.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if st.TotalCalls == last {
+			break
+		}
+		last = st.TotalCalls
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// sideBySide runs rounds of one CA run and one Atlas run back to back, the
+// order alternating (CA-Atlas, Atlas-CA, ...), so that a drifting machine
+// load favours neither. The number of rounds is even so that each path goes
 // first equally often: the runs drift slower as the cluster fills with
 // their objects (envtest collects none), and with three rounds the CA
 // issuer went first in two; the first run after the warm-up was the
-// fastest in every benchmark recorded. The headline is the median of the
-// rounds' ratios: one round slowed by a burst of load from outside the
-// benchmark does not decide it. P3 comes from the same Atlas runs.
-func (b *bench) p1(ctx context.Context) error {
-	raw := &P1Raw{N: b.sz.P1N, WarmupPerPathN: b.sz.Warmup, CreateGoroutines: createWorkers}
-	var p3 []Burst
-	for r := range b.sz.P1Rounds {
+// fastest in every benchmark recorded. P1 is the median of the rounds'
+// ratios: one round slowed by a burst of load from outside the benchmark
+// does not decide it. P3, P6 and P7 come from the same runs, pooled.
+func (b *bench) sideBySide(ctx context.Context) error {
+	raw := &P1Raw{N: b.sz.SideBySideN, WarmupPerPathN: b.sz.Warmup, CreateGoroutines: createWorkers}
+	b.rep.P1 = raw
+	var runs []Burst
+	for r := range b.sz.SideBySideRounds {
 		order := []string{pathCA, pathAtlas}
 		if r%2 == 1 {
 			order = []string{pathAtlas, pathCA}
 		}
 		var ca, atlas float64
 		for _, path := range order {
-			run, err := b.runCertificates(ctx, path, "p1", b.sz.P1N)
+			run, err := b.runCertificates(ctx, path, "side", b.sz.SideBySideN)
 			if err != nil {
 				return err
 			}
 			raw.Runs = append(raw.Runs, run)
+			runs = append(runs, run)
 			if path == pathCA {
 				ca = run.Seconds
 				raw.CASeconds += run.Seconds
 			} else {
 				atlas = run.Seconds
 				raw.AtlasSeconds += run.Seconds
-				p3 = append(p3, run)
 			}
 		}
 		raw.RoundRatios = append(raw.RoundRatios, round(atlas/ca, 3))
 	}
 	raw.CASeconds, raw.AtlasSeconds = round(raw.CASeconds, 3), round(raw.AtlasSeconds, 3)
-	runs := float64(b.sz.P1Rounds)
-	raw.CAPerSecond = round(runs*float64(raw.N)/raw.CASeconds, 2)
-	raw.AtlasPerSecond = round(runs*float64(raw.N)/raw.AtlasSeconds, 2)
+	rounds := float64(b.sz.SideBySideRounds)
+	raw.CAPerSecond = round(rounds*float64(raw.N)/raw.CASeconds, 2)
+	raw.AtlasPerSecond = round(rounds*float64(raw.N)/raw.AtlasSeconds, 2)
 	raw.TotalRatio = round(raw.AtlasSeconds/raw.CASeconds, 3)
-	b.caRate = raw.CAPerSecond
-	b.rep.P1 = raw
-	b.rep.P1RatioVsCAIssuer = median(raw.RoundRatios)
+	b.rep.P1RatioVsCAIssuer = ptr(median(raw.RoundRatios))
 
-	p3raw := &P3Raw{Source: "P1's AtlasIssuer runs at 0 ms, each with a new issuer whose Check is counted; the headline is their median"}
-	var perCert []float64
-	for _, run := range p3 {
-		if run.Issued == 0 {
+	ca, atlas := pool(runs, pathCA), pool(runs, pathAtlas)
+	b.rep.P3 = &P3Raw{
+		Source: "every AtlasIssuer run of the side-by-side phase at 0 ms, each with a new issuer whose Check is counted; " +
+			"all their calls divided by all their Ready Certificates",
+		Calls: atlas.calls, Ready: atlas.ready, Requests: atlas.requests,
+	}
+	b.rep.P3AtlasCallsPerReadyCert = ptr(round(float64(atlas.calls)/float64(atlas.ready), 4))
+	b.rep.P6 = &P6Raw{
+		CAPerCert: perItem(ca.writes, ca.ready), AtlasPerCert: perItem(atlas.writes, atlas.ready),
+		CATotalPerCert: round(float64(ca.writesTotal)/float64(ca.ready), 3), AtlasTotalPerCert: round(float64(atlas.writesTotal)/float64(atlas.ready), 3),
+	}
+	b.rep.P6ExtraAPIWritesPerCert = ptr(round(b.rep.P6.AtlasTotalPerCert-b.rep.P6.CATotalPerCert, 3))
+	b.rep.P7 = &P7Raw{CAMsPerCert: msPerItem(ca.cpu, ca.ready), AtlasMsPerCert: msPerItem(atlas.cpu, atlas.ready)}
+	b.rep.P7ManagerCPUMsPerCert = ptr(b.rep.P7.AtlasMsPerCert["manager"])
+	return nil
+}
+
+// pooled is the sum of one path's runs.
+type pooled struct {
+	ready, requests, calls, writesTotal int
+	writes                              map[string]int
+	cpu                                 map[string]float64
+}
+
+func pool(runs []Burst, path string) pooled {
+	p := pooled{writes: map[string]int{}, cpu: map[string]float64{}}
+	for _, r := range runs {
+		if r.Path != path {
 			continue
 		}
-		v := round(float64(run.TotalCalls)/float64(run.Issued), 4)
-		perCert = append(perCert, v)
-		p3raw.Runs = append(p3raw.Runs, P3Run{Namespace: run.Namespace, Calls: run.AtlasCalls, TotalCalls: run.TotalCalls, Issued: run.Issued, Requests: run.Requests, CallsPerCert: v})
+		p.ready += r.Ready
+		p.requests += r.Requests
+		p.calls += r.TotalCalls
+		p.writesTotal += r.APIWritesTotal
+		for k, v := range r.APIWrites {
+			p.writes[k] += v
+		}
+		for k, v := range r.CPUSeconds {
+			p.cpu[k] += v
+		}
 	}
-	b.rep.P3 = p3raw
-	b.rep.P3AtlasCallsPerCert = median(perCert)
-	return nil
+	p.ready = max(p.ready, 1)
+	return p
+}
+
+func perItem(m map[string]int, n int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		out[k] = round(float64(v)/float64(n), 3)
+	}
+	return out
+}
+
+func msPerItem(m map[string]float64, n int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		out[k] = round(1000*v/float64(n), 2)
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // median of a non-empty list; the mean of the middle two for an even count.
@@ -556,8 +763,7 @@ func median(v []float64) float64 {
 	return round((s[len(s)/2-1]+s[len(s)/2])/2, 4)
 }
 
-// setLatency sets the fake's per-call latency and restarts the manager
-// with the given concurrency.
+// setLatency sets the fake's per-call latency.
 func (b *bench) setLatency(ctx context.Context, latency time.Duration) error {
 	return b.env.Admin.SetFaults(ctx, fake.Faults{Latency: latency})
 }
@@ -577,12 +783,48 @@ func (b *bench) stopped(err error) error {
 	return err
 }
 
-// p2 runs the P1 burst at 250 ms per call with 16 concurrent requests,
-// then the issuer alone with CertificateRequests.
-func (b *bench) p2(ctx context.Context) error {
-	c := b.sz.P2MaxConcurrency
-	limit := float64(c) / (2 * b.sz.LatencyPerCall.Seconds())
-	raw := &P2Raw{LatencyMS: int(b.sz.LatencyPerCall / time.Millisecond), MaxConcurrentRequests: c, LimitPerSecond: limit}
+// waitManagerIdle waits until the manager used less than 20 ms of CPU in
+// a second, for at most 30 s.
+func (b *bench) waitManagerIdle(ctx context.Context) error {
+	pid := b.env.Manager().Pid()
+	last := -1.0
+	for start := time.Now(); time.Since(start) < 30*time.Second; {
+		st, err := readStat(pid)
+		if err != nil {
+			return err
+		}
+		if last >= 0 && st.cpu-last < 0.02 {
+			return nil
+		}
+		last = st.cpu
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+	b.logf("  the manager was still busy 30 s after its start")
+	return nil
+}
+
+// latencyLimit is what the fake's latency allows: slots calls at once,
+// each latency long, callsPerItem of them per certificate. The callers
+// pass the calls made from the first create on: the issuer's Check is done
+// before the clock starts.
+func latencyLimit(slots int, latency time.Duration, callsPerItem float64) float64 {
+	if callsPerItem <= 0 {
+		callsPerItem = 2
+	}
+	return round(float64(slots)/(callsPerItem*latency.Seconds()), 2)
+}
+
+// latency puts the fake at 250 ms per call with 16 Atlas slots. The issuer
+// alone (CertificateRequests with ready CSRs) is held to the limit that
+// latency sets; Certificates, which on two cores cert-manager's own
+// pipeline bounds, are held to the CA issuer's Certificates at 0 ms, timed
+// just before and just after them.
+func (b *bench) latency(ctx context.Context) error {
+	c := b.sz.LatencyConcurrency
+	raw := &P2Raw{LatencyMS: int(b.sz.LatencyPerCall / time.Millisecond), MaxConcurrentRequests: c}
+	b.rep.P2 = raw
 	if err := b.setLatency(ctx, b.sz.LatencyPerCall); err != nil {
 		return err
 	}
@@ -590,32 +832,36 @@ func (b *bench) p2(ctx context.Context) error {
 	if err := b.restartManager(c); err != nil {
 		return err
 	}
-	run, err := b.runCertificates(ctx, pathAtlas, "p2", b.sz.P2N)
-	if err != nil {
+	// A manager just started lists every request in the cluster; the CA
+	// run that follows must not share the cores with that.
+	if err := b.waitManagerIdle(ctx); err != nil {
 		return err
 	}
-	raw.Certificates = run
-	b.rep.P2FractionOfLatencyLimit = round(run.PerSecond/limit, 3)
-	if b.rep.P3 != nil && run.Issued > 0 {
-		b.rep.P3.At250msCallsPerCert = round(float64(run.TotalCalls)/float64(run.Issued), 4)
-	}
-	if b.caRate > 0 {
-		raw.CertificatesCAPerSecond = b.caRate
-		raw.PipelineFractionOfLimit = round(b.caRate/limit, 3)
-		if raw.PipelineFractionOfLimit < 1 {
-			raw.CertificatesFractionNote = fmt.Sprintf("cert-manager's own pipeline bounds the Certificates figure on this machine: "+
-				"with its CA issuer and no Atlas latency at all it issued %.1f certificates/s in P1, %.2f of this limit.", b.caRate, raw.PipelineFractionOfLimit)
-		}
-	}
-	if b.sz.P2Requests > 0 {
-		req, err := b.runRequests(ctx, "p2r", b.sz.P2Requests)
+	var caSeconds float64
+	for _, path := range []string{pathCA, pathAtlas, pathCA} {
+		run, err := b.runCertificates(ctx, path, "latency-cert", b.sz.LatencyCertificates)
 		if err != nil {
 			return err
 		}
-		raw.Requests = req
-		raw.RequestsFractionOfLimit = round(req.PerSecond/limit, 3)
+		if path == pathCA {
+			raw.CACertificates = append(raw.CACertificates, run)
+			caSeconds += run.Seconds
+			continue
+		}
+		raw.Certificates = run
+		raw.CertificatesLimit = latencyLimit(c, b.sz.LatencyPerCall, run.SigningCallsPerReady)
+		raw.CertificatesFractionOfLimit = round(run.PerSecond/raw.CertificatesLimit, 3)
 	}
-	b.rep.P2 = raw
+	raw.CAPerSecond = round(2*float64(b.sz.LatencyCertificates)/caSeconds, 2)
+	b.rep.P2PipelineRatioVsCAIssuer = ptr(round(raw.Certificates.PerSecond/raw.CAPerSecond, 3))
+
+	req, err := b.runRequests(ctx, "latency-req", b.sz.LatencyRequests)
+	if err != nil {
+		return err
+	}
+	raw.Requests = req
+	raw.RequestsLimit = latencyLimit(c, b.sz.LatencyPerCall, req.SigningCallsPerReady)
+	b.rep.P2IssuerFractionOfLatencyLimit = ptr(round(req.PerSecond/raw.RequestsLimit, 3))
 	return nil
 }
 
@@ -623,7 +869,7 @@ func (b *bench) p2(ctx context.Context) error {
 // AtlasIssuer: the issuer without cert-manager's key generation.
 func (b *bench) runRequests(ctx context.Context, what string, n int) (Burst, error) {
 	ns := b.namespace(what)
-	run := Burst{Path: pathAtlas, Namespace: ns, N: n}
+	run := Burst{Path: pathAtlas, Kind: "CertificateRequests", Namespace: ns, N: n}
 	if err := b.ensureCSRs(); err != nil {
 		return run, err
 	}
@@ -638,18 +884,12 @@ func (b *bench) runRequests(ctx context.Context, what string, n int) (Burst, err
 		return run, err
 	}
 	b.logf("  %d CertificateRequests through the %s in %s", n, pathAtlas, ns)
-	run.LoadBefore = loadAvg1()
-	d, err := b.burst(ctx, ns, "CertificateRequests", objs)
-	if err != nil {
+	if err := b.measured(ctx, &run, func() (int, time.Duration, error) {
+		return b.burst(ctx, ns, "CertificateRequests", objs)
+	}); err != nil {
 		return run, err
 	}
-	run.LoadAfter = loadAvg1()
-	run.Seconds = round(d.Seconds(), 3)
-	run.PerSecond = round(float64(n)/d.Seconds(), 2)
-	if err := b.countCalls(ctx, &run); err != nil {
-		return run, err
-	}
-	b.logf("  requests: %d in %.2f s (%.1f/s)", n, run.Seconds, run.PerSecond)
+	b.logf("  requests: %d in %.2f s (%.1f/s)%s", n, run.Seconds, run.PerSecond, run.costs())
 	return run, b.deleteAtlasIssuer(ctx, ns)
 }
 
@@ -674,12 +914,12 @@ func (b *bench) plot(ctx context.Context) error {
 		if err := b.restartManager(c); err != nil {
 			return err
 		}
-		limit := float64(c) / (2 * b.sz.LatencyPerCall.Seconds())
 		n := b.sz.PlotN[c]
-		run, err := b.runRequests(ctx, fmt.Sprintf("plot-c%d", c), n)
+		run, err := b.runRequests(ctx, fmt.Sprintf("plot-req-c%d", c), n)
 		if err != nil {
 			return err
 		}
+		limit := latencyLimit(c, b.sz.LatencyPerCall, run.SigningCallsPerReady)
 		b.rep.Concurrency = append(b.rep.Concurrency, ConcurrencyPoint{Concurrency: c, Kind: "CertificateRequests", N: n, Seconds: run.Seconds, PerSecond: run.PerSecond, LimitPerSecond: limit})
 		crun, err := b.runCertificates(ctx, pathAtlas, fmt.Sprintf("plot-cert-c%d", c), n)
 		if err != nil {
@@ -690,27 +930,28 @@ func (b *bench) plot(ctx context.Context) error {
 	return b.restartManager(16)
 }
 
-// p5 starts the manager with a new issuer already present and polls the
-// issuer every 50 ms until it is Ready.
-func (b *bench) p5(ctx context.Context) error {
+// startToReadyPhase starts the manager with a new issuer already present
+// and polls the issuer every 50 ms until it is Ready, several times; P5 is
+// the slowest.
+func (b *bench) startToReadyPhase(ctx context.Context) error {
 	raw := &P5Raw{}
-	var crs cmapi.CertificateRequestList
+	var crs metav1.PartialObjectMetadataList
+	crs.SetGroupVersionKind(cmapi.SchemeGroupVersion.WithKind("CertificateRequestList"))
 	if err := b.env.Client.List(ctx, &crs); err != nil {
 		return err
 	}
 	raw.CRsInCluster = len(crs.Items)
-	for i := range b.sz.P5Repeats {
-		d, err := b.startToReady(ctx, fmt.Sprintf("p5-%d", i))
+	b.rep.P5 = raw
+	for i := range b.sz.StartRepeats {
+		d, err := b.startToReady(ctx, fmt.Sprintf("start-%d", i))
 		if err != nil {
 			return err
 		}
 		raw.Seconds = append(raw.Seconds, round(d.Seconds(), 3))
 	}
-	s := slices.Clone(raw.Seconds)
-	sort.Float64s(s)
-	raw.Median = s[len(s)/2]
-	b.rep.P5 = raw
-	b.rep.P5IssuerReadySeconds = raw.Median
+	raw.Median = median(raw.Seconds)
+	raw.Max = slices.Max(raw.Seconds)
+	b.rep.P5IssuerReadySecondsMax = ptr(raw.Max)
 	return nil
 }
 
@@ -737,35 +978,28 @@ func (b *bench) startToReady(ctx context.Context, what string) (time.Duration, e
 	return d, b.deleteAtlasIssuer(ctx, ns)
 }
 
-// p4 measures the manager's peak RSS while it signs many
-// CertificateRequests with many unrelated Secrets in the cluster, and again
-// when it restarts with all of them present.
-func (b *bench) p4(ctx context.Context) error {
-	raw := &P4Raw{Requests: b.sz.P4Requests, UnrelatedSecrets: b.sz.P4Secrets, SecretBytes: b.sz.P4SecretBytes}
+// memory measures the manager's memory with many CertificateRequests and
+// many unrelated Secrets in the cluster. P4 is the peak RSS while it signs
+// MemoryRequests at once, or when it restarts with all of them present,
+// whichever is larger. P8 restarts the manager at several counts of
+// settled requests (none, MemoryRequests, then each further batch) and
+// fits its settled RSS and live heap against the count: what each request
+// the cluster holds costs the manager, apart from the transient of a burst.
+func (b *bench) memory(ctx context.Context) error {
+	raw := &P4Raw{Requests: b.sz.MemoryRequests, UnrelatedSecrets: b.sz.MemorySecrets, SecretBytes: b.sz.MemorySecretBytes}
 	b.rep.P4 = raw
+	p8 := &P8Raw{}
+	b.rep.P8 = p8
 	if err := b.ensureCSRs(); err != nil {
 		return err
 	}
 	if err := b.cleanup(ctx); err != nil {
 		return fmt.Errorf("delete earlier phases' objects: %w", err)
 	}
-	ns := b.namespace("p4")
-	b.logf("  preparing %d CSRs", raw.Requests)
-	objs, err := b.csrs.requests(ns, "b", raw.Requests)
-	if err != nil {
-		return err
-	}
 	if err := b.setLatency(ctx, 0); err != nil {
 		return err
 	}
-	if err := b.restartManager(16); err != nil { // a fresh VmHWM
-		return err
-	}
-	sampler := b.sampleRSS()
-	defer sampler.stop()
-
-	sampler.setPhase("secrets")
-	secNS := b.namespace("p4-secrets")
+	secNS := b.namespace("memory-secrets")
 	if err := b.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: secNS}}); err != nil {
 		return err
 	}
@@ -773,31 +1007,30 @@ func (b *bench) p4(ctx context.Context) error {
 	if _, err := createAll(ctx, b.env.Client, secrets(secNS, raw.UnrelatedSecrets, raw.SecretBytes)); err != nil {
 		return err
 	}
-	sampler.setPhase("sign")
-	if err := b.atlasNamespace(ctx, ns); err != nil {
+	// The first point restarts the manager: a fresh VmHWM for the burst.
+	if err := b.memoryPoint(ctx, p8); err != nil {
 		return err
 	}
-	b.logf("  %d CertificateRequests in %s", raw.Requests, ns)
-	stopProfiles := b.profileEvery(10*time.Second, "p4-sign")
-	sz := b.sz
-	sz.ReadyTimeout = b.sz.P4SignTimeout
-	saved := b.sz
-	b.sz = sz
-	d, err := b.burst(ctx, ns, "CertificateRequests", objs)
-	b.sz = saved
-	stopProfiles()
+
+	sampler := b.sampleRSS()
+	defer sampler.stop()
+	sampler.setPhase("sign")
+	ns := b.namespace("memory")
+	d, err := b.signBatch(ctx, ns, raw.Requests)
 	if err != nil {
 		return err
 	}
 	raw.SignSeconds = round(d.Seconds(), 1)
-	time.Sleep(2 * time.Second) // let the last status patches and events settle
+	if err := sleepCtx(ctx, 2*time.Second); err != nil { // the last status patches and events
+		return err
+	}
 	mem, err := framework.ReadProcMemory(b.env.Manager().Pid())
 	if err != nil {
 		return err
 	}
 	raw.SignPeakMiB, raw.SignEndMiB = mib(mem.HWM), mib(mem.RSS)
 	b.logf("  signing: peak %.1f MiB, now %.1f MiB", raw.SignPeakMiB, raw.SignEndMiB)
-	if b.pprof != "" {
+	if b.cfg.Pprof {
 		p := filepath.Join(b.cfg.OutDir, "p4-heap.pprof")
 		if err := fetch("http://"+b.pprof+"/debug/pprof/heap", p); err != nil {
 			b.logf("  heap profile: %v", err)
@@ -811,14 +1044,89 @@ func (b *bench) p4(ctx context.Context) error {
 
 	// A restart lists every request and Secret at once.
 	sampler.setPhase("restart")
-	d, err = b.startToReady(ctx, "p4-restart")
+	if err := b.memoryPoint(ctx, p8); err != nil {
+		return err
+	}
+	pt := p8.Points[len(p8.Points)-1]
+	raw.RestartPeakMiB, raw.RestartSettledMiB, raw.RestartReadySeconds = pt.PeakRSSMiB, pt.RSSMiB, pt.ReadySeconds
+	raw.Samples = sampler.stop()
+	raw.RequestsInCluster = pt.Requests
+	var secs metav1.PartialObjectMetadataList
+	secs.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := b.env.Client.List(ctx, &secs); err == nil {
+		raw.SecretsInCluster = len(secs.Items)
+	}
+	b.rep.P4RSSMiB = ptr(max(raw.SignPeakMiB, raw.RestartPeakMiB))
+
+	for i, n := range b.sz.MemoryMore {
+		bd, err := b.signBatch(ctx, b.namespace(fmt.Sprintf("memory-more-%d", i)), n)
+		if err != nil {
+			return err
+		}
+		mem, err := framework.ReadProcMemory(b.env.Manager().Pid())
+		if err != nil {
+			return err
+		}
+		p8.Batches = append(p8.Batches, MemoryBatch{Requests: n, Seconds: round(bd.Seconds(), 1), PeakRSSMiB: mib(mem.HWM)})
+		if err := b.memoryPoint(ctx, p8); err != nil {
+			return err
+		}
+	}
+	var xs, rss, heap []float64
+	for _, p := range p8.Points {
+		xs = append(xs, float64(p.Requests)/1000)
+		rss = append(rss, p.RSSMiB)
+		heap = append(heap, p.LiveHeapMiB)
+		if p.Requests >= 20000 {
+			b.rep.P8RSSMiBAt20k = ptr(p.PeakRSSMiB)
+		}
+	}
+	p8.RSSMiBPer1k = round(slope(xs, rss), 2)
+	p8.LiveHeapMiBPer1k = round(slope(xs, heap), 2)
+	b.rep.P8RSSMiBPer1kRequests = ptr(p8.RSSMiBPer1k)
+	return nil
+}
+
+// signBatch creates n CertificateRequests at once in a new namespace with
+// a Ready AtlasIssuer and waits until all are signed.
+func (b *bench) signBatch(ctx context.Context, ns string, n int) (time.Duration, error) {
+	b.logf("  preparing %d CSRs", n)
+	objs, err := b.csrs.requests(ns, "b", n)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.atlasNamespace(ctx, ns); err != nil {
+		return 0, err
+	}
+	b.logf("  %d CertificateRequests in %s", n, ns)
+	stopProfiles := b.profileEvery(10*time.Second, "p4-sign")
+	defer stopProfiles()
+	sz := b.sz
+	sz.ReadyTimeout = b.sz.MemorySignTimeout
+	saved := b.sz
+	b.sz = sz
+	defer func() { b.sz = saved }()
+	_, d, err := b.burst(ctx, ns, "CertificateRequests", objs)
+	return d, err
+}
+
+// memoryPoint restarts the manager with what the cluster holds, waits until
+// a new issuer is Ready and one more request is signed (the initial
+// reconcile of everything present is then behind it) and a further 5 s,
+// and reads its RSS, peak RSS since the restart and live heap.
+func (b *bench) memoryPoint(ctx context.Context, p8 *P8Raw) error {
+	var crs metav1.PartialObjectMetadataList
+	crs.SetGroupVersionKind(cmapi.SchemeGroupVersion.WithKind("CertificateRequestList"))
+	if err := b.env.Client.List(ctx, &crs); err != nil {
+		return err
+	}
+	pt := MemoryPoint{Requests: len(crs.Items)}
+	d, err := b.startToReady(ctx, fmt.Sprintf("memory-point-%d", len(p8.Points)))
 	if err != nil {
 		return err
 	}
-	raw.RestartReadySeconds = round(d.Seconds(), 3)
-	// One more request after the restart: when it is Ready, the initial
-	// reconcile of everything present is behind us.
-	extraNS := b.namespace("p4-extra")
+	pt.ReadySeconds = round(d.Seconds(), 3)
+	extraNS := b.namespace("memory-extra")
 	if err := b.atlasNamespace(ctx, extraNS); err != nil {
 		return err
 	}
@@ -826,29 +1134,25 @@ func (b *bench) p4(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.burst(ctx, extraNS, "CertificateRequests", extra); err != nil {
+	if _, _, err := b.burst(ctx, extraNS, "CertificateRequests", extra); err != nil {
 		return err
 	}
-	time.Sleep(5 * time.Second)
-	mem, err = framework.ReadProcMemory(b.env.Manager().Pid())
+	if err := sleepCtx(ctx, 5*time.Second); err != nil {
+		return err
+	}
+	mem, err := framework.ReadProcMemory(b.env.Manager().Pid())
 	if err != nil {
 		return err
 	}
-	raw.RestartPeakMiB, raw.RestartSettledMiB = mib(mem.HWM), mib(mem.RSS)
-	b.logf("  restart: peak %.1f MiB, now %.1f MiB", raw.RestartPeakMiB, raw.RestartSettledMiB)
-	raw.Samples = sampler.stop()
-
-	var crs metav1.PartialObjectMetadataList
-	crs.SetGroupVersionKind(cmapi.SchemeGroupVersion.WithKind("CertificateRequestList"))
-	if err := b.env.Client.List(ctx, &crs); err == nil {
-		raw.RequestsInCluster = len(crs.Items)
+	pt.RSSMiB, pt.PeakRSSMiB = mib(mem.RSS), mib(mem.HWM)
+	heap, err := liveHeap(ctx, b.pprof)
+	if err != nil {
+		return err
 	}
-	var secs metav1.PartialObjectMetadataList
-	secs.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-	if err := b.env.Client.List(ctx, &secs); err == nil {
-		raw.SecretsInCluster = len(secs.Items)
-	}
-	b.rep.P4RSSMiB = max(raw.SignPeakMiB, raw.RestartPeakMiB)
+	pt.LiveHeapMiB = mib(heap)
+	p8.Points = append(p8.Points, pt)
+	b.logf("  %d requests in the cluster: RSS %.1f MiB (peak %.1f since the restart), live heap %.1f MiB",
+		pt.Requests, pt.RSSMiB, pt.PeakRSSMiB, pt.LiveHeapMiB)
 	return nil
 }
 
@@ -958,13 +1262,4 @@ func (s *rssSampler) stop() []Sample {
 		out = thin
 	}
 	return out
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

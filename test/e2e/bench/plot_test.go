@@ -3,6 +3,7 @@ package bench
 import (
 	"image/color"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,22 +60,32 @@ func TestWrap(t *testing.T) {
 }
 
 func TestGoalsAndTable(t *testing.T) {
-	r := &Report{P1RatioVsCAIssuer: 1.2, P2FractionOfLatencyLimit: 0.9, P3AtlasCallsPerCert: 2.02, P4RSSMiB: 60}
-	r.setGoals(map[string]bool{"p1_ratio_vs_ca_issuer": true, "p2_fraction_of_latency_limit": true, "p3_atlas_calls_per_cert": true, "p4_rss_mib": true})
-	met := map[string]bool{}
-	for _, g := range r.Goals {
-		met[g.Key] = g.Met
+	r := &Report{
+		P1RatioVsCAIssuer: ptr(1.2), P2IssuerFractionOfLatencyLimit: ptr(0.9), P3AtlasCallsPerReadyCert: ptr(2.02),
+		P4RSSMiB: ptr(60.0), Duplicates: ptr(1), P7ManagerCPUMsPerCert: ptr(4.5),
 	}
-	want := map[string]bool{"p1_ratio_vs_ca_issuer": false, "p2_fraction_of_latency_limit": true, "p3_atlas_calls_per_cert": true, "p4_rss_mib": true, "p5_issuer_ready_seconds": false}
+	r.setGoals()
+	met, measured := map[string]bool{}, map[string]bool{}
+	for _, g := range r.Goals {
+		met[g.Key], measured[g.Key] = g.Met, g.Measured
+	}
+	want := map[string]bool{
+		"p1_ratio_vs_ca_issuer": false, "p2_issuer_fraction_of_latency_limit": true, "p3_atlas_calls_per_ready_cert": true,
+		"p4_rss_mib": true, "duplicates": false, "p7_manager_cpu_ms_per_cert": false, "p5_issuer_ready_seconds_max": false,
+	}
 	for k, v := range want {
 		if met[k] != v {
 			t.Errorf("%s met = %v, want %v", k, met[k], v)
 		}
 	}
-	if r.Goals[4].Measured {
-		t.Error("P5 counted as measured")
+	if measured["p5_issuer_ready_seconds_max"] || measured["p8_rss_mib_at_20k_requests"] || !measured["duplicates"] {
+		t.Errorf("measured = %v", measured)
 	}
-	if md := r.Markdown(); len(md) == 0 {
-		t.Error("empty markdown")
+	if len(r.Goals) != len(goalSpecs) {
+		t.Errorf("%d goals, want %d", len(r.Goals), len(goalSpecs))
+	}
+	md := r.Markdown()
+	if !strings.Contains(md, "| `duplicates` | P3 duplicate issuances | <= 0 | 1 | **no** |") {
+		t.Errorf("markdown goals table:\n%s", md)
 	}
 }

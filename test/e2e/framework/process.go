@@ -39,7 +39,7 @@ func Start(dir, name, bin string, args []string, env []string, firstLine *string
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(ChildEnv(), env...)
 	cmd.Stderr = f
 	// A process group of its own, so SIGKILL in chaos tests hits only it
 	// and the terminal's Ctrl-C reaches it through us.
@@ -85,6 +85,42 @@ func Start(dir, name, bin string, args []string, env []string, firstLine *string
 		}
 	}
 	return p, nil
+}
+
+// childEnvKeys are the only variables a child process gets from ours:
+// whatever else the caller's shell holds (GOGC, GOMEMLIMIT, GODEBUG,
+// proxies) must not change what a test or benchmark measures unseen.
+var childEnvKeys = []string{"PATH", "HOME", "TMPDIR"}
+
+// ChildEnv is the environment Start gives every child before the
+// variables the caller adds: PATH, HOME and TMPDIR from ours, when set.
+func ChildEnv() []string {
+	var env []string
+	for _, k := range childEnvKeys {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// goRuntimeEnvKeys are the variables that change how a Go program runs
+// (its garbage collector, memory limit, scheduler and debug settings).
+var goRuntimeEnvKeys = []string{"GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "GOTRACEBACK"}
+
+// RemoveGoRuntimeEnv unsets the Go runtime variables in this process's
+// environment and returns the ones it removed as NAME=value. envtest
+// starts kube-apiserver and etcd with this process's environment, not
+// through Start, so a benchmark calls this before Setup.
+func RemoveGoRuntimeEnv() []string {
+	var removed []string
+	for _, k := range goRuntimeEnvKeys {
+		if v, ok := os.LookupEnv(k); ok {
+			removed = append(removed, k+"="+v)
+			_ = os.Unsetenv(k)
+		}
+	}
+	return removed
 }
 
 // Pid is the process id.

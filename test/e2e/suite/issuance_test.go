@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
@@ -75,13 +76,22 @@ var _ = Describe("a Certificate", func() {
 		before, err := env.Admin.Stats(ctx)
 		Expect(err).NotTo(HaveOccurred())
 
-		// What `cmctl renew` does: set the Issuing condition.
-		now := metav1.Now()
-		crt.Status.Conditions = append(crt.Status.Conditions, cmapi.CertificateCondition{
-			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
-			Reason: "ManuallyTriggered", Message: "renewal requested by the e2e suite", LastTransitionTime: &now,
-		})
-		Expect(env.Client.Status().Update(ctx, crt)).To(Succeed())
+		// What `cmctl renew` does: set the Issuing condition. cert-manager
+		// may still be writing the status it just made Ready, so the update
+		// starts again from the latest version on a conflict, as cmctl's
+		// does.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			latest := &cmapi.Certificate{}
+			if err := env.Get(ctx, "e2e-renew", "renew", latest); err != nil {
+				return err
+			}
+			now := metav1.Now()
+			latest.Status.Conditions = append(latest.Status.Conditions, cmapi.CertificateCondition{
+				Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
+				Reason: "ManuallyTriggered", Message: "renewal requested by the e2e suite", LastTransitionTime: &now,
+			})
+			return env.Client.Status().Update(ctx, latest)
+		})).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			leaf, err := framework.VerifySecret(secretOf(ctx, "e2e-renew", crt.Spec.SecretName), "renew.example.com")

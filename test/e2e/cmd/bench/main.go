@@ -6,9 +6,12 @@
 // Environment:
 //
 //	BENCH_QUICK=1        the smaller variant, within 10 minutes
-//	BENCH_ONLY=p1,p4     run only these phases (p1 p2 p4 p5 plot; P3 comes from p1)
-//	BENCH_PPROF=1        serve the manager's pprof endpoints; save a heap profile after P4
-//	                     (BENCH_PPROF=every: also every 10 s while P4 signs)
+//	BENCH_ONLY=start,memory  run only these phases (side-by-side start latency plot
+//	                     memory), or the phases of these goals (p1 ... p8)
+//	BENCH_PPROF=1        save a heap profile after the memory phase's burst
+//	                     (BENCH_PPROF=every: also every 10 s while it signs;
+//	                     BENCH_PPROF=cpu: a CPU profile of the manager during every
+//	                     AtlasIssuer run of the side-by-side phase, bin/bench/cpu-*.pprof)
 //	BENCH_OUT=dir        output directory (default: bin/bench in the repository)
 //	BENCH_MANAGER_ENV="GODEBUG=gctrace=1"  extra environment for the manager alone (investigations)
 package main
@@ -22,6 +25,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/globalsign/atlas-issuer/test/e2e/bench"
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
@@ -37,6 +43,10 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// controller-runtime's client and envtest log through its global
+	// logger; the benchmark prints its own lines only.
+	ctrllog.SetLogger(logr.Discard())
+	removed := framework.RemoveGoRuntimeEnv()
 	root, err := framework.RepoRoot()
 	if err != nil {
 		return err
@@ -45,18 +55,24 @@ func run() error {
 		Quick:      truthy(os.Getenv("BENCH_QUICK")),
 		Pprof:      truthy(os.Getenv("BENCH_PPROF")),
 		PprofEvery: os.Getenv("BENCH_PPROF") == "every",
+		CPUProfile: os.Getenv("BENCH_PPROF") == "cpu",
 		OutDir:     os.Getenv("BENCH_OUT"),
 		Logf: func(format string, args ...any) {
 			fmt.Printf("%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 		},
 	}
 	cfg.ManagerEnv = strings.Fields(os.Getenv("BENCH_MANAGER_ENV"))
+	cfg.Environment = bench.Environment{Children: framework.ChildEnv(), Removed: removed}
 	if cfg.OutDir == "" {
 		cfg.OutDir = filepath.Join(root, "bin", "bench")
 	}
 	for _, p := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
 		if p = strings.TrimSpace(strings.ToLower(p)); p != "" {
-			cfg.Only = append(cfg.Only, p)
+			name := bench.PhaseName(p)
+			if name == "" {
+				return fmt.Errorf("BENCH_ONLY: no phase %q (phases: %s)", p, strings.Join(bench.Phases, " "))
+			}
+			cfg.Only = append(cfg.Only, name)
 		}
 	}
 	rep, err := bench.Run(ctx, cfg)
