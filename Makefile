@@ -25,11 +25,13 @@ fake-atlas: ## Build the standalone fake Atlas into bin/fake-atlas.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/fake-atlas ./hack/fake-atlas
 
 ##@ Tools (built from source, cached in bin/ by version)
-.PHONY: tools envtest helm controller-gen staticcheck
+.PHONY: tools envtest cluster-tools helm controller-gen staticcheck
 tools: ## Build every tool.
-	hack/tools.sh envtest helm controller-gen staticcheck
+	hack/tools.sh envtest cluster helm controller-gen staticcheck
 envtest: ## kube-apiserver, etcd and kubectl into bin/k8s.
 	hack/tools.sh envtest
+cluster-tools: envtest ## kubelet, controller-manager, scheduler, kube-proxy into bin/k8s and CoreDNS into bin/ (for test-cluster).
+	hack/tools.sh cluster
 helm: ## helm into bin/helm.
 	hack/tools.sh helm
 controller-gen:
@@ -114,3 +116,13 @@ test-chaos: envtest ## Fuzz CSR mapping, Atlas answers and Secret parsing, then 
 	$(GO) test -run='^$$' -fuzz='^FuzzResponse$$' -fuzztime=$(FUZZTIME) ./internal/atlas
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/credentials
 	cd test/e2e && $(GO) run ./cmd/chaos
+
+##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)
+.PHONY: cluster-up cluster-down test-cluster
+cluster-up: cluster-tools ## Start the single-node cluster of hack/cluster.sh (KUBECONFIG=bin/cluster/admin.kubeconfig).
+	hack/cluster.sh up
+cluster-down: ## Stop it and check that the host is as it was.
+	hack/cluster.sh down
+	hack/cluster.sh check
+test-cluster: cluster-tools helm ## The manager's image installed with helm into a real single-node cluster (bin/cluster/report.json).
+	cd test/e2e && $(GO) test -count=1 -timeout 20m ./cluster/... -v
