@@ -1,11 +1,15 @@
 # Builds the atlas-issuer manager: a static binary on a distroless base that
 # runs as a non-root user, with no shell or package manager to exploit.
+# `make image` builds the same image without Docker; the build flags, user
+# and labels here must match hack/build.env (test/chart checks them).
 #
-#   docker build -t atlas-issuer --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
+#   docker build -t atlas-issuer --build-arg VERSION=$(git describe --tags --always --dirty) --build-arg REVISION=$(git rev-parse HEAD) .
 
 FROM golang:1.26 AS builder
 ARG TARGETOS=linux
 ARG TARGETARCH
+ARG VERSION=dev
+ARG REVISION=unknown
 WORKDIR /workspace
 # Dependencies first, so a source change does not download them again.
 COPY go.mod go.sum ./
@@ -16,7 +20,7 @@ COPY controllers/ controllers/
 COPY internal/ internal/
 # CGO_ENABLED=0: the distroless static image has no libc.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags "-s -w" -o /out/manager .
+    go build -trimpath -ldflags "-s -w -X github.com/globalsign/atlas-issuer/internal/version.Version=${VERSION} -X github.com/globalsign/atlas-issuer/internal/version.Revision=${REVISION}" -o /out/manager .
 
 FROM gcr.io/distroless/static:nonroot
 ARG VERSION=dev

@@ -13,12 +13,12 @@ export KUBEBUILDER_ASSETS := $(BIN)/k8s
 # Race detection on two cores roughly doubles test time; CI keeps it on.
 GOTEST_FLAGS ?= -race -count=1
 
-UNIT_PKGS = ./api/... ./internal/... ./controllers/... ./hack/fake-atlas/...
+UNIT_PKGS = ./api/... ./internal/... ./controllers/... ./hack/fake-atlas/... ./hack/image/...
 
 ##@ Build
 .PHONY: build
 build: ## Build the manager binary into bin/manager.
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/manager .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/manager .
 
 .PHONY: fake-atlas
 fake-atlas: ## Build the standalone fake Atlas into bin/fake-atlas.
@@ -90,7 +90,7 @@ help: ## List the targets.
 ##@ kubectl plugin
 .PHONY: kubectl-atlas test-plugin
 kubectl-atlas: ## Build the kubectl plugin into bin/kubectl-atlas (put it on PATH to run `kubectl atlas`).
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/kubectl-atlas ./cmd/kubectl-atlas
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/kubectl-atlas ./cmd/kubectl-atlas
 test-plugin: envtest ## kubectl-atlas against the fake Atlas and an envtest API server.
 	$(GO) test $(GOTEST_FLAGS) ./internal/plugin/... ./test/plugin/...
 
@@ -116,6 +116,28 @@ test-chaos: envtest ## Fuzz CSR mapping, Atlas answers and Secret parsing, then 
 	$(GO) test -run='^$$' -fuzz='^FuzzResponse$$' -fuzztime=$(FUZZTIME) ./internal/atlas
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/credentials
 	cd test/e2e && $(GO) run ./cmd/chaos
+
+##@ Image and release
+# Build flags, platforms, user and labels: hack/build.env, shared with the
+# Dockerfile. The version comes from git; a tree without git builds "dev".
+include hack/build.env
+export GO_BUILD_FLAGS GO_LDFLAGS VERSION_PACKAGE IMAGE_REPOSITORY IMAGE_PLATFORMS IMAGE_ENTRYPOINT IMAGE_USER \
+	IMAGE_TITLE IMAGE_DESCRIPTION IMAGE_URL IMAGE_SOURCE IMAGE_VENDOR IMAGE_LICENSES
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
+ifeq ($(origin REVISION),undefined)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+endif
+# The commit time, so that two builds of one commit give the same image.
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+endif
+export VERSION REVISION SOURCE_DATE_EPOCH
+VERSION_LDFLAGS = -X $(VERSION_PACKAGE).Version=$(VERSION) -X $(VERSION_PACKAGE).Revision=$(REVISION)
+.PHONY: image
+image: ## Build the manager image for IMAGE_PLATFORMS without Docker: bin/image/ (OCI layout), bin/image/digest, bin/image/image.tar.
+	hack/image.sh
 
 ##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)
 .PHONY: cluster-up cluster-down test-cluster

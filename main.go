@@ -30,6 +30,7 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
 	"github.com/globalsign/atlas-issuer/internal/signing"
+	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
 // defaultGCPercent is the GOGC the manager runs with unless the
@@ -75,7 +76,12 @@ func run() error {
 	flag.StringVar(&secretNamespaces, "secret-namespaces", "", "Comma-separated namespaces the controller may read Secrets in (least-privilege mode); empty: every namespace.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
+	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("atlas-issuer"))
+		return nil
+	}
 	if maxConcurrentRequests < 1 {
 		return fmt.Errorf("--max-concurrent-requests must be at least 1, got %d", maxConcurrentRequests)
 	}
@@ -200,7 +206,7 @@ func run() error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	setupLog.Info("starting manager", "clusterResourceNamespace", clusterResourceNamespace,
+	setupLog.Info("starting manager", "version", version.Version, "revision", version.Revision, "clusterResourceNamespace", clusterResourceNamespace,
 		"maxConcurrentRequests", maxConcurrentRequests, "maxRetryDuration", maxRetryDuration)
 	return mgr.Start(ctx)
 }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
 // Config configures a Client. URL, APIKey, APISecret and ClientCertificate
@@ -53,7 +55,7 @@ type Config struct {
 	Metrics *Metrics
 	// Logger receives one V(1) line per attempt. The zero value discards.
 	Logger logr.Logger
-	// UserAgent is sent on every request. Default "atlas-issuer".
+	// UserAgent is sent on every request. Default DefaultUserAgent.
 	UserAgent string
 }
 
@@ -62,8 +64,11 @@ const (
 	DefaultTimeout            = 30 * time.Second
 	DefaultTokenLifetime      = 10 * time.Minute
 	DefaultTokenRefreshMargin = time.Minute
-	DefaultUserAgent          = "atlas-issuer"
 )
+
+// DefaultUserAgent names this build to Atlas, e.g. atlas-issuer/v1.2.3, so
+// that GlobalSign can tell releases apart in its logs.
+var DefaultUserAgent = version.UserAgent("atlas-issuer")
 
 // maxResponseBody bounds what is read from Atlas. The largest legitimate
 // bodies, validation policies and stats pages, are tens of kilobytes.

@@ -415,8 +415,8 @@ func checkHeaders(t *testing.T, req recorded, hasBody bool) {
 	if got := req.Header.Get("Accept"); got != "application/json" {
 		t.Errorf("Accept = %q", got)
 	}
-	if got := req.Header.Get("User-Agent"); got != "atlas-issuer" {
-		t.Errorf("User-Agent = %q", got)
+	if got := req.Header.Get("User-Agent"); got != "atlas-issuer/dev" {
+		t.Errorf("User-Agent = %q, want atlas-issuer/<version>", got)
 	}
 	ct := req.Header.Get("Content-Type")
 	if hasBody {

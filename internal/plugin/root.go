@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
 // DefaultClusterResourceNamespace is where the plugin looks for the Secret of
@@ -105,7 +107,9 @@ func NewCommand(streams Streams) *cobra.Command {
 		// The default completion command would be named "kubectl-atlas
 		// completion", which kubectl's plugin completion does not use.
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Version:           version.Version,
 	}
+	root.SetVersionTemplate(version.String("kubectl-atlas") + "\n")
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

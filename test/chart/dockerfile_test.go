@@ -2,6 +2,7 @@ package chart
 
 import (
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,17 +64,21 @@ func TestDockerfileShape(t *testing.T) {
 		t.Errorf("final stage = %q, want the distroless static nonroot image", got)
 	}
 
+	env := buildEnv(t)
 	build := goBuildInstruction(t, ins)
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`} {
+	wantFlags := append([]string{"CGO_ENABLED=0"}, strings.Fields(env["GO_BUILD_FLAGS"])...)
+	wantFlags = append(wantFlags, fmt.Sprintf(`-ldflags "%s -X %s.Version=${VERSION} -X %[2]s.Revision=${REVISION}"`,
+		env["GO_LDFLAGS"], env["VERSION_PACKAGE"]))
+	for _, want := range wantFlags {
 		if !strings.Contains(build, want) {
-			t.Errorf("the go build RUN lacks %s: %s", want, build)
+			t.Errorf("the go build RUN lacks %s (hack/build.env): %s", want, build)
 		}
 	}
 
 	final := ins[last+1:]
 	var user, entrypoint string
 	var copied bool
-	labels := map[string]bool{}
+	labels := map[string]string{}
 	for _, in := range final {
 		switch in.cmd {
 		case "USER":
@@ -81,28 +86,77 @@ func TestDockerfileShape(t *testing.T) {
 		case "ENTRYPOINT":
 			entrypoint = in.args
 		case "COPY":
-			copied = copied || strings.HasPrefix(in.args, "--from=builder ")
+			copied = copied || (strings.HasPrefix(in.args, "--from=builder ") && strings.HasSuffix(in.args, " "+env["IMAGE_ENTRYPOINT"]))
 		case "LABEL":
-			for _, m := range regexp.MustCompile(`(org\.opencontainers\.image\.[a-z]+)=`).FindAllStringSubmatch(in.args, -1) {
-				labels[m[1]] = true
+			for _, m := range regexp.MustCompile(`(org\.opencontainers\.image\.[a-z]+)="([^"]*)"`).FindAllStringSubmatch(in.args, -1) {
+				labels[m[1]] = m[2]
 			}
 		case "RUN":
 			t.Errorf("the final stage runs %q; distroless has no shell", in.args)
 		}
 	}
-	// Numeric, so the kubelet can enforce runAsNonRoot.
-	if user != "65532:65532" {
-		t.Errorf("final USER = %q, want 65532:65532", user)
+	// Numeric, so the kubelet can enforce runAsNonRoot; the same user as
+	// make image's.
+	if user != env["IMAGE_USER"] || !regexp.MustCompile(`^\d+:\d+$`).MatchString(user) {
+		t.Errorf("final USER = %q, want hack/build.env's numeric IMAGE_USER %q", user, env["IMAGE_USER"])
 	}
-	if !strings.HasPrefix(entrypoint, "[") {
-		t.Errorf("ENTRYPOINT %q must be exec form: there is no shell", entrypoint)
+	if want := `["` + env["IMAGE_ENTRYPOINT"] + `"]`; entrypoint != want {
+		t.Errorf("ENTRYPOINT %q, want %s: exec form (there is no shell) at hack/build.env's IMAGE_ENTRYPOINT", entrypoint, want)
 	}
 	if !copied {
-		t.Error("the final stage does not copy the binary from the builder")
+		t.Errorf("the final stage does not copy the binary from the builder to %s", env["IMAGE_ENTRYPOINT"])
 	}
-	for _, l := range []string{"title", "description", "source", "licenses", "version", "revision", "vendor"} {
-		if !labels["org.opencontainers.image."+l] {
-			t.Errorf("no org.opencontainers.image.%s label", l)
+	want := map[string]string{"version": "${VERSION}", "revision": "${REVISION}"}
+	for _, l := range []string{"title", "description", "url", "source", "vendor", "licenses"} {
+		want[l] = env["IMAGE_"+strings.ToUpper(l)]
+	}
+	for l, v := range want {
+		if got, ok := labels["org.opencontainers.image."+l]; !ok || got != v {
+			t.Errorf("label org.opencontainers.image.%s = %q, want %q as in hack/build.env", l, got, v)
+		}
+	}
+}
+
+// buildEnv reads hack/build.env, the build flags, user and labels the
+// Makefile's image and the Dockerfile share.
+func buildEnv(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, line := range strings.Split(readFile(t, filepath.Join(root, "hack", "build.env")), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("hack/build.env: %q is not KEY=VALUE", line)
+		}
+		env[k] = v
+	}
+	for _, k := range []string{"GO_BUILD_FLAGS", "GO_LDFLAGS", "VERSION_PACKAGE", "IMAGE_ENTRYPOINT", "IMAGE_USER",
+		"IMAGE_TITLE", "IMAGE_DESCRIPTION", "IMAGE_URL", "IMAGE_SOURCE", "IMAGE_VENDOR", "IMAGE_LICENSES"} {
+		if env[k] == "" {
+			t.Fatalf("hack/build.env lacks %s", k)
+		}
+	}
+	return env
+}
+
+// TestMakefileUsesBuildEnv: make image takes its flags, user and labels
+// from hack/build.env rather than spelling them out again.
+func TestMakefileUsesBuildEnv(t *testing.T) {
+	t.Parallel()
+	mk := readFile(t, filepath.Join(root, "Makefile"))
+	if !regexp.MustCompile(`(?m)^include hack/build\.env$`).MatchString(mk) {
+		t.Error("the Makefile does not include hack/build.env")
+	}
+	script := readFile(t, filepath.Join(root, "hack", "image.sh"))
+	for k, v := range buildEnv(t) {
+		if strings.HasPrefix(k, "IMAGE_") && strings.Contains(script, v) {
+			t.Errorf("hack/image.sh spells out %s's value %q instead of using $%s", k, v, k)
+		}
+		if !strings.Contains(script, "$"+k) {
+			t.Errorf("hack/image.sh does not use %s from hack/build.env", k)
 		}
 	}
 }
@@ -125,6 +179,8 @@ func TestDockerfileBinaryIsStatic(t *testing.T) {
 	t.Parallel()
 	build := goBuildInstruction(t, dockerfile(t))
 	_, cmdline, _ := strings.Cut(build, "go build ")
+	// As docker build --build-arg VERSION=... --build-arg REVISION=... would.
+	cmdline = strings.NewReplacer("${VERSION}", "v9.9.9-test", "${REVISION}", "0123abc").Replace(cmdline)
 	args := shellFields(t, cmdline)
 	// Keep the flags, drop the Dockerfile's output path and package.
 	if i := slices.Index(args, "-o"); i >= 0 {
@@ -156,6 +212,15 @@ func TestDockerfileBinaryIsStatic(t *testing.T) {
 	}
 	if f.Section(".symtab") != nil {
 		t.Error(`the binary has a symbol table: -ldflags "-s -w" did not apply`)
+	}
+	// The -X paths name real variables: a stale one would leave released
+	// images reporting the default silently, so stamp a value and read it.
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "atlas-issuer v9.9.9-test (revision 0123abc)" {
+		t.Errorf("--version printed %q", got)
 	}
 }
 

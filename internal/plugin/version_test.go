@@ -1,0 +1,37 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"testing"
+)
+
+// TestVersionFlag: --version prints the stamped version and needs no
+// cluster.
+func TestVersionFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	cmd := NewCommand(Streams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut})
+	cmd.SetArgs([]string{"--version"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("--version: %v (%s)", err, errOut.String())
+	}
+	if got := out.String(); got != "kubectl-atlas dev (revision unknown)\n" {
+		t.Errorf("--version printed %q", got)
+	}
+}
