@@ -75,8 +75,8 @@ snapshot() {
   for p in "${host_paths[@]}"; do [ -e "$p" ] && printf 'path %s\n' "$p"; done
   nft list tables 2>/dev/null | sed -n 's/^table /nft /p'
   ip -o link show "$bridge" >/dev/null 2>&1 && printf 'link %s\n' "$bridge"
-  ls /run/netns 2>/dev/null | sed 's/^/netns /'
-  find /sys/fs/cgroup -maxdepth 2 -name 'kubepods*' 2>/dev/null | sed 's/^/cgroup /'
+  { ls /run/netns 2>/dev/null || true; } | sed 's/^/netns /'
+  { find /sys/fs/cgroup -maxdepth 2 -name 'kubepods*' 2>/dev/null || true; } | sed 's/^/cgroup /'
   awk -v d="$dir/" 'index($2, d) == 1 { print "mount " $2 }' /proc/self/mounts
   true
 }
@@ -99,8 +99,9 @@ stop() {
   if pid_alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do pid_alive "$pid" || break; sleep 0.1; done
-    pid_alive "$pid" && { kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; }
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
   fi
+  return 0
 }
 
 wait_for() { # SECONDS WHAT CMD...
@@ -268,29 +269,15 @@ images() {
   import_images "$dir/images/pause/image.tar" "$dir/images/coredns/image.tar"
 }
 
-# build_image OUT REF ENTRYPOINT BINARY: a one-layer image of a static binary
-# for linux/amd64, running as 65532, written to OUT/image.tar.
+# build_image OUT REF ENTRYPOINT BINARY: a linux/amd64 image of a static
+# binary, running as 65532, built by hack/image (`make image`'s builder) into
+# OUT, with OUT/image.tar for containerd.
 build_image() {
-  local out=$1 ref=$2 entry=$3 binary=$4
-  rm -rf "$out" && mkdir -p "$out/blobs/sha256" "$out/rootfs"
-  cp "$binary" "$out/rootfs$entry"
-  tar -C "$out/rootfs" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$out/layer.tar" .
-  local ld ls cd cs md ms
-  ld=$(sha256sum <"$out/layer.tar" | cut -d' ' -f1); ls=$(stat -c %s "$out/layer.tar")
-  mv "$out/layer.tar" "$out/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":["%s"],"User":"65532"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$entry" "$ld" >"$out/config.json"
-  cd=$(sha256sum <"$out/config.json" | cut -d' ' -f1); cs=$(stat -c %s "$out/config.json")
-  mv "$out/config.json" "$out/blobs/sha256/$cd"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-    "$cd" "$cs" "$ld" "$ls" >"$out/manifest.json"
-  md=$(sha256sum <"$out/manifest.json" | cut -d' ' -f1); ms=$(stat -c %s "$out/manifest.json")
-  mv "$out/manifest.json" "$out/blobs/sha256/$md"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-    "$md" "$ms" "$ref" "${ref##*:}" >"$out/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$out/oci-layout"
-  rm -rf "$out/rootfs"
-  tar -C "$out" -cf "$out/image.tar" oci-layout index.json blobs
+  local out=$1 ref=$2 entry=$3 binary=$4 tool=$dir/tools/image
+  [ -x "$tool" ] || (cd "$root" && CGO_ENABLED=0 go build -o "$tool" ./hack/image)
+  rm -rf "$out"
+  "$tool" --out "$out" --name "${ref%:*}" --tag "$ref" --binary "linux/amd64=$binary" \
+    --entrypoint "$entry" --user 65532:65532 >/dev/null
 }
 
 import_images() {
@@ -313,6 +300,8 @@ up() {
   [ -e "$dir/host.before" ] && { rm -rf "$lockdir"; die "$dir holds an earlier cluster: run 'hack/cluster.sh down' first"; }
   rm -rf "$dir" && mkdir -p "$dir"
   snapshot >"$dir/host.before"
+  # A failed start leaves nothing behind either.
+  trap 'say "up failed: tearing down"; down' EXIT
   grep -q "^link $bridge$" "$dir/host.before" && die "a link named $bridge already exists"
   ip route | grep -qE "^(${pod_cidr%/*}|${svc_cidr%/*})" && die "$pod_cidr or $svc_cidr is routed already"
   configs
@@ -358,6 +347,7 @@ up() {
   say "starting CoreDNS"
   sed -e "s|__IMAGE__|atlas.test/coredns:latest|" -e "s|__DNS_IP__|$dns_ip|" "$root/hack/cluster/coredns.yaml" | kctl apply -f - >/dev/null
   wait_for 60 "CoreDNS" kctl -n kube-system rollout status deploy/coredns --timeout=1s
+  trap - EXIT
   say "cluster up in $((SECONDS - t0))s: export KUBECONFIG=$dir/admin.kubeconfig"
 }
 
