@@ -171,7 +171,9 @@ EOF
 configs() {
   local c=$dir/containerd
   mkdir -p "$c" "$dir/cni" "$dir/logs" "$dir/pids" "$dir/pod-logs" "$dir/kubelet"
-  : >"$dir/resolv.conf"
+  # Pods with dnsPolicy Default get kubelet's resolvConf; left empty,
+  # containerd would hand them the host's resolver instead.
+  echo "nameserver $dns_ip" >"$dir/resolv.conf"
   cat >"$c/config.toml" <<EOF
 version = 2
 root = "$c/root"
@@ -275,6 +277,7 @@ images() {
 build_image() {
   local out=$1 ref=$2 entry=$3 binary=$4 tool=$dir/tools/image
   [ -x "$tool" ] || (cd "$root" && CGO_ENABLED=0 go build -o "$tool" ./hack/image)
+
   rm -rf "$out"
   "$tool" --out "$out" --name "${ref%:*}" --tag "$ref" --binary "linux/amd64=$binary" \
     --entrypoint "$entry" --user 65532:65532 >/dev/null
@@ -310,6 +313,9 @@ up() {
   ip link add "$bridge" type bridge
   ip addr add "$bridge_ip/24" dev "$bridge"
   ip link set "$bridge" up
+  # A Service address that kube-proxy has not programmed yet goes to the
+  # bridge, never out through the host's default route.
+  ip route add "$svc_cidr" dev "$bridge"
 
   say "starting etcd, kube-apiserver and containerd"
   start etcd "$k8s/etcd" --data-dir "$dir/etcd" --name atlas-test \
@@ -455,7 +461,7 @@ case ${1:-} in
   check) check ;;
   image)
     [ $# = 4 ] || die "usage: hack/cluster.sh image REF ENTRYPOINT BINARY"
-    out=$dir/images/$(basename "${2%:*}")
+    out=$dir/images/$(basename "$2" | tr : -)
     build_image "$out" "$2" "$3" "$4"
     import_images "$out/image.tar" ;;
   guard) nft list table inet "$guard_table" | sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' ;;

@@ -34,8 +34,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
+
+func init() {
+	// The suite reads through controller-runtime's client, whose own logs
+	// would only repeat the errors the suite reports.
+	ctrllog.SetLogger(logr.Discard())
+}
 
 // Addresses of hack/cluster.sh's cluster.
 const (
@@ -107,6 +116,11 @@ func TestCluster(t *testing.T) {
 		}
 	}
 
+	if st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.rep.Duplicates = duplicates(ctx, t, st)
+		cancel()
+	}
 	t.Run("no packet left the node", s.testGuard)
 
 	up = false
@@ -125,6 +139,10 @@ func (s *suite) scenarios(st *stack) []scenario {
 	return []scenario{
 		{"issuers, a Certificate and a Kubernetes CSR", s.scenarioIssuance(st)},
 		{"an annotated Ingress gets its TLS Secret", s.scenarioIngress(st)},
+		{"leader failover during a burst", s.scenarioFailover(st)},
+		{"helm upgrade during a burst, then rollback", s.scenarioUpgrade(st)},
+		{"probes, metrics from inside the cluster, version in the logs", s.scenarioObservability(st)},
+		{"least privilege: secrets.namespaces", s.scenarioLeastPrivilege(st)},
 		{"helm uninstall keeps only the CRDs", s.scenarioUninstall(st)},
 	}
 }
@@ -171,10 +189,14 @@ func resolver() *net.Resolver {
 func (s *suite) testDNS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	addrs, err := resolver().LookupHost(ctx, "kubernetes.default.svc.cluster.local")
-	if err != nil || len(addrs) != 1 || addrs[0] != apiServiceIP {
-		t.Errorf("kubernetes.default.svc.cluster.local = %v, %v; want [%s]", addrs, err, apiServiceIP)
-	}
+	// kube-proxy programs the DNS Service a moment after CoreDNS is Ready.
+	eventually(t, 30*time.Second, "the cluster DNS", func() error {
+		addrs, err := resolver().LookupHost(ctx, "kubernetes.default.svc.cluster.local")
+		if err != nil || len(addrs) != 1 || addrs[0] != apiServiceIP {
+			return fmt.Errorf("kubernetes.default.svc.cluster.local = %v, %v; want [%s]", addrs, err, apiServiceIP)
+		}
+		return nil
+	})
 	if addrs, err := resolver().LookupHost(ctx, "example.com"); err == nil {
 		t.Errorf("the cluster DNS resolved example.com to %v: it must not forward outside names", addrs)
 	}

@@ -74,16 +74,23 @@ func (s *suite) install(t *testing.T) *stack {
 	defer cancel()
 	build := filepath.Join(s.dir, "build")
 	e2e := filepath.Join(s.root, "test", "e2e")
-	for _, b := range []struct{ dir, pkg, name, ref string }{
-		{s.root, ".", "manager", imageRepo + ":dev"},
-		{s.root, "./hack/fake-atlas", "fake-atlas", "atlas.test/fake-atlas:dev"},
-		{e2e, "./cmd/cm-controllers", "cm-controllers", "atlas.test/cm-controllers:dev"},
+	// Two manager images that differ in their version stamp: the second is
+	// what helm upgrade moves to.
+	stamp := "-X github.com/globalsign/atlas-issuer/internal/version.Version="
+	for _, b := range []struct{ dir, pkg, name, entry, ref, ldflags string }{
+		{s.root, ".", "manager", "/manager", imageRepo + ":dev", stamp + "cluster-test"},
+		{s.root, ".", "manager-2", "/manager", imageRepo + ":dev2", stamp + "cluster-test-2"},
+		{s.root, "./hack/fake-atlas", "fake-atlas", "/fake-atlas", "atlas.test/fake-atlas:dev", ""},
+		{e2e, "./cmd/cm-controllers", "cm-controllers", "/cm-controllers", "atlas.test/cm-controllers:dev", ""},
+		{e2e, "./cmd/scrape", "scrape", "/scrape", "atlas.test/scrape:dev", ""},
 	} {
 		out := filepath.Join(build, b.name)
-		if err := framework.Build(ctx, b.dir, b.pkg, out); err != nil {
-			t.Fatal(err)
+		cmd := exec.CommandContext(ctx, "go", "build", "-C", b.dir, "-trimpath", "-ldflags", "-s -w "+b.ldflags, "-o", out, b.pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if o, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, o)
 		}
-		if o, err := s.cluster("image", b.ref, "/"+b.name, out); err != nil {
+		if o, err := s.cluster("image", b.ref, b.entry, out); err != nil {
 			t.Fatalf("image %s: %v\n%s", b.ref, err, o)
 		}
 	}
@@ -121,9 +128,12 @@ func (s *suite) install(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st.admin = &fake.AdminClient{URL: "http://" + svc.Spec.ClusterIP + ":8080"}
-	if st.creds, err = st.admin.Credentials(ctx); err != nil {
-		t.Fatalf("the fake's credentials through its Service: %v", err)
-	}
+	// kube-proxy programs the Service a moment after the pod is Ready.
+	eventually(t, 30*time.Second, "the fake's credentials through its Service", func() error {
+		var err error
+		st.creds, err = st.admin.Credentials(ctx)
+		return err
+	})
 
 	if err := s.helm(ctx, "install", release, filepath.Join(s.root, "charts", "atlas-issuer"),
 		"--namespace", releaseNamespace, "--wait", "--timeout", "3m",
