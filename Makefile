@@ -140,7 +140,7 @@ image: ## Build the manager image for IMAGE_PLATFORMS without Docker: bin/image/
 	hack/image.sh
 
 ##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)
-.PHONY: cluster-up cluster-down test-cluster
+.PHONY: cluster-up cluster-down test-cluster demo-cluster
 cluster-up: cluster-tools ## Start the single-node cluster of hack/cluster.sh (KUBECONFIG=bin/cluster/admin.kubeconfig).
 	hack/cluster.sh up
 cluster-down: ## Stop it and check that the host is as it was.
@@ -148,3 +148,5 @@ cluster-down: ## Stop it and check that the host is as it was.
 	hack/cluster.sh check
 test-cluster: cluster-tools helm ## The manager's image installed with helm into a real single-node cluster (bin/cluster/report.json).
 	cd test/e2e && $(GO) test -count=1 -timeout 20m ./cluster/... -v
+demo-cluster: cluster-tools helm ## The same stack, left running for you to explore (prints a kubeconfig and commands; stop with make cluster-down).
+	cd test/e2e && CLUSTER_DEMO=1 $(GO) test -count=1 -timeout 10m ./cluster/... -v -run 'TestCluster$$'

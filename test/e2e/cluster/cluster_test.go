@@ -106,14 +106,24 @@ func TestCluster(t *testing.T) {
 
 	t.Run("dns stays in the cluster", s.testDNS)
 
+	scenarios := s.scenarios()
+	s.rep.ScenariosTotal = len(scenarios)
+	demo := os.Getenv("CLUSTER_DEMO") == "1"
+	if demo {
+		scenarios = scenarios[:2]
+	}
 	var st *stack
 	if t.Run("install", func(t *testing.T) { st = s.install(t) }) {
-		for _, sc := range s.scenarios(st) {
-			s.rep.ScenariosTotal++
-			if t.Run(sc.name, sc.run) {
+		for _, sc := range scenarios {
+			if t.Run(sc.name, sc.run(st)) {
 				s.rep.ScenariosPassed++
 			}
 		}
+	}
+	if demo && st != nil {
+		up = false
+		t.Log(demoText(s.root, s.dir))
+		return
 	}
 
 	if st != nil {
@@ -128,22 +138,57 @@ func TestCluster(t *testing.T) {
 	t.Run("teardown leaves nothing", s.testClean)
 }
 
+// demoText tells a person what to try in the cluster `make demo-cluster`
+// leaves running.
+func demoText(root, dir string) string {
+	rel := func(p string) string {
+		if r, err := filepath.Rel(root, p); err == nil {
+			return r
+		}
+		return p
+	}
+	kc := rel(filepath.Join(dir, "admin.kubeconfig"))
+	return fmt.Sprintf(`
+The cluster is up, with cert-manager's controllers, the fake Atlas and
+atlas-issuer (helm release %[2]s in %[3]s) installed. From the repository root:
+
+  export KUBECONFIG=$PWD/%[1]s
+  bin/kubectl get pods -A
+  bin/kubectl get atlasissuers,certificates,secrets -n %[4]s
+  bin/kubectl get atlasclusterissuers
+  bin/kubectl logs -n %[3]s deploy/%[2]s
+  bin/helm list -n %[3]s
+  bin/helm upgrade %[2]s charts/atlas-issuer -n %[3]s --reuse-values --set logLevel=debug --wait
+  bin/kubectl apply -f - <<EOF
+  apiVersion: cert-manager.io/v1
+  kind: Certificate
+  metadata: {name: mine, namespace: %[4]s}
+  spec:
+    secretName: mine-tls
+    dnsNames: [mine.example.com]
+    issuerRef: {name: atlas, kind: AtlasIssuer, group: hvca.globalsign.com}
+  EOF
+
+Stop it with: make cluster-down
+`, kc, release, releaseNamespace, testNamespace)
+}
+
 type scenario struct {
 	name string
-	run  func(*testing.T)
+	run  func(*stack) func(*testing.T)
 }
 
 // scenarios are the cases the suite proves, in order: later ones use the
 // issuers the first one makes.
-func (s *suite) scenarios(st *stack) []scenario {
+func (s *suite) scenarios() []scenario {
 	return []scenario{
-		{"issuers, a Certificate and a Kubernetes CSR", s.scenarioIssuance(st)},
-		{"an annotated Ingress gets its TLS Secret", s.scenarioIngress(st)},
-		{"leader failover during a burst", s.scenarioFailover(st)},
-		{"helm upgrade during a burst, then rollback", s.scenarioUpgrade(st)},
-		{"probes, metrics from inside the cluster, version in the logs", s.scenarioObservability(st)},
-		{"least privilege: secrets.namespaces", s.scenarioLeastPrivilege(st)},
-		{"helm uninstall keeps only the CRDs", s.scenarioUninstall(st)},
+		{"issuers, a Certificate and a Kubernetes CSR", s.scenarioIssuance},
+		{"an annotated Ingress gets its TLS Secret", s.scenarioIngress},
+		{"leader failover during a burst", s.scenarioFailover},
+		{"helm upgrade during a burst, then rollback", s.scenarioUpgrade},
+		{"probes, metrics from inside the cluster, version in the logs", s.scenarioObservability},
+		{"least privilege: secrets.namespaces", s.scenarioLeastPrivilege},
+		{"helm uninstall keeps only the CRDs", s.scenarioUninstall},
 	}
 }
 

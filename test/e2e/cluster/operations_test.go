@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
 )
 
 // burstSize is how many Certificates a burst creates at once.
@@ -229,8 +230,8 @@ func (s *suite) scenarioObservability(st *stack) func(*testing.T) {
 			}
 			return nil
 		})
-		if out := s.logs(ctx, t, testNamespace, "pod/scrape"); !strings.Contains(out, "atlas_issuer_sign_total") {
-			t.Errorf("the metrics scraped in the cluster have no atlas_issuer_sign_total:\n%.2000s", out)
+		if out := s.logs(ctx, t, testNamespace, "pod/scrape"); !strings.Contains(out, "atlas_issuer_sign_in_flight") {
+			t.Errorf("the metrics scraped in the cluster have no atlas_issuer_sign_in_flight:\n%.2000s", out)
 		}
 		if out := s.logs(ctx, t, releaseNamespace, "deploy/"+release); !strings.Contains(out, `"version":"cluster-test"`) {
 			t.Errorf("kubectl logs shows no version line:\n%.2000s", out)
@@ -275,7 +276,9 @@ func (s *suite) scenarioLeastPrivilege(st *stack) func(*testing.T) {
 				return err
 			}
 			c := apimeta.FindStatusCondition(iss.Status.Conditions, "Ready")
-			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "SecretNotAllowed" {
+			// issuer-lib keeps the reason Pending while it retries; the
+			// manager's reason is in the message.
+			if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, credentials.ReasonSecretNotAllowed) {
 				return fmt.Errorf("Ready condition %+v", c)
 			}
 			return nil

@@ -146,14 +146,23 @@ func (s *suite) install(t *testing.T) *stack {
 
 // helm runs helm against the cluster.
 func (s *suite) helm(ctx context.Context, args ...string) error {
+	_, err := s.helmOutput(ctx, args...)
+	return err
+}
+
+// helmOutput runs helm against the cluster and returns its stdout.
+func (s *suite) helmOutput(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.root, "bin", "helm"), args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(s.dir, "admin.kubeconfig"),
 		"HELM_CACHE_HOME="+filepath.Join(s.dir, "helm", "cache"), "HELM_CONFIG_HOME="+filepath.Join(s.dir, "helm", "config"),
 		"HELM_DATA_HOME="+filepath.Join(s.dir, "helm", "data"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("helm %s: %w\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return nil
+	return string(out), nil
 }
 
 // credentialsSecret is the fake's credentials as a user's issuer Secret.
@@ -324,18 +333,36 @@ func (s *suite) scenarioUninstall(st *stack) func(*testing.T) {
 	return func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := s.helm(ctx, "uninstall", release, "--namespace", releaseNamespace, "--wait", "--timeout", "90s"); err != nil {
-			t.Fatal(err)
-		}
-		sel := "app.kubernetes.io/instance=" + release
-		out, err := s.kubectl(ctx, nil, "get", "all,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,configmaps,secrets,poddisruptionbudgets",
-			"-A", "-l", sel, "-o", "name")
+		manifest, err := s.helmOutput(ctx, "get", "manifest", release, "--namespace", releaseNamespace)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.TrimSpace(out) != "" {
-			t.Errorf("left after helm uninstall:\n%s", out)
+		if err := s.helm(ctx, "uninstall", release, "--namespace", releaseNamespace, "--wait", "--timeout", "90s"); err != nil {
+			t.Fatal(err)
 		}
+		// Every object the release made, and every pod of it, is gone but
+		// the CRDs (the chart keeps them); pods take their grace period.
+		eventually(t, 90*time.Second, "everything of the release gone", func() error {
+			out, err := s.kubectl(ctx, []byte(manifest), "-n", releaseNamespace, "get", "-f", "-", "--ignore-not-found", "-o", "name")
+			if err != nil {
+				return err
+			}
+			var left []string
+			for _, n := range strings.Fields(out) {
+				if !strings.HasPrefix(n, "customresourcedefinition.apiextensions.k8s.io/") {
+					left = append(left, n)
+				}
+			}
+			pods, err := s.kubectl(ctx, nil, "get", "pods", "-A", "-l", "app.kubernetes.io/instance="+release, "-o", "name")
+			if err != nil {
+				return err
+			}
+			left = append(left, strings.Fields(pods)...)
+			if len(left) > 0 {
+				return fmt.Errorf("left after helm uninstall: %v", left)
+			}
+			return nil
+		})
 		for _, crd := range []string{"atlasissuers.hvca.globalsign.com", "atlasclusterissuers.hvca.globalsign.com"} {
 			if _, err := s.kubectl(ctx, nil, "get", "crd", crd); err != nil {
 				t.Errorf("the CRD %s went with the release: %v", crd, err)
