@@ -277,7 +277,6 @@ images() {
 build_image() {
   local out=$1 ref=$2 entry=$3 binary=$4 tool=$dir/tools/image
   [ -x "$tool" ] || (cd "$root" && CGO_ENABLED=0 go build -o "$tool" ./hack/image)
-
   rm -rf "$out"
   "$tool" --out "$out" --name "${ref%:*}" --tag "$ref" --binary "linux/amd64=$binary" \
     --entrypoint "$entry" --user 65532:65532 >/dev/null
