@@ -34,6 +34,7 @@ import (
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
 
 // burstSize is how many Certificates a burst creates at once.
@@ -51,7 +52,7 @@ func burst(ctx context.Context, st *stack, namespace string, n int, during func(
 				return err
 			}
 		}
-		crt := certificate(namespace, fmt.Sprintf("c%02d", i), "AtlasClusterIssuer", fmt.Sprintf("c%02d.%s.example.com", i, namespace))
+		crt := framework.Certificate(namespace, fmt.Sprintf("c%02d", i), "AtlasClusterIssuer", "atlas", fmt.Sprintf("c%02d.%s.example.com", i, namespace))
 		if err := st.c.Create(ctx, crt); err != nil {
 			return err
 		}

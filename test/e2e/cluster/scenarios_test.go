@@ -31,8 +31,6 @@ import (
 	"testing"
 	"time"
 
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -233,7 +231,7 @@ func (s *suite) scenarioIssuance(st *stack) func(*testing.T) {
 			return readyCondition(iss.Status.Conditions)
 		})
 
-		crt := certificate(testNamespace, "web", "AtlasIssuer", "web.example.com")
+		crt := framework.Certificate(testNamespace, "web", "AtlasIssuer", "atlas", "web.example.com")
 		if err := st.c.Create(ctx, crt); err != nil {
 			t.Fatal(err)
 		}
@@ -368,18 +366,6 @@ func (s *suite) scenarioUninstall(st *stack) func(*testing.T) {
 				t.Errorf("the CRD %s went with the release: %v", crd, err)
 			}
 		}
-	}
-}
-
-func certificate(namespace, name, kind string, dnsNames ...string) *cmapi.Certificate {
-	return &cmapi.Certificate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: cmapi.CertificateSpec{
-			SecretName: name + "-tls",
-			DNSNames:   dnsNames,
-			PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.RSAKeyAlgorithm, Size: 2048},
-			IssuerRef:  cmmeta.IssuerReference{Name: "atlas", Kind: kind, Group: v1alpha1.GroupVersion.Group},
-		},
 	}
 }
 
