@@ -66,7 +66,7 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-integration test-plugin test-chart test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-integration test-plugin test-chart test-e2e test-cluster ## Everything: generated files, linters, unit, integration, end-to-end and single-node cluster suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
