@@ -91,16 +91,19 @@ start() {
   echo $! >"$dir/pids/$name"
 }
 
-# stop NAME [GRACE]: SIGTERM to the recorded PID, SIGKILL after GRACE seconds.
+# stop NAME...: SIGTERM to the recorded PIDs at once, SIGKILL to those still
+# running after 10 s.
 stop() {
-  local f=$dir/pids/$1 grace=${2:-10} pid i
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if pid_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 10; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+  local n pid pids=() i
+  for n in "$@"; do
+    [ -f "$dir/pids/$n" ] || continue
+    pid=$(cat "$dir/pids/$n")
+    pid_alive "$pid" && pids+=("$pid") && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
     if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-  fi
+  done
   return 0
 }
 
@@ -371,7 +374,7 @@ down() {
     done
   fi
   local n
-  for n in kube-proxy kube-scheduler kube-controller-manager kubelet; do stop "$n" 10; done
+  stop kube-proxy kube-scheduler kube-controller-manager kubelet
   # What the pods left: their sandboxes' shims, network namespaces, mounts.
   local sock=$dir/containerd/containerd.sock
   if pid_alive "$(cat "$dir/pids/containerd" 2>/dev/null)"; then
@@ -380,15 +383,16 @@ down() {
     for n in $ids; do ctr --address "$sock" -n k8s.io tasks kill -s KILL "$n" >/dev/null 2>&1 || true; done
     for n in $ids; do ctr --address "$sock" -n k8s.io tasks delete -f "$n" >/dev/null 2>&1 || true; done
   fi
-  stop containerd 10
+  stop containerd
   # Shims that outlived containerd are ours when they serve our state dir.
   local pid
   for pid in $(pgrep -f containerd-shim-runc-v2 || true); do
     grep -qz -- "$dir/containerd" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-address $sock" && kill -KILL "$pid" 2>/dev/null || true
   done
-  stop kube-apiserver 10
-  stop etcd 10
+  # etcd only after the API server: stopped together, the API server hangs.
+  stop kube-apiserver
+  stop etcd
 
   # Network namespaces the pods had, and every mount under our folder.
   for n in /run/netns/cni-*; do
