@@ -25,11 +25,13 @@ fake-atlas: ## Build the standalone fake Atlas into bin/fake-atlas.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/fake-atlas ./hack/fake-atlas
 
 ##@ Tools (built from source, cached in bin/ by version)
-.PHONY: tools envtest helm controller-gen staticcheck
+.PHONY: tools envtest cluster-tools helm controller-gen staticcheck
 tools: ## Build every tool.
-	hack/tools.sh envtest helm controller-gen staticcheck
+	hack/tools.sh envtest cluster helm controller-gen staticcheck
 envtest: ## kube-apiserver, etcd and kubectl into bin/k8s.
 	hack/tools.sh envtest
+cluster-tools: envtest ## kubelet, controller-manager, scheduler, kube-proxy into bin/k8s and CoreDNS into bin/ (for test-cluster).
+	hack/tools.sh cluster
 helm: ## helm into bin/helm.
 	hack/tools.sh helm
 controller-gen:
@@ -64,7 +66,7 @@ lint: staticcheck ## gofmt, go vet and staticcheck.
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo
-test: verify-generated lint test-unit test-e2e-unit test-integration test-plugin test-chart test-release test-e2e ## Everything: generated files, linters, unit, integration and end-to-end suites.
+test: verify-generated lint test-unit test-e2e-unit test-integration test-plugin test-chart test-release test-e2e test-cluster ## Everything: generated files, linters, unit, integration, end-to-end and single-node cluster suites.
 	@echo "make test: all suites passed"
 test-unit: ## Unit tests (no API server).
 	$(GO) test $(GOTEST_FLAGS) $(UNIT_PKGS)
@@ -150,3 +152,15 @@ release: image helm ## Publish: make release REGISTRY=ghcr.io/globalsign VERSION
 test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back.
 	hack/deb.sh /usr/bin/containerd containerd
 	$(GO) test -count=1 -timeout 30m ./test/release/... -v -run TestRelease
+
+##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)
+.PHONY: cluster-up cluster-down test-cluster demo-cluster
+cluster-up: cluster-tools ## Start the single-node cluster of hack/cluster.sh (KUBECONFIG=bin/cluster/admin.kubeconfig).
+	hack/cluster.sh up
+cluster-down: ## Stop it and check that the host is as it was.
+	hack/cluster.sh down
+	hack/cluster.sh check
+test-cluster: cluster-tools helm ## The manager's image installed with helm into a real single-node cluster (bin/cluster/report.json).
+	cd test/e2e && $(GO) test -count=1 -timeout 20m ./cluster/... -v
+demo-cluster: cluster-tools helm ## The same stack, left running for you to explore (prints a kubeconfig and commands; stop with make cluster-down).
+	cd test/e2e && CLUSTER_DEMO=1 $(GO) test -count=1 -timeout 10m ./cluster/... -v -run 'TestCluster$$'

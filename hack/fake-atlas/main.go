@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	policyFile := fs.String("policy-file", "", "JSON validation policy (default: fake.DefaultPolicy, RSA)")
 	ecdsaPolicy := fs.Bool("ecdsa", false, "use fake.DefaultECDSAPolicy when no --policy-file is given")
 	verbose := fs.Bool("v", false, "log every request to stderr")
+	var serverNames stringList
+	fs.Var(&serverNames, "server-name", "a further DNS name or IP of the server certificate, e.g. the fake's Service name (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TokenLifetime: *tokenLifetime,
 		PendingPolls:  *pendingPolls,
 		PendingFor:    *pendingFor,
+		ServerNames:   serverNames,
 	}
 	if *ecdsaPolicy {
 		opts.Policy = fake.DefaultECDSAPolicy()
@@ -164,4 +168,14 @@ func dialAddr(a net.Addr) string {
 		return net.JoinHostPort("127.0.0.1", fmt.Sprint(t.Port))
 	}
 	return a.String()
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }

@@ -1,9 +1,14 @@
 //go:build tools
 
-// Package tools pins the Kubernetes commands that envtest and the tests use.
+// Package tools pins the Kubernetes commands that envtest, the tests and the
+// single-node test cluster use.
 package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )

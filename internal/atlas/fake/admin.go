@@ -62,6 +62,8 @@ type adminCount struct {
 //	POST /reject         {"count": n}
 //	POST /reset
 //	GET  /tokens         every access token issued so far, expired ones too
+//	GET  /credentials    Credentials, for a harness that cannot read the
+//	                     fake's files (the fake runs in a pod)
 //
 // Changes answer 204; a bad body answers 400 with a plain-text reason.
 func (s *Server) AdminHandler() http.Handler {
@@ -120,6 +122,9 @@ func (s *Server) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.IssuedTokens())
+	})
+	mux.HandleFunc("GET /credentials", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Credentials())
 	})
 	return mux
 }
@@ -240,5 +245,13 @@ func (s *Server) IssuedTokens() []string {
 func (c *AdminClient) Tokens(ctx context.Context) ([]string, error) {
 	var out []string
 	err := c.do(ctx, http.MethodGet, "/tokens", nil, &out)
+	return out, err
+}
+
+// Credentials reads the login credentials, the mTLS client certificate and
+// the server CA (GET /credentials).
+func (c *AdminClient) Credentials(ctx context.Context) (Credentials, error) {
+	var out Credentials
+	err := c.do(ctx, http.MethodGet, "/credentials", nil, &out)
 	return out, err
 }

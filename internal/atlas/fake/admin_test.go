@@ -1,7 +1,10 @@
 package fake
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -146,5 +149,37 @@ func TestAdminTokens(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != first || got[1] != second || first == second {
 		t.Errorf("GET /tokens = %q, want [%q %q]: expired tokens are listed too", got, first, second)
+	}
+}
+
+func TestAdminCredentialsAndServerNames(t *testing.T) {
+	s, _ := ecdsaServer(t, Options{ServerNames: []string{"fake-atlas.atlas-test.svc"}})
+	hs := httptest.NewServer(s.AdminHandler())
+	t.Cleanup(hs.Close)
+	got, err := (&AdminClient{URL: hs.URL}).Credentials(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s.Credentials()
+	if got.APIKey != want.APIKey || got.APISecret != want.APISecret || !bytes.Equal(got.CertPEM, want.CertPEM) ||
+		!bytes.Equal(got.KeyPEM, want.KeyPEM) || !bytes.Equal(got.ServerCAPEM, want.ServerCAPEM) {
+		t.Fatal("GET /credentials differs from the server's credentials")
+	}
+	// A client that trusts the server CA reaches the fake by its extra name.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(got.ServerCAPEM)
+	client, err := tls.X509KeyPair(got.CertPEM, got.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := s.ln.Addr().String()
+	conn, err := tls.Dial("tcp", state, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client}, ServerName: "fake-atlas.atlas-test.svc"})
+	if err != nil {
+		t.Fatalf("TLS to the fake as fake-atlas.atlas-test.svc: %v", err)
+	}
+	conn.Close()
+	if conn, err := tls.Dial("tcp", state, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client}, ServerName: "other.atlas-test.svc"}); err == nil {
+		conn.Close()
+		t.Fatal("the server certificate is valid for a name it was not given")
 	}
 }

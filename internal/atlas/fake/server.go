@@ -60,6 +60,9 @@ type Options struct {
 	Quota int64
 	// Logger receives one line per request; nil is silent.
 	Logger *log.Logger
+	// ServerNames are further DNS names or IPs the server certificate is
+	// valid for, e.g. the fake's Service name when it runs in a cluster.
+	ServerNames []string
 }
 
 // Credentials is what an Atlas customer holds: the API key and secret, and
@@ -187,7 +190,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("fake atlas: listen: %w", err)
 	}
 	host := urlHost(ln.Addr())
-	p, err := newPKI(serverNames(opts.Addr))
+	p, err := newPKI(append(serverNames(opts.Addr), opts.ServerNames...))
 	if err != nil {
 		ln.Close()
 		return nil, err

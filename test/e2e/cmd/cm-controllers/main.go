@@ -1,8 +1,11 @@
 // Command cm-controllers runs cert-manager v1.21.2's own controllers against
 // a kubeconfig, without a cluster: the certificates controllers that turn a
 // Certificate into CertificateRequests and a Secret, the approver, and the
-// CA and self-signed issuers that benchmarks compare against. It stands in
-// for the cert-manager Deployment in the end-to-end tests and `make demo`.
+// CA and self-signed issuers that benchmarks compare against, and
+// ingress-shim, which turns an annotated Ingress into a Certificate. It
+// stands in for the cert-manager Deployment in the end-to-end tests and
+// `make demo`, and is that Deployment's image in the cluster suite, where it
+// runs with the pod's in-cluster config.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 	"k8s.io/klog/v2"
 
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificate-shim/ingresses"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/ca"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/selfsigned"
@@ -43,7 +47,7 @@ func main() {
 }
 
 func run() error {
-	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server")
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server (empty: the pod's in-cluster config)")
 	only := flag.String("controllers", "", "comma-separated controller names to run (default: every one linked in)")
 	workers := flag.Int("workers", 16, "workers per controller")
 	clusterNS := flag.String("cluster-resource-namespace", "cert-manager", "namespace of ClusterIssuer secrets")
@@ -59,6 +63,9 @@ func run() error {
 		KubernetesAPIQPS:   1000,
 		KubernetesAPIBurst: 2000,
 		IssuerOptions:      controller.IssuerOptions{ClusterResourceNamespace: *clusterNS},
+		// cert-manager's own defaults, for an Ingress that names an issuer
+		// without its kind or group.
+		IngressShimOptions: controller.IngressShimOptions{DefaultIssuerKind: "Issuer", DefaultIssuerGroup: "cert-manager.io"},
 	})
 	if err != nil {
 		return fmt.Errorf("context: %w", err)

@@ -1,0 +1,312 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/test/e2e/framework"
+)
+
+// burstSize is how many Certificates a burst creates at once.
+const burstSize = 50
+
+// burst creates n Certificates for the AtlasClusterIssuer in a new
+// namespace, calling during() after the first half.
+func burst(ctx context.Context, st *stack, namespace string, n int, during func() error) error {
+	if err := st.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return err
+	}
+	for i := range n {
+		if i == n/2 && during != nil {
+			if err := during(); err != nil {
+				return err
+			}
+		}
+		crt := framework.Certificate(namespace, fmt.Sprintf("c%02d", i), "AtlasClusterIssuer", "atlas", fmt.Sprintf("c%02d.%s.example.com", i, namespace))
+		if err := st.c.Create(ctx, crt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readyCerts counts the Ready Certificates in namespace, waiting up to d
+// for all want of them.
+func readyCerts(ctx context.Context, st *stack, namespace string, want int, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		list := &cmapi.CertificateList{}
+		ready := 0
+		if err := st.c.List(ctx, list, client.InNamespace(namespace)); err == nil {
+			for _, c := range list.Items {
+				for _, cond := range c.Status.Conditions {
+					if cond.Type == cmapi.CertificateConditionReady && cond.Status == cmmeta.ConditionTrue {
+						ready++
+					}
+				}
+			}
+		}
+		if ready >= want || time.Now().After(deadline) {
+			return ready
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// leader is the pod that holds the manager's leader Lease.
+func leader(ctx context.Context, st *stack) (string, error) {
+	lease := &coordinationv1.Lease{}
+	if err := st.c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "atlas-issuer.hvca.globalsign.com"}, lease); err != nil {
+		return "", err
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		return "", fmt.Errorf("no leader")
+	}
+	pod, _, _ := strings.Cut(*lease.Spec.HolderIdentity, "_")
+	return pod, nil
+}
+
+// duplicates is the fake's count of certificates issued twice for one
+// request.
+func duplicates(ctx context.Context, t *testing.T, st *stack) int {
+	stats, err := st.admin.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stats.Duplicates
+}
+
+// scenarioFailover: the leader pod is deleted during a burst; every
+// Certificate still becomes Ready, and none is issued twice.
+func (s *suite) scenarioFailover(st *stack) func(*testing.T) {
+	return func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var old string
+		err := burst(ctx, st, "atlas-failover", burstSize, func() error {
+			var err error
+			if old, err = leader(ctx, st); err != nil {
+				return err
+			}
+			_, err = s.kubectl(ctx, nil, "-n", releaseNamespace, "delete", "pod", old, "--wait=false")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.rep.FailoverTotal = burstSize
+		s.rep.FailoverReady = readyCerts(ctx, st, "atlas-failover", burstSize, 3*time.Minute)
+		if s.rep.FailoverReady != burstSize {
+			t.Errorf("%d/%d Certificates Ready after the leader %s was deleted", s.rep.FailoverReady, burstSize, old)
+		}
+		if now, err := leader(ctx, st); err != nil || now == old {
+			t.Errorf("leader after failover: %q (%v), was %q", now, err, old)
+		}
+		if d := duplicates(ctx, t, st); d != 0 {
+			t.Errorf("%d duplicate issuances at the fake", d)
+		}
+	}
+}
+
+// scenarioUpgrade: helm upgrade to a second image tag during a burst fails
+// no request and issues none twice; helm rollback then succeeds.
+func (s *suite) scenarioUpgrade(st *stack) func(*testing.T) {
+	return func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+		defer cancel()
+		upgraded := make(chan error, 1)
+		err := burst(ctx, st, "atlas-upgrade", burstSize, func() error {
+			go func() {
+				upgraded <- s.helm(ctx, "upgrade", release, filepath.Join(s.root, "charts", "atlas-issuer"),
+					"--namespace", releaseNamespace, "--reuse-values", "--set", "image.tag=dev2", "--wait", "--timeout", "3m")
+			}()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-upgraded; err != nil {
+			t.Fatal(err)
+		}
+		if img := s.deploymentImage(ctx, t); img != imageRepo+":dev2" {
+			t.Errorf("image after upgrade: %s", img)
+		}
+		ready := readyCerts(ctx, st, "atlas-upgrade", burstSize, 3*time.Minute)
+		s.rep.UpgradeFailed = burstSize - ready
+		if ready != burstSize {
+			t.Errorf("%d/%d Certificates Ready across the upgrade", ready, burstSize)
+		}
+		if d := duplicates(ctx, t, st); d != 0 {
+			t.Errorf("%d duplicate issuances at the fake", d)
+		}
+		if err := s.helm(ctx, "rollback", release, "1", "--namespace", releaseNamespace, "--wait", "--timeout", "3m"); err != nil {
+			t.Fatal(err)
+		}
+		if img := s.deploymentImage(ctx, t); img != imageRepo+":dev" {
+			t.Errorf("image after rollback: %s", img)
+		}
+	}
+}
+
+func (s *suite) deploymentImage(ctx context.Context, t *testing.T) string {
+	out, err := s.kubectl(ctx, nil, "-n", releaseNamespace, "get", "deploy", release, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scenarioObservability: the pods' probes pass, the metrics Service is
+// scraped from a pod in the cluster, and the logs carry the version line.
+func (s *suite) scenarioObservability(st *stack) func(*testing.T) {
+	return func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if _, err := s.kubectl(ctx, nil, "-n", releaseNamespace, "rollout", "status", "deploy/"+release, "--timeout=120s"); err != nil {
+			t.Fatal(err)
+		}
+		pods := &corev1.PodList{}
+		if err := st.c.List(ctx, pods, client.InNamespace(releaseNamespace), client.MatchingLabels{"app.kubernetes.io/instance": release}); err != nil {
+			t.Fatal(err)
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			running++
+			for _, c := range p.Status.ContainerStatuses {
+				if !c.Ready || c.RestartCount != 0 {
+					t.Errorf("pod %s: container %s ready=%v restarts=%d", p.Name, c.Name, c.Ready, c.RestartCount)
+				}
+			}
+		}
+		if running != 2 {
+			t.Errorf("%d manager pods, want 2", running)
+		}
+
+		if _, err := s.kubectl(ctx, []byte(scrapePod), "apply", "-f", "-"); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, "the scrape pod to finish", func() error {
+			p := &corev1.Pod{}
+			if err := st.c.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: "scrape"}, p); err != nil {
+				return err
+			}
+			if p.Status.Phase == corev1.PodFailed {
+				t.Fatalf("the scrape pod failed: %s", s.logs(ctx, t, testNamespace, "pod/scrape"))
+			}
+			if p.Status.Phase != corev1.PodSucceeded {
+				return fmt.Errorf("phase %s", p.Status.Phase)
+			}
+			return nil
+		})
+		if out := s.logs(ctx, t, testNamespace, "pod/scrape"); !strings.Contains(out, "atlas_issuer_sign_in_flight") {
+			t.Errorf("the metrics scraped in the cluster have no atlas_issuer_sign_in_flight:\n%.2000s", out)
+		}
+		if out := s.logs(ctx, t, releaseNamespace, "deploy/"+release); !strings.Contains(out, `"version":"cluster-test"`) {
+			t.Errorf("kubectl logs shows no version line:\n%.2000s", out)
+		}
+	}
+}
+
+func (s *suite) logs(ctx context.Context, t *testing.T, namespace, what string) string {
+	out, err := s.kubectl(ctx, nil, "-n", namespace, "logs", what)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scenarioLeastPrivilege: with secrets.namespaces set, an issuer in a
+// namespace not listed reports SecretNotAllowed and one in a listed
+// namespace becomes Ready.
+func (s *suite) scenarioLeastPrivilege(st *stack) func(*testing.T) {
+	return func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		if err := s.helm(ctx, "upgrade", release, filepath.Join(s.root, "charts", "atlas-issuer"),
+			"--namespace", releaseNamespace, "--reuse-values", "--set", "secrets.namespaces={"+testNamespace+"}",
+			"--wait", "--timeout", "3m"); err != nil {
+			t.Fatal(err)
+		}
+		other := "atlas-unlisted"
+		for _, o := range []client.Object{
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}},
+			st.credentialsSecret(other, "atlas-credentials"),
+			&v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: "atlas"}, Spec: st.spec("atlas-credentials")},
+			&v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: "listed"}, Spec: st.spec("atlas-credentials")},
+		} {
+			if err := st.c.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, 2*time.Minute, "SecretNotAllowed outside the list", func() error {
+			iss := &v1alpha1.AtlasIssuer{}
+			if err := st.c.Get(ctx, client.ObjectKey{Namespace: other, Name: "atlas"}, iss); err != nil {
+				return err
+			}
+			c := apimeta.FindStatusCondition(iss.Status.Conditions, "Ready")
+			// issuer-lib keeps the reason Pending while it retries; the
+			// manager's reason is in the message.
+			if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, credentials.ReasonSecretNotAllowed) {
+				return fmt.Errorf("Ready condition %+v", c)
+			}
+			return nil
+		})
+		eventually(t, 2*time.Minute, "the listed namespace's issuer Ready", func() error {
+			iss := &v1alpha1.AtlasIssuer{}
+			if err := st.c.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: "listed"}, iss); err != nil {
+				return err
+			}
+			return readyCondition(iss.Status.Conditions)
+		})
+	}
+}
+
+// scrapePod reads the manager's metrics through its Service from inside the
+// cluster.
+const scrapePod = `
+apiVersion: v1
+kind: Pod
+metadata: {name: scrape, namespace: atlas-test}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: scrape
+      image: atlas.test/scrape:dev
+      imagePullPolicy: Never
+      args: [http://atlas-issuer-metrics.atlas-system.svc:8080/metrics]
+      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+`
