@@ -151,7 +151,7 @@ release: image helm ## Publish: make release REGISTRY=ghcr.io/globalsign VERSION
 	hack/release.sh
 test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back.
 	hack/deb.sh /usr/bin/containerd containerd
-	$(GO) test -count=1 -timeout 30m ./test/release/... -v -run TestRelease
+	$(GO) test -count=1 -timeout 60m ./test/release/... -v -run TestRelease
 
 ##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)
 .PHONY: cluster-up cluster-down test-cluster demo-cluster
