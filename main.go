@@ -62,7 +62,7 @@ func main() {
 	}
 }
 
-func run() error {
+func run() error { //nolint:funlen // split into an options struct by the entry-point change that follows
 	var (
 		metricsAddr              string
 		probeAddr                string
@@ -129,7 +129,7 @@ func run() error {
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
 	allowed := map[string]bool{}
-	for _, ns := range strings.Split(secretNamespaces, ",") {
+	for ns := range strings.SplitSeq(secretNamespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			allowed[ns] = true
 		}

@@ -108,8 +108,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error 
 		Check:              a.Check,
 		Sign:               a.Sign,
 		EventRecorder:      a.Recorder,
-		//lint:ignore SA1019 design.md: ca.crt holds the Atlas root, which users of Atlas's public hierarchy expect there.
-		SetCAOnCertificateRequest: true,
+		// ca.crt holds the Atlas root, which users of Atlas's public
+		// hierarchy expect there.
+		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
 		PreSetupWithManager:       w.preSetup,
 	}).SetupWithManager(ctx, mgr)
 }

@@ -6,7 +6,7 @@
 #   hack/tools.sh envtest         bin/k8s/{kube-apiserver,etcd,kubectl}, bin/kubectl
 #   hack/tools.sh helm            bin/helm
 #   hack/tools.sh controller-gen  bin/controller-gen
-#   hack/tools.sh staticcheck     bin/staticcheck
+#   hack/tools.sh golangci-lint   bin/golangci-lint
 #
 # Pins: Kubernetes and etcd in hack/tools/{k8s,etcd}/go.mod (regenerate the
 # Kubernetes one with hack/tools/k8s/update.sh); the others below.
@@ -14,7 +14,7 @@ set -euo pipefail
 
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.23.0
-STATICCHECK_VERSION=v0.8.2
+GOLANGCI_LINT_VERSION=v2.15.0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin
@@ -80,7 +80,7 @@ for tool in "$@"; do
     envtest) build_envtest ;;
     helm) build_helm ;;
     controller-gen) build_goinstall controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen "$CONTROLLER_GEN_VERSION" ;;
-    staticcheck) build_goinstall staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION" ;;
+    golangci-lint) build_goinstall golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION" ;;
     *) echo "hack/tools.sh: unknown tool $tool" >&2; exit 2 ;;
   esac
 done

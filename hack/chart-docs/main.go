@@ -226,7 +226,7 @@ func splitComment(c string) (map[string]string, string) {
 	paras := strings.Split(strings.TrimSpace(c), "\n\n")
 	directives := map[string]string{}
 	var prose []string
-	for _, line := range strings.Split(paras[len(paras)-1], "\n") {
+	for line := range strings.SplitSeq(paras[len(paras)-1], "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
 		if d, ok := strings.CutPrefix(line, "+docs:"); ok {
 			name, value, _ := strings.Cut(d, "=")
@@ -245,7 +245,7 @@ func splitComment(c string) (map[string]string, string) {
 }
 
 func sectionOf(c, current string) string {
-	for _, line := range strings.Split(c, "\n") {
+	for line := range strings.SplitSeq(c, "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
 		if s, ok := strings.CutPrefix(line, "+docs:section="); ok {
 			current = s

@@ -89,20 +89,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		PendingPolls:  *pendingPolls,
 		PendingFor:    *pendingFor,
 	}
-	if *ecdsaPolicy {
-		opts.Policy = fake.DefaultECDSAPolicy()
+	policy, err := loadPolicy(*policyFile, *ecdsaPolicy)
+	if err != nil {
+		return err
 	}
-	if *policyFile != "" {
-		b, err := os.ReadFile(*policyFile)
-		if err != nil {
-			return err
-		}
-		var p atlas.ValidationPolicy
-		if err := json.Unmarshal(b, &p); err != nil {
-			return fmt.Errorf("%s: %w", *policyFile, err)
-		}
-		opts.Policy = &p
-	}
+	opts.Policy = policy
 	if *verbose {
 		opts.Logger = log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	}
@@ -145,6 +136,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// loadPolicy reads the validation policy from path; without a path it is
+// the fake's ECDSA policy when ecdsa is set, else nil (the fake's default).
+func loadPolicy(path string, ecdsa bool) (*atlas.ValidationPolicy, error) {
+	if path == "" {
+		if ecdsa {
+			return fake.DefaultECDSAPolicy(), nil
+		}
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p atlas.ValidationPolicy
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
 }
 
 // writeCredentials writes the files an issuer's Secret is made of. They

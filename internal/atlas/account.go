@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -115,10 +116,8 @@ var nextRel = regexp.MustCompile(`(?i)\brel\s*=\s*"?next"?\s*(?:[;,]|$)`)
 // names a next page.
 func hasNextLink(h http.Header) bool {
 	for _, name := range []string{"Links", "Link"} {
-		for _, v := range h.Values(name) {
-			if nextRel.MatchString(v) {
-				return true
-			}
+		if slices.ContainsFunc(h.Values(name), nextRel.MatchString) {
+			return true
 		}
 	}
 	return false

@@ -213,8 +213,7 @@ func IsRetryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var ae *Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*Error](err); ok {
 		return retryableStatus(ae.StatusCode)
 	}
 	var te interface{ Timeout() bool }
@@ -293,8 +292,7 @@ func IsNotFound(err error) bool {
 
 // StatusCode returns the HTTP status of the *Error in err's chain, or 0.
 func StatusCode(err error) int {
-	var ae *Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*Error](err); ok {
 		return ae.StatusCode
 	}
 	return 0

@@ -70,8 +70,7 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
 	if err == nil {
 		return c
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
 		if existing, ok := are.ExistingCollector.(T); ok {
 			return existing
 		}

@@ -114,8 +114,10 @@ func parsePrivateKeyPEM(keyPEM, password []byte) (crypto.Signer, error) {
 		return signer(key)
 	}
 
-	//lint:ignore SA1019 RFC 1423 encryption is weak, but keys made with `openssl genrsa -aes256`, as GlobalSign's onboarding guide says, come this way; we only read them.
-	legacy := x509.IsEncryptedPEMBlock(block)
+	// RFC 1423 encryption is weak, but keys made with `openssl genrsa
+	// -aes256`, as GlobalSign's onboarding guide says, come this way; they
+	// are only read here.
+	legacy := x509.IsEncryptedPEMBlock(block) //nolint:staticcheck // SA1019: reads legacy keys users have.
 	if !legacy {
 		key, err := parseKeyDER(block.Type, block.Bytes)
 		if err != nil {
@@ -126,8 +128,7 @@ func parsePrivateKeyPEM(keyPEM, password []byte) (crypto.Signer, error) {
 	if len(password) == 0 {
 		return nil, ErrKeyPasswordRequired
 	}
-	//lint:ignore SA1019 as above: users' existing legacy encrypted keys must keep working.
-	plain, err := x509.DecryptPEMBlock(block, password)
+	plain, err := x509.DecryptPEMBlock(block, password) //nolint:staticcheck // SA1019: as above: users' existing legacy encrypted keys must keep working.
 	if err != nil {
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, ErrKeyPasswordIncorrect

@@ -101,8 +101,7 @@ func encryptedPKCS8PEM(t *testing.T, key any) []byte {
 
 func legacyEncryptedPEM(t *testing.T, key *rsa.PrivateKey) []byte {
 	t.Helper()
-	//lint:ignore SA1019 the test produces the legacy format users still have.
-	block, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), testPassword, x509.PEMCipherAES256)
+	block, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), testPassword, x509.PEMCipherAES256) //nolint:staticcheck // SA1019: the test produces the legacy format users still have.
 	if err != nil {
 		t.Fatal(err)
 	}

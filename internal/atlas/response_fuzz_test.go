@@ -90,7 +90,7 @@ func fuzzServer(t *testing.T) *httptest.Server {
 // name the server could not send are skipped.
 func parseHeader(block string) http.Header {
 	h := http.Header{}
-	for _, line := range strings.Split(block, "\n") {
+	for line := range strings.SplitSeq(block, "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t\r\x00()<>@,;\\\"/[]?={}") {
@@ -196,8 +196,7 @@ func FuzzResponse(f *testing.F) {
 		if strings.Contains(msg, fuzzToken) {
 			t.Fatalf("error carries the bearer token: %q", msg)
 		}
-		var ae *atlas.Error
-		if errors.As(callErr, &ae) {
+		if ae, ok := errors.AsType[*atlas.Error](callErr); ok {
 			if ae.StatusCode != code {
 				t.Fatalf("error has status %d, the server answered %d", ae.StatusCode, code)
 			}

@@ -88,8 +88,7 @@ func mayRepeat(r *request, err error) bool {
 	if !r.unsafe {
 		return true
 	}
-	var ae *Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*Error](err); ok {
 		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == http.StatusServiceUnavailable
 	}
 	var te *transportError
@@ -133,8 +132,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			// A transport error now is only a symptom of the cancellation,
 			// so the previous attempt's error says more; a response that
 			// arrived in time is kept.
-			var ae *Error
-			if errors.As(err, &ae) {
+			if _, ok := errors.AsType[*Error](err); ok {
 				lastErr = err
 			}
 			return nil, &ctxDoneError{op: r.op, ctx: ctxErr, last: lastErr}

@@ -46,12 +46,10 @@ func TestConcurrentCallersShareOneLogin(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := c.CountIssued(testCtx(t))
 			errs <- err
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -22,7 +22,7 @@ import (
 )
 
 // The types below are the JSON bodies of the Atlas v2 API, field for field as
-// ../shared/atlas-api.md documents them. Optional sections are pointers or
+// GlobalSign documents them. Optional sections are pointers or
 // maps so that an absent section stays distinguishable from an empty one:
 // older accounts omit whole policy sections.
 

@@ -32,7 +32,7 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
-// The Secret keys, as design.md names them.
+// The keys of an issuer's Secret, as docs and the chart name them.
 const (
 	KeyAPIKey      = "apiKey"
 	KeyAPISecret   = "apiSecret"

@@ -69,8 +69,7 @@ func FuzzParse(f *testing.F) {
 		KDFOpts: pkcs8.ScryptOpts{SaltSize: 8, CostParameter: 16, BlockSize: 1, ParallelizationParameter: 1}})
 	scrPEM := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: scr})
 	ecDER, _ := x509.MarshalECPrivateKey(key)
-	//lint:ignore SA1019 legacy encrypted PEM is what `openssl genrsa -aes256` writes; Parse must read it.
-	legacy, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", ecDER, pass, x509.PEMCipherAES256)
+	legacy, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", ecDER, pass, x509.PEMCipherAES256) //nolint:staticcheck // SA1019: legacy encrypted PEM is what `openssl genrsa -aes256` writes; Parse must read it.
 	legacyPEM := pem.EncodeToMemory(legacy)
 
 	f.Add([]byte("apikey"), []byte("apisecret"), certPEM, keyPEM, []byte(nil), uint8(0x10))
@@ -180,7 +179,7 @@ func knownKey(k string) bool {
 func pemBodyLines(data []byte) []string {
 	var out []string
 	inBlock := false
-	for _, l := range strings.Split(string(data), "\n") {
+	for l := range strings.SplitSeq(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		switch {
 		case strings.HasPrefix(l, "-----BEGIN"):

@@ -25,6 +25,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"math/big"
 	"strings"
 	"testing"
@@ -92,9 +93,7 @@ func TestParse(t *testing.T) {
 	expired := newMaterial(t, now.Add(-time.Minute))
 	full := func(over map[string][]byte, drop ...string) map[string][]byte {
 		d := map[string][]byte{KeyAPIKey: []byte("key\n"), KeyAPISecret: []byte("secret"), KeyCertificate: m.certPEM, KeyPrivateKey: m.keyPEM}
-		for k, v := range over {
-			d[k] = v
-		}
+		maps.Copy(d, over)
 		for _, k := range drop {
 			delete(d, k)
 		}

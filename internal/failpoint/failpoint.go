@@ -51,7 +51,7 @@ func Parse(spec string, random func() float64, crash func(name string)) (func(na
 		random = rand.Float64
 	}
 	probs := map[string]float64{}
-	for _, part := range strings.Split(spec, ",") {
+	for part := range strings.SplitSeq(spec, ",") {
 		name, p, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return nil, fmt.Errorf("failpoint %q: want name=probability", part)

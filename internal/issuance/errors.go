@@ -88,20 +88,20 @@ func CheckAccount(p *atlas.ValidationPolicy) error {
 // quote quotes a value for a message, shortened so that a hostile or huge
 // CSR attribute cannot flood a status condition.
 func quote(s string) string {
-	const max = 80
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
+	const maxRunes = 80
+	if r := []rune(s); len(r) > maxRunes {
+		s = string(r[:maxRunes]) + "…"
 	}
 	return fmt.Sprintf("%q", s)
 }
 
 // quoteList quotes up to a few values, comma-separated, for a message.
 func quoteList(vals []string) string {
-	const max = 5
+	const maxValues = 5
 	var b strings.Builder
 	for i, v := range vals {
-		if i == max {
-			fmt.Fprintf(&b, ", and %d more", len(vals)-max)
+		if i == maxValues {
+			fmt.Fprintf(&b, ", and %d more", len(vals)-maxValues)
 			break
 		}
 		if i > 0 {

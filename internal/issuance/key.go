@@ -74,7 +74,7 @@ func keyTypeAndSize(pub crypto.PublicKey) (string, int, error) {
 			return atlas.KeyTypeECDSA, k.Curve.Params().BitSize, nil
 		}
 		name := "unknown"
-		if k.Curve != nil && k.Curve.Params() != nil {
+		if k.Curve != nil && k.Params() != nil {
 			name = k.Curve.Params().Name
 		}
 		return "", 0, fmt.Errorf("the ECDSA curve %s is not supported by Atlas; use P-256, P-384 or P-521", name)

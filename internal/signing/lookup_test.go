@@ -64,7 +64,7 @@ func TestLookupFetchesEachCandidateOnce(t *testing.T) {
 	const n = 8
 	e := newEnv(t, fake.Options{})
 	var reqs []Request
-	for i := 0; i < n; i++ {
+	for i := range n {
 		req := e.request(fmt.Sprintf("r%d.example.com", i), false)
 		req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
 		signUntilCrash(t, e, req, failpoint.AfterSubmit)

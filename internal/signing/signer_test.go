@@ -25,6 +25,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,9 +67,7 @@ func (m *memAnnotator) Annotate(_ context.Context, obj client.Object, set map[st
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	for k, v := range set {
-		ann[k] = v
-	}
+	maps.Copy(ann, set)
 	for _, k := range remove {
 		delete(ann, k)
 	}
@@ -197,7 +196,7 @@ func TestSignPendingPersistsSerialAndPolls(t *testing.T) {
 	e := newEnv(t, fake.Options{PendingPolls: 3})
 	req := e.request("pending.example.com", false)
 	var pending signer.PendingError
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		_, err := e.signer.Sign(context.Background(), req, e.iss)
 		if err == nil {
 			break

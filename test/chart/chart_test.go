@@ -372,7 +372,7 @@ func leaves(t *testing.T, values map[string]any, schema map[string]any, prefix s
 
 func hasPath(m map[string]any, path string) bool {
 	var cur any = m
-	for _, k := range strings.Split(path, ".") {
+	for k := range strings.SplitSeq(path, ".") {
 		mm, ok := cur.(map[string]any)
 		if !ok {
 			return false

@@ -41,13 +41,13 @@ func dockerfile(t *testing.T) []instruction {
 	t.Helper()
 	var out []instruction
 	var cur string
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
+	for line := range strings.SplitSeq(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if cur == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
 			continue
 		}
-		if strings.HasSuffix(trimmed, `\`) {
-			cur += strings.TrimSuffix(trimmed, `\`) + " "
+		if before, ok := strings.CutSuffix(trimmed, `\`); ok {
+			cur += before + " "
 			continue
 		}
 		cur += trimmed
@@ -157,7 +157,7 @@ func TestDockerfileBinaryIsStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			t.Error("the binary has a PT_INTERP program header: it is dynamically linked")
@@ -249,7 +249,7 @@ type ignoreRules []ignoreRule
 func dockerignore(t *testing.T) ignoreRules {
 	t.Helper()
 	var rules ignoreRules
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, ".dockerignore")), "\n") {
+	for line := range strings.SplitSeq(readFile(t, filepath.Join(root, ".dockerignore")), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue

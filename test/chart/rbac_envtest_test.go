@@ -509,12 +509,12 @@ func checkLeases(t *testing.T, sa *rest.Config, releaseNS string) {
 	c := saClient(t, sa)
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: releaseNS, Name: "atlas-issuer.hvca.globalsign.com"},
-		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("atlas-issuer-0"), LeaseDurationSeconds: ptr.To[int32](15)},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: new("atlas-issuer-0"), LeaseDurationSeconds: ptr.To[int32](15)},
 	}
 	if err := c.Create(ctx, lease); err != nil {
 		t.Fatalf("create the leader election Lease: %v", err)
 	}
-	lease.Spec.HolderIdentity = ptr.To("atlas-issuer-1")
+	lease.Spec.HolderIdentity = new("atlas-issuer-1")
 	if err := c.Update(ctx, lease); err != nil {
 		t.Errorf("update the Lease: %v", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,7 +94,7 @@ func setup(m *testing.M) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		os.Setenv("KUBEBUILDER_ASSETS", assets)
+		_ = os.Setenv("KUBEBUILDER_ASSETS", assets)
 	}
 
 	var err error
@@ -112,7 +113,7 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("envtest (KUBEBUILDER_ASSETS=%s; `make envtest` builds it): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 
 	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -126,7 +127,7 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		return 0, err
@@ -169,9 +170,7 @@ func seed(ctx context.Context) error {
 		"tls.crt": creds.CertPEM, "tls.key": creds.KeyPEM,
 	}
 	bad := map[string][]byte{}
-	for k, v := range good {
-		bad[k] = v
-	}
+	maps.Copy(bad, good)
 	bad["apiSecret"] = []byte("0000000000000000000000000000000000000000")
 
 	encrypted, err := encryptKey(creds.KeyPEM, "right")

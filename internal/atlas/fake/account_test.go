@@ -142,7 +142,9 @@ func TestStatsRevokedAndExpiring(t *testing.T) {
 			t.Fatalf("%s: %d %s %v", path, resp.StatusCode, body, resp.Header)
 		}
 		var rows []atlas.CertificateMeta
-		json.Unmarshal(body, &rows)
+		if err := json.Unmarshal(body, &rows); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
 		var out []string
 		for _, r := range rows {
 			out = append(out, r.SerialNumber)

@@ -96,7 +96,9 @@ func TestAdminAPI(t *testing.T) {
 	if polls != 0 || pfor != 2*time.Second {
 		t.Errorf("pending = %d, %v", polls, pfor)
 	}
-	admin.SetPending(ctx, 0, 0)
+	if err := admin.SetPending(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := admin.Reject(ctx, 1); err != nil {
 		t.Fatal(err)

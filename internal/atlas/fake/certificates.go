@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"maps"
 	"math/big"
 	"net/http"
 	"slices"
@@ -92,7 +93,7 @@ func canonicalSerial(s string) (string, bool) {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if ('0' > c || c > '9') && ('a' > c || c > 'f') && ('A' > c || c > 'F') {
 			return "", false
 		}
 	}
@@ -376,9 +377,7 @@ func (s *Server) IssuedPerKey() map[string]int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	out := make(map[string]int, len(s.perKey))
-	for k, n := range s.perKey {
-		out[k] = n
-	}
+	maps.Copy(out, s.perKey)
 	return out
 }
 

@@ -605,27 +605,25 @@ func TestConcurrentIssuance(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			cl := c
 			if i%4 == 0 {
 				cl = h1
 			}
 			resp, body, err := cl.try(http.MethodPost, "/certificates", certRequest(csrs[i], now))
 			if err != nil || resp.StatusCode != http.StatusCreated {
-				errs <- fmt.Errorf("POST %d: %v %v %s", i, err, resp, body)
+				errs <- fmt.Errorf("POST %d: %w %v %s", i, err, resp, body)
 				return
 			}
 			loc := resp.Header.Get("Location")
 			for _, want := range []int{http.StatusAccepted, http.StatusOK} {
 				resp, body, err := cl.try(http.MethodGet, strings.TrimPrefix(loc, "/v2"), nil)
 				if err != nil || resp.StatusCode != want {
-					errs <- fmt.Errorf("GET %d: %v %v %s", i, err, resp, body)
+					errs <- fmt.Errorf("GET %d: %w %v %s", i, err, resp, body)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -207,7 +207,7 @@ func (s *Server) handleClaimDNSDomains(w http.ResponseWriter, r *http.Request) {
 var approverLocalParts = []string{"admin", "administrator", "webmaster", "hostmaster", "postmaster"}
 
 // claimEmails are the approver addresses: the five constructed local parts
-// at every ADN, and the SOA contact of the registered domain.
+// at every AND, and the SOA contact of the registered domain.
 func claimEmails(bare string) atlas.ClaimEmails {
 	var out atlas.ClaimEmails
 	names := adns(bare)
@@ -236,7 +236,7 @@ func (s *Server) handleClaimEmails(w http.ResponseWriter, r *http.Request) {
 // handleVerifyClaim is POST /claims/domains/{id}/dns, /http and /email.
 func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var adn, email, scheme string
+		var and, email, scheme string
 		switch method {
 		case verifyDNS:
 			if r.ContentLength > 0 {
@@ -245,7 +245,7 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 					writeProblem(w, http.StatusBadRequest, "Bad Request", nil)
 					return
 				}
-				adn = req.AuthorizationDomain
+				and = req.AuthorizationDomain
 			}
 		case verifyHTTP:
 			var req atlas.HTTPVerifyRequest
@@ -253,7 +253,7 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 				writeProblem(w, http.StatusBadRequest, "Bad Request", nil)
 				return
 			}
-			adn, scheme = req.AuthorizationDomain, strings.ToLower(req.Scheme)
+			and, scheme = req.AuthorizationDomain, strings.ToLower(req.Scheme)
 			if scheme != "http" && scheme != "https" {
 				writeProblem(w, http.StatusUnprocessableEntity, "scheme: must be http or https", map[string]string{"scheme": "must be http or https"})
 				return
@@ -278,8 +278,8 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 		if c == nil {
 			return
 		}
-		if adn != "" && !slices.Contains(adns(c.bare), strings.TrimSuffix(strings.ToLower(adn), ".")) {
-			msg := adn + " is not an authorization domain of " + c.claim.Domain
+		if and != "" && !slices.Contains(adns(c.bare), strings.TrimSuffix(strings.ToLower(and), ".")) {
+			msg := and + " is not an authorization domain of " + c.claim.Domain
 			writeProblem(w, http.StatusUnprocessableEntity, "authorization_domain: "+msg, map[string]string{"authorization_domain": msg})
 			return
 		}

@@ -73,7 +73,7 @@ func TestClaimStateMachine(t *testing.T) {
 
 	resp, body := c.do(http.MethodGet, "/claims/domains/"+id+"/dns", nil)
 	var adns []string
-	if json.Unmarshal(body, &adns); resp.StatusCode != http.StatusOK || !slices.Equal(adns, []string{"sub.example.com", "example.com"}) {
+	if err := json.Unmarshal(body, &adns); err != nil || resp.StatusCode != http.StatusOK || !slices.Equal(adns, []string{"sub.example.com", "example.com"}) {
 		t.Errorf("ADNs = %d %s", resp.StatusCode, body)
 	}
 	resp, body = c.do(http.MethodGet, "/claims/domains/"+id+"/email", nil)
@@ -90,7 +90,7 @@ func TestClaimStateMachine(t *testing.T) {
 		t.Error("no SOA emails")
 	}
 
-	// An ADN that is not one of the claim's is refused.
+	// An AND that is not one of the claim's is refused.
 	resp, body = c.do(http.MethodPost, "/claims/domains/"+id+"/dns", atlas.DNSVerifyRequest{AuthorizationDomain: "example.org"})
 	wantProblem(t, resp, body, http.StatusUnprocessableEntity, "authorization_domain")
 	// First verification call schedules, the next verifies.
@@ -124,7 +124,9 @@ func TestClaimStateMachine(t *testing.T) {
 		t.Fatalf("reassert: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	var again atlas.ClaimAssertion
-	json.Unmarshal(body, &again)
+	if err := json.Unmarshal(body, &again); err != nil {
+		t.Fatal(err)
+	}
 	if again.Token == first.Token || again.AssertBy <= first.AssertBy {
 		t.Errorf("reassert did not renew: %+v vs %+v", again, first)
 	}

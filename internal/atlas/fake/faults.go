@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -199,9 +200,7 @@ func (s *Server) Calls() map[string]int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
+	maps.Copy(out, s.calls)
 	return out
 }
 
@@ -308,5 +307,5 @@ func drop(w http.ResponseWriter) {
 }
 
 func hit(rate float64) bool {
-	return rate > 0 && rand.Float64() < rate
+	return rate > 0 && rand.Float64() < rate //nolint:gosec // G404: fault injection odds, not a secret.
 }

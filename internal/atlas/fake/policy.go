@@ -601,7 +601,7 @@ func checkSections(v *violations, p *atlas.ValidationPolicy, req *atlas.Certific
 }
 
 // checkCustomExtensions encodes each custom extension by its policy's
-// value_type, the formats atlas-api.md section 8 lists.
+// value_type, in the formats the Atlas API documents for custom extensions.
 func checkCustomExtensions(v *violations, plan *issuePlan, p map[string]atlas.CustomExtensionPolicy, exts map[string]string) {
 	oids := make([]string, 0, len(exts))
 	for oid := range exts {

@@ -342,7 +342,7 @@ func (b *bench) caNamespace(ctx context.Context, ns string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("CA Issuer %s/ca not Ready after a minute (%v)", ns, err)
+			return fmt.Errorf("CA Issuer %s/ca not Ready after a minute (%w)", ns, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -907,7 +907,7 @@ func fetch(url, path string) error {
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
+		_ = f.Close() // the copy error is the one to report
 		return err
 	}
 	return f.Close()

@@ -53,9 +53,7 @@ func createAll(ctx context.Context, c client.Client, objs []client.Object) (time
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range min(createWorkers, len(objs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(objs) || ctx.Err() != nil {
@@ -66,7 +64,7 @@ func createAll(ctx context.Context, c client.Client, objs []client.Object) (time
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return start, firstErr
@@ -129,9 +127,7 @@ func (m *csrMaker) requests(ns, prefix string, n int) ([]client.Object, error) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	for range runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -153,7 +149,7 @@ func (m *csrMaker) requests(ns, prefix string, n int) ([]client.Object, error) {
 					},
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {

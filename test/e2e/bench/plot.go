@@ -24,6 +24,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -123,7 +124,7 @@ func writePlot(path string, points []ConcurrencyPoint, latency time.Duration) er
 		return err
 	}
 	if err := png.Encode(f, img); err != nil {
-		f.Close()
+		_ = f.Close() // the encode error is the one to report
 		return err
 	}
 	return f.Close()
@@ -154,9 +155,9 @@ func renderPlot(points []ConcurrencyPoint, latency time.Duration) (*image.RGBA, 
 			lo = t
 		}
 	}
-	for i := len(yTicks) - 1; i >= 0; i-- {
-		if yTicks[i] >= yMax*1.15 {
-			hi = yTicks[i]
+	for _, yTick := range slices.Backward(yTicks) {
+		if yTick >= yMax*1.15 {
+			hi = yTick
 		}
 	}
 

@@ -100,7 +100,7 @@ type Burst struct {
 	LoadAfter  float64 `json:"load_after"`
 }
 
-// P1Raw: N Certificates through the CA issuer and through an AtlasIssuer at
+// P1Raw holds N Certificates through the CA issuer and through an AtlasIssuer at
 // 0 ms, in ABBA order so that a drifting machine load favours neither.
 type P1Raw struct {
 	N                int       `json:"n"`
@@ -115,7 +115,7 @@ type P1Raw struct {
 	CreateGoroutines int       `json:"create_goroutines"`
 }
 
-// P2Raw: the same at 250 ms per Atlas call and 16 concurrent requests.
+// P2Raw holds the same at 250 ms per Atlas call and 16 concurrent requests.
 type P2Raw struct {
 	LatencyMS             int     `json:"latency_ms"`
 	MaxConcurrentRequests int     `json:"max_concurrent_requests"`
@@ -130,7 +130,7 @@ type P2Raw struct {
 	CertificatesFractionNote string  `json:"note,omitempty"`
 }
 
-// P3Raw: Atlas calls per issued certificate.
+// P3Raw holds the Atlas calls per issued certificate.
 type P3Raw struct {
 	Source string  `json:"source"`
 	Runs   []P3Run `json:"runs"`
@@ -148,7 +148,7 @@ type P3Run struct {
 	CallsPerCert float64        `json:"calls_per_cert"`
 }
 
-// P4Raw: the manager's memory with many requests and unrelated Secrets.
+// P4Raw holds the manager's memory with many requests and unrelated Secrets.
 type P4Raw struct {
 	Requests            int      `json:"certificate_requests"`
 	UnrelatedSecrets    int      `json:"unrelated_secrets"`
@@ -172,7 +172,7 @@ type Sample struct {
 	Phase   string  `json:"phase"`
 }
 
-// P5Raw: seconds from manager start to issuer Ready.
+// P5Raw holds the seconds from manager start to issuer Ready.
 type P5Raw struct {
 	Seconds []float64 `json:"seconds"`
 	Median  float64   `json:"median"`

@@ -220,10 +220,8 @@ func (r *run) createCertificates(ctx context.Context, namespace, prefix, issuerK
 	jobs := make(chan int)
 	errc := make(chan error, 16)
 	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 16 {
+		wg.Go(func() {
 			for i := range jobs {
 				name := fmt.Sprintf("%s-%03d", prefix, i)
 				crt := framework.Certificate(namespace, name, issuerKind, issuer, dnsName(namespace, name))
@@ -235,7 +233,7 @@ func (r *run) createCertificates(ctx context.Context, namespace, prefix, issuerK
 					return
 				}
 			}
-		}()
+		})
 	}
 	var gap time.Duration
 	if n := to - from; n > 0 && spread > 0 {

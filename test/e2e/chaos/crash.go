@@ -181,7 +181,7 @@ func (r *run) crashes(ctx context.Context) error {
 	}()
 	le := []string{"--leader-elect", "--leader-election-namespace", framework.ClusterResourceNamespace}
 	var replicas []*framework.Process
-	for i := 0; i < 2; i++ {
+	for range 2 {
 		p, err := startManager(false, le...)
 		if err != nil {
 			return err

@@ -196,7 +196,7 @@ func ReadProcMemory(pid int) (ProcMemory, error) {
 	if err != nil {
 		return ProcMemory{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	var m ProcMemory
 	s := bufio.NewScanner(f)
 	for s.Scan() {

@@ -56,7 +56,7 @@ type Leak struct {
 func PEMBodyLines(data []byte) []string {
 	var out []string
 	in := false
-	for _, l := range strings.Split(string(data), "\n") {
+	for l := range strings.SplitSeq(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		switch {
 		case strings.HasPrefix(l, "-----BEGIN"):
@@ -216,7 +216,7 @@ func (m *Matcher) ScanFile(path string) ([]Leak, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	var out []Leak

@@ -214,7 +214,7 @@ func (e *Env) StartFake(extra ...string) error {
 		return err
 	}
 	e.fake = p
-	for _, f := range strings.Fields(line) {
+	for f := range strings.FieldsSeq(line) {
 		if v, ok := strings.CutPrefix(f, "url="); ok {
 			e.FakeURL = v
 		}

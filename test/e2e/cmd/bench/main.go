@@ -70,7 +70,7 @@ func run() error {
 	if cfg.OutDir == "" {
 		cfg.OutDir = filepath.Join(root, "bin", "bench")
 	}
-	for _, p := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
+	for p := range strings.SplitSeq(os.Getenv("BENCH_ONLY"), ",") {
 		if p = strings.TrimSpace(strings.ToLower(p)); p != "" {
 			cfg.Only = append(cfg.Only, p)
 		}

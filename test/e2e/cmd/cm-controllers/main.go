@@ -81,7 +81,7 @@ func run() error {
 	}
 
 	want := map[string]bool{}
-	for _, n := range strings.Split(*only, ",") {
+	for n := range strings.SplitSeq(*only, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			want[n] = true
 		}
@@ -101,14 +101,12 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("construct %s: %w", name, err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := c.Run(*workers, ctx); err != nil {
 				errs <- fmt.Errorf("%s: %w", name, err)
 				cancel()
 			}
-		}()
+		})
 	}
 
 	// Informers are registered by the constructors above; start them once

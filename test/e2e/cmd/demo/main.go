@@ -224,12 +224,12 @@ func fillSecret(path string, env *framework.Env) (string, error) {
 	if err := yaml.Unmarshal(b, &sample); err != nil {
 		return "", err
 	}
-	real, err := env.CredentialsSecret(namespace, sample.Name)
+	creds, err := env.CredentialsSecret(namespace, sample.Name)
 	if err != nil {
 		return "", err
 	}
 	sample.StringData = nil
-	sample.Data = real.Data
+	sample.Data = creds.Data
 	out, err := yaml.Marshal(&sample)
 	return string(out), err
 }
