@@ -25,9 +25,9 @@ fake-atlas: ## Build the standalone fake Atlas into bin/fake-atlas.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/fake-atlas ./hack/fake-atlas
 
 ##@ Tools (built from source, cached in bin/ by version)
-.PHONY: tools envtest cluster-tools helm controller-gen staticcheck
+.PHONY: tools envtest cluster-tools helm controller-gen golangci-lint
 tools: ## Build every tool.
-	hack/tools.sh envtest cluster helm controller-gen staticcheck
+	hack/tools.sh envtest cluster helm controller-gen golangci-lint
 envtest: ## kube-apiserver, etcd and kubectl into bin/k8s.
 	hack/tools.sh envtest
 cluster-tools: envtest ## kubelet, controller-manager, scheduler, kube-proxy into bin/k8s and CoreDNS into bin/ (for test-cluster).
@@ -36,8 +36,8 @@ helm: ## helm into bin/helm.
 	hack/tools.sh helm
 controller-gen:
 	hack/tools.sh controller-gen
-staticcheck:
-	hack/tools.sh staticcheck
+golangci-lint:
+	hack/tools.sh golangci-lint
 
 ##@ Generated code
 .PHONY: generate manifests verify-generated
@@ -57,12 +57,16 @@ verify-generated: generate manifests ## Fail when committed generated files are 
 .PHONY: fmt lint
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')
-lint: staticcheck ## gofmt, go vet and staticcheck.
+# goheader's template is hack/boilerplate.go.txt without its comment
+# delimiters and with the year free, so the header has one source.
+lint: golangci-lint ## gofmt and golangci-lint (.golangci.yml) on both modules.
 	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted" >&2; exit 1; fi
-	$(GO) vet ./...
-	$(BIN)/staticcheck ./...
-	cd test/e2e && $(GO) vet ./... && $(BIN)/staticcheck ./...
+	sed -e '1d;$$d' -e 's/Copyright [0-9]\{4\}/Copyright {{ COPYRIGHT-YEAR }}/' hack/boilerplate.go.txt > $(BIN)/goheader.tmpl
+	$(BIN)/golangci-lint run --config $(CURDIR)/.golangci.yml ./...
+	cd test/e2e && $(BIN)/golangci-lint run --config $(CURDIR)/.golangci.yml ./...
+	hack/lint-comments.sh $$(git ls-files -co --exclude-standard '*.go')
+	hack/lint-control.sh
 
 ##@ Tests
 .PHONY: test test-unit test-integration test-e2e demo

@@ -9,7 +9,7 @@
 #                                 single-node test cluster (hack/cluster.sh)
 #   hack/tools.sh helm            bin/helm
 #   hack/tools.sh controller-gen  bin/controller-gen
-#   hack/tools.sh staticcheck     bin/staticcheck
+#   hack/tools.sh golangci-lint   bin/golangci-lint
 #
 # Pins: Kubernetes, etcd and CoreDNS in hack/tools/{k8s,etcd,coredns}/go.mod (regenerate the
 # Kubernetes one with hack/tools/k8s/update.sh); the others below.
@@ -17,7 +17,7 @@ set -euo pipefail
 
 HELM_VERSION=v3.22.0
 CONTROLLER_GEN_VERSION=v0.23.0
-STATICCHECK_VERSION=v0.8.2
+GOLANGCI_LINT_VERSION=v2.15.0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin
@@ -119,7 +119,7 @@ for tool in "$@"; do
     cluster) build_cluster ;;
     helm) build_helm ;;
     controller-gen) build_goinstall controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen "$CONTROLLER_GEN_VERSION" ;;
-    staticcheck) build_goinstall staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION" ;;
+    golangci-lint) build_goinstall golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION" ;;
     *) echo "hack/tools.sh: unknown tool $tool" >&2; exit 2 ;;
   esac
 done

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command chart-docs generates a Helm chart's values.schema.json and the
 // values section of its README.md from the `# +docs:` comments in
 // values.yaml, so that neither can drift from the values.
@@ -210,7 +226,7 @@ func splitComment(c string) (map[string]string, string) {
 	paras := strings.Split(strings.TrimSpace(c), "\n\n")
 	directives := map[string]string{}
 	var prose []string
-	for _, line := range strings.Split(paras[len(paras)-1], "\n") {
+	for line := range strings.SplitSeq(paras[len(paras)-1], "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
 		if d, ok := strings.CutPrefix(line, "+docs:"); ok {
 			name, value, _ := strings.Cut(d, "=")
@@ -229,7 +245,7 @@ func splitComment(c string) (map[string]string, string) {
 }
 
 func sectionOf(c, current string) string {
-	for _, line := range strings.Split(c, "\n") {
+	for line := range strings.SplitSeq(c, "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
 		if s, ok := strings.CutPrefix(line, "+docs:section="); ok {
 			current = s

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command fake-atlas runs the fake GlobalSign Atlas HVCA API of
 // internal/atlas/fake as a process, for e2e tests, benchmarks, chaos runs
 // and demos, with a plain-HTTP admin API on loopback to steer it.
@@ -77,20 +93,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		PendingFor:    *pendingFor,
 		ServerNames:   serverNames,
 	}
-	if *ecdsaPolicy {
-		opts.Policy = fake.DefaultECDSAPolicy()
+	policy, err := loadPolicy(*policyFile, *ecdsaPolicy)
+	if err != nil {
+		return err
 	}
-	if *policyFile != "" {
-		b, err := os.ReadFile(*policyFile)
-		if err != nil {
-			return err
-		}
-		var p atlas.ValidationPolicy
-		if err := json.Unmarshal(b, &p); err != nil {
-			return fmt.Errorf("%s: %w", *policyFile, err)
-		}
-		opts.Policy = &p
-	}
+	opts.Policy = policy
 	if *verbose {
 		opts.Logger = log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	}
@@ -133,6 +140,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// loadPolicy reads the validation policy from path; without a path it is
+// the fake's ECDSA policy when ecdsa is set, else nil (the fake's default).
+func loadPolicy(path string, ecdsa bool) (*atlas.ValidationPolicy, error) {
+	if path == "" {
+		if ecdsa {
+			return fake.DefaultECDSAPolicy(), nil
+		}
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p atlas.ValidationPolicy
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
 }
 
 // writeCredentials writes the files an issuer's Secret is made of. They

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package main
 
 import (
@@ -37,7 +53,7 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--credentials-dir", dir, "--quota", "7", "--pending-polls", "2", "--policy-file", policyFile}, pw, io.Discard)
-		pw.Close()
+		_ = pw.Close()
 	}()
 
 	sc := bufio.NewScanner(pr)
@@ -52,7 +68,7 @@ func TestRun(t *testing.T) {
 	if m[3] != dir {
 		t.Errorf("credentials dir %q, want %q", m[3], dir)
 	}
-	go io.Copy(io.Discard, pr) // nothing more is expected; never block run
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // nothing more is expected; never block run
 
 	read := func(name string) []byte {
 		t.Helper()
@@ -89,7 +105,9 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lr atlas.LoginResponse
-	json.NewDecoder(resp.Body).Decode(&lr)
+	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil {
+		t.Fatalf("login answer: %v", err)
+	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || lr.AccessToken == "" {
 		t.Fatalf("login with the written credentials: %d", resp.StatusCode)
@@ -106,7 +124,9 @@ func TestRun(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d", path, resp.StatusCode)
 		}
-		json.NewDecoder(resp.Body).Decode(v)
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
 	}
 	var q atlas.Counter
 	get("/quotas/issuance", &q)

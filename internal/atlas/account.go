@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas
 
 import (
@@ -5,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -99,10 +116,8 @@ var nextRel = regexp.MustCompile(`(?i)\brel\s*=\s*"?next"?\s*(?:[;,]|$)`)
 // names a next page.
 func hasNextLink(h http.Header) bool {
 	for _, name := range []string{"Links", "Link"} {
-		for _, v := range h.Values(name) {
-			if nextRel.MatchString(v) {
-				return true
-			}
+		if slices.ContainsFunc(h.Values(name), nextRel.MatchString) {
+			return true
 		}
 	}
 	return false

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas
 
 import (
@@ -15,6 +31,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -94,14 +111,38 @@ type Client struct {
 
 	// sleep waits between attempts; tests replace it to record delays.
 	sleep func(ctx context.Context, d time.Duration) error
-	// jitter picks the actual backoff in [0, max]; tests make it fixed.
-	jitter func(max time.Duration) time.Duration
+	// jitter picks the actual backoff in [0, ceiling]; tests make it fixed.
+	jitter func(ceiling time.Duration) time.Duration
 }
 
 // credentials sit behind a pointer so that printing a Client with %+v shows
 // an address rather than the secret.
 type credentials struct {
 	apiKey, apiSecret string
+}
+
+// newTransport is the HTTP transport of one client: mTLS with the
+// issuer's certificate, HTTP/2 and a pool sized for many concurrent
+// requests to one host.
+func newTransport(cfg Config, timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   timeout,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		TLSClientConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cfg.ClientCertificate},
+			RootCAs:      cfg.RootCAs,
+		},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // New validates cfg and builds the client and its transport. It does no
@@ -152,24 +193,7 @@ func New(cfg Config) (*Client, error) {
 		ua = DefaultUserAgent
 	}
 
-	transport := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   timeout,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		TLSClientConfig: &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{cfg.ClientCertificate},
-			RootCAs:      cfg.RootCAs,
-		},
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	transport := newTransport(cfg, timeout)
 	c := &Client{
 		base:      strings.TrimRight(u.String(), "/"),
 		creds:     &credentials{apiKey: cfg.APIKey, apiSecret: cfg.APISecret},
@@ -235,12 +259,7 @@ func (r *request) accepts(code int) bool {
 	if r.accept == nil {
 		return code >= 200 && code <= 299 && code != http.StatusAccepted
 	}
-	for _, a := range r.accept {
-		if a == code {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.accept, code)
 }
 
 // response is an accepted response with its body read.
@@ -391,11 +410,11 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// fullJitter spreads retries of many clients evenly over [0, max], which
-// avoids synchronised retry waves after an outage.
-func fullJitter(max time.Duration) time.Duration {
-	if max <= 0 {
+// fullJitter spreads retries of many clients evenly over [0, ceiling],
+// which avoids synchronised retry waves after an outage.
+func fullJitter(ceiling time.Duration) time.Duration {
+	if ceiling <= 0 {
 		return 0
 	}
-	return rand.N(max + 1)
+	return rand.N(ceiling + 1) //nolint:gosec // G404: backoff spread, not a secret.
 }

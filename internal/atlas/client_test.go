@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas_test
 
 import (
@@ -16,8 +32,6 @@ import (
 
 const claimID = "014E9CEAF4D351FE5AA76E6E9B3BCDA5"
 
-func ptrBool(b bool) *bool { return &b }
-
 // TestOperations checks every operation's request (method, path, query,
 // headers, body) and how it reads the success response.
 func TestOperations(t *testing.T) {
@@ -26,7 +40,7 @@ func TestOperations(t *testing.T) {
 		SubjectDN:         atlas.SubjectDN{CommonName: "example.com", OrganizationalUnit: []string{"Ops"}},
 		SAN:               &atlas.SAN{DNSNames: []string{"example.com", "www.example.com"}},
 		ExtendedKeyUsages: []string{"1.3.6.1.5.5.7.3.1"},
-		KeyUsages:         &atlas.KeyUsages{DigitalSignature: ptrBool(true)},
+		KeyUsages:         &atlas.KeyUsages{DigitalSignature: new(true)},
 		PublicKey:         "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----",
 	}
 	certPEM := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -277,14 +291,14 @@ func TestOperations(t *testing.T) {
 			want:    []string{"www.example.com", "example.com"},
 		},
 		{
-			name:   "VerifyClaimDNS without ADN",
+			name:   "VerifyClaimDNS without AND",
 			call:   func(ctx context.Context, c *atlas.Client) (any, error) { return c.VerifyClaimDNS(ctx, claimID, "") },
 			method: "POST", path: "/v2/claims/domains/" + claimID + "/dns",
 			respond: func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated) },
 			want:    atlas.VerificationScheduled,
 		},
 		{
-			name: "VerifyClaimDNS with ADN",
+			name: "VerifyClaimDNS with AND",
 			call: func(ctx context.Context, c *atlas.Client) (any, error) {
 				return c.VerifyClaimDNS(ctx, claimID, "example.com")
 			},

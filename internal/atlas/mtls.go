@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas
 
 import (
@@ -98,8 +114,10 @@ func parsePrivateKeyPEM(keyPEM, password []byte) (crypto.Signer, error) {
 		return signer(key)
 	}
 
-	//lint:ignore SA1019 RFC 1423 encryption is weak, but keys made with `openssl genrsa -aes256`, as GlobalSign's onboarding guide says, come this way; we only read them.
-	legacy := x509.IsEncryptedPEMBlock(block)
+	// RFC 1423 encryption is weak, but keys made with `openssl genrsa
+	// -aes256`, as GlobalSign's onboarding guide says, come this way; they
+	// are only read here.
+	legacy := x509.IsEncryptedPEMBlock(block) //nolint:staticcheck // SA1019: reads legacy keys users have.
 	if !legacy {
 		key, err := parseKeyDER(block.Type, block.Bytes)
 		if err != nil {
@@ -110,8 +128,7 @@ func parsePrivateKeyPEM(keyPEM, password []byte) (crypto.Signer, error) {
 	if len(password) == 0 {
 		return nil, ErrKeyPasswordRequired
 	}
-	//lint:ignore SA1019 as above: users' existing legacy encrypted keys must keep working.
-	plain, err := x509.DecryptPEMBlock(block, password)
+	plain, err := x509.DecryptPEMBlock(block, password) //nolint:staticcheck // SA1019: as above: users' existing legacy encrypted keys must keep working.
 	if err != nil {
 		if errors.Is(err, x509.IncorrectPasswordError) {
 			return nil, ErrKeyPasswordIncorrect

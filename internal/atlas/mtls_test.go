@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas_test
 
 import (
@@ -85,8 +101,7 @@ func encryptedPKCS8PEM(t *testing.T, key any) []byte {
 
 func legacyEncryptedPEM(t *testing.T, key *rsa.PrivateKey) []byte {
 	t.Helper()
-	//lint:ignore SA1019 the test produces the legacy format users still have.
-	block, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), testPassword, x509.PEMCipherAES256)
+	block, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), testPassword, x509.PEMCipherAES256) //nolint:staticcheck // SA1019: the test produces the legacy format users still have.
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas_test
 
 import (
@@ -74,7 +90,7 @@ func fuzzServer(t *testing.T) *httptest.Server {
 // name the server could not send are skipped.
 func parseHeader(block string) http.Header {
 	h := http.Header{}
-	for _, line := range strings.Split(block, "\n") {
+	for line := range strings.SplitSeq(block, "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t\r\x00()<>@,;\\\"/[]?={}") {
@@ -180,8 +196,7 @@ func FuzzResponse(f *testing.F) {
 		if strings.Contains(msg, fuzzToken) {
 			t.Fatalf("error carries the bearer token: %q", msg)
 		}
-		var ae *atlas.Error
-		if errors.As(callErr, &ae) {
+		if ae, ok := errors.AsType[*atlas.Error](callErr); ok {
 			if ae.StatusCode != code {
 				t.Fatalf("error has status %d, the server answered %d", ae.StatusCode, code)
 			}

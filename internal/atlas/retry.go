@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas
 
 import (
@@ -72,8 +88,7 @@ func mayRepeat(r *request, err error) bool {
 	if !r.unsafe {
 		return true
 	}
-	var ae *Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*Error](err); ok {
 		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == http.StatusServiceUnavailable
 	}
 	var te *transportError
@@ -117,8 +132,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			// A transport error now is only a symptom of the cancellation,
 			// so the previous attempt's error says more; a response that
 			// arrived in time is kept.
-			var ae *Error
-			if errors.As(err, &ae) {
+			if _, ok := errors.AsType[*Error](err); ok {
 				lastErr = err
 			}
 			return nil, &ctxDoneError{op: r.op, ctx: ctxErr, last: lastErr}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package atlas
 
 import (
@@ -6,7 +22,7 @@ import (
 )
 
 // The types below are the JSON bodies of the Atlas v2 API, field for field as
-// ../shared/atlas-api.md documents them. Optional sections are pointers or
+// GlobalSign documents them. Optional sections are pointers or
 // maps so that an absent section stays distinguishable from an empty one:
 // older accounts omit whole policy sections.
 

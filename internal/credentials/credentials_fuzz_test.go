@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package credentials
 
 import (
@@ -53,8 +69,7 @@ func FuzzParse(f *testing.F) {
 		KDFOpts: pkcs8.ScryptOpts{SaltSize: 8, CostParameter: 16, BlockSize: 1, ParallelizationParameter: 1}})
 	scrPEM := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: scr})
 	ecDER, _ := x509.MarshalECPrivateKey(key)
-	//lint:ignore SA1019 legacy encrypted PEM is what `openssl genrsa -aes256` writes; Parse must read it.
-	legacy, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", ecDER, pass, x509.PEMCipherAES256)
+	legacy, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", ecDER, pass, x509.PEMCipherAES256) //nolint:staticcheck // SA1019: legacy encrypted PEM is what `openssl genrsa -aes256` writes; Parse must read it.
 	legacyPEM := pem.EncodeToMemory(legacy)
 
 	f.Add([]byte("apikey"), []byte("apisecret"), certPEM, keyPEM, []byte(nil), uint8(0x10))
@@ -157,7 +172,7 @@ func knownKey(k string) bool {
 func pemBodyLines(data []byte) []string {
 	var out []string
 	inBlock := false
-	for _, l := range strings.Split(string(data), "\n") {
+	for l := range strings.SplitSeq(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		switch {
 		case strings.HasPrefix(l, "-----BEGIN"):

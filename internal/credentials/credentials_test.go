@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package credentials
 
 import (
@@ -9,6 +25,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"math/big"
 	"strings"
 	"testing"
@@ -76,9 +93,7 @@ func TestParse(t *testing.T) {
 	expired := newMaterial(t, now.Add(-time.Minute))
 	full := func(over map[string][]byte, drop ...string) map[string][]byte {
 		d := map[string][]byte{KeyAPIKey: []byte("key\n"), KeyAPISecret: []byte("secret"), KeyCertificate: m.certPEM, KeyPrivateKey: m.keyPEM}
-		for k, v := range over {
-			d[k] = v
-		}
+		maps.Copy(d, over)
 		for _, k := range drop {
 			delete(d, k)
 		}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package failpoint lets the chaos tests crash the manager at exact points
 // of the signing state machine, such as between the POST to Atlas and the
 // serial being persisted, which random kills would almost never hit.
@@ -35,7 +51,7 @@ func Parse(spec string, random func() float64, crash func(name string)) (func(na
 		random = rand.Float64
 	}
 	probs := map[string]float64{}
-	for _, part := range strings.Split(spec, ",") {
+	for part := range strings.SplitSeq(spec, ",") {
 		name, p, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return nil, fmt.Errorf("failpoint %q: want name=probability", part)

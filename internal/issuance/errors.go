@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package issuance
 
 import (
@@ -72,20 +88,20 @@ func CheckAccount(p *atlas.ValidationPolicy) error {
 // quote quotes a value for a message, shortened so that a hostile or huge
 // CSR attribute cannot flood a status condition.
 func quote(s string) string {
-	const max = 80
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
+	const maxRunes = 80
+	if r := []rune(s); len(r) > maxRunes {
+		s = string(r[:maxRunes]) + "…"
 	}
 	return fmt.Sprintf("%q", s)
 }
 
 // quoteList quotes up to a few values, comma-separated, for a message.
 func quoteList(vals []string) string {
-	const max = 5
+	const maxValues = 5
 	var b strings.Builder
 	for i, v := range vals {
-		if i == max {
-			fmt.Fprintf(&b, ", and %d more", len(vals)-max)
+		if i == maxValues {
+			fmt.Fprintf(&b, ", and %d more", len(vals)-maxValues)
 			break
 		}
 		if i > 0 {

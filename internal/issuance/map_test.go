@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package issuance
 
 import (
@@ -48,8 +64,6 @@ func defaultCSR() csrSpec {
 	}
 }
 
-func boolp(b bool) *bool { return &b }
-
 func eq[T any](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
@@ -71,7 +85,7 @@ func TestMap(t *testing.T) {
 				eq(t, "subject", req.SubjectDN, atlas.SubjectDN{CommonName: "a.example.com"})
 				eq(t, "san", req.SAN, &atlas.SAN{DNSNames: []string{"a.example.com", "b.example.com"}})
 				eq(t, "ekus", req.ExtendedKeyUsages, []string{"1.3.6.1.5.5.7.3.1"})
-				eq(t, "key usages", req.KeyUsages, &atlas.KeyUsages{DigitalSignature: boolp(true), KeyEncipherment: boolp(true)})
+				eq(t, "key usages", req.KeyUsages, &atlas.KeyUsages{DigitalSignature: new(true), KeyEncipherment: new(true)})
 				eq(t, "signature", req.Signature, (*atlas.Signature)(nil))
 				eq(t, "public_key_signature", req.PublicKeySignature, "")
 				if strings.HasSuffix(req.PublicKey, "\n") {
@@ -476,7 +490,7 @@ func TestMap(t *testing.T) {
 			in:    func(in *Input) { in.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement },
 			notes: []string{"the account does not allow key usage key agreement"},
 			check: func(t *testing.T, r *Result) {
-				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{DigitalSignature: boolp(true)})
+				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{DigitalSignature: new(true)})
 			}},
 		{name: "STATIC_TRUE usage is not sent",
 			in: func(in *Input) { in.KeyUsage = x509.KeyUsageContentCommitment },
@@ -494,7 +508,7 @@ func TestMap(t *testing.T) {
 			in:     func(in *Input) { in.KeyUsage = x509.KeyUsageCertSign },
 			policy: func(p *atlas.ValidationPolicy) { p.KeyUsages["key_certificate_sign"] = "optional" },
 			check: func(t *testing.T, r *Result) {
-				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{KeyCertificateSign: boolp(true)})
+				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{KeyCertificateSign: new(true)})
 			}},
 		{name: "no key_usages section sends nothing and says nothing",
 			policy: func(p *atlas.ValidationPolicy) { p.KeyUsages = nil },

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin
 
 import (
@@ -180,7 +196,7 @@ func (s *session) serialFromSecret(ctx context.Context, name string) (string, er
 		case apierrors.IsNotFound(err):
 			return "", fmt.Errorf("secret %s not found in namespace %s", name, s.namespace)
 		case apierrors.IsForbidden(err):
-			return "", fmt.Errorf("you may not read secret %s in namespace %s: %v", name, s.namespace, err)
+			return "", fmt.Errorf("you may not read secret %s in namespace %s: %w", name, s.namespace, err)
 		}
 		return "", fmt.Errorf("reading secret %s: %w", key, err)
 	}
@@ -195,9 +211,20 @@ func (s *session) serialFromSecret(ctx context.Context, name string) (string, er
 	return serialHex(c), nil
 }
 
+// revokeOptions are the settings of certificate revoke.
+type revokeOptions struct {
+	*options
+	secret string
+	reason string
+	yes    bool
+
+	format string
+	serial string
+	r      atlas.RevocationReason
+}
+
 func newRevokeCommand(o *options) *cobra.Command {
-	var secret, reason string
-	var yes bool
+	ro := &revokeOptions{options: o}
 	cmd := &cobra.Command{
 		Use:   "revoke SERIAL | --secret NAME",
 		Short: "Revoke a certificate, after confirmation",
@@ -215,69 +242,85 @@ Reasons: %s.`, strings.Join(reasonNames(), ", ")),
   kubectl atlas certificate revoke --secret www-tls --reason keyCompromise --yes --issuer atlas -n web`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
+			if err := ro.Validate(cmd, args); err != nil {
 				return err
 			}
-			if (len(args) == 1) == (secret != "") {
-				return usageError(cmd, "name the certificate to revoke with either a SERIAL or --secret NAME")
-			}
-			r, err := parseReason(reason)
-			if err != nil {
-				return usageError(cmd, "--reason: %v", err)
-			}
-			ctx := cmd.Context()
-			s, err := o.connect(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			serial := ""
-			if len(args) == 1 {
-				serial = args[0]
-			} else if serial, err = s.serialFromSecret(ctx, secret); err != nil {
-				return err
-			}
-			v, err := s.getCertificate(ctx, serial)
-			if err != nil {
-				var nf *notFoundError
-				if secret != "" && errors.As(err, &nf) {
-					return fmt.Errorf("%w (the serial is from secret %s/%s: was it issued by another issuer?)", err, s.namespace, secret)
-				}
-				return err
-			}
-			switch atlas.CertificateStatus(v.Status) {
-			case atlas.StatusRevoked:
-				return fmt.Errorf("certificate %s is already revoked (at %s)", serial, orDash(v.UpdatedAt))
-			case atlas.StatusPending:
-				return fmt.Errorf("certificate %s is still being issued; it can be revoked once it is ISSUED", serial)
-			}
-			if !yes {
-				ok, err := o.confirm(ctx, s, v, r)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					fmt.Fprintf(o.streams.ErrOut, "Certificate %s was not revoked.\n", serial)
-					return nil
-				}
-			}
-			if err := s.atlas.RevokeCertificate(ctx, serial, atlas.RevokeRequest{RevocationReason: r}); err != nil && !s.revokedAfterAll(ctx, serial, err) {
-				return s.explain("revoking certificate "+serial, err)
-			}
-			result := struct {
-				Serial string `json:"serial"`
-				Status string `json:"status"`
-				Reason string `json:"reason"`
-			}{serial, string(atlas.StatusRevoked), string(r)}
-			return o.emit(format, result, func(w io.Writer) {
-				fmt.Fprintf(w, "certificate %s revoked (reason %s)\n", serial, r)
-			})
+			return ro.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVar(&secret, "secret", "", "revoke the certificate in this kubernetes.io/tls Secret's tls.crt")
-	cmd.Flags().StringVar(&reason, "reason", string(atlas.ReasonUnspecified), "revocation reason: "+strings.Join(reasonNames(), ", "))
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "revoke without asking for confirmation")
+	cmd.Flags().StringVar(&ro.secret, "secret", "", "revoke the certificate in this kubernetes.io/tls Secret's tls.crt")
+	cmd.Flags().StringVar(&ro.reason, "reason", string(atlas.ReasonUnspecified), "revocation reason: "+strings.Join(reasonNames(), ", "))
+	cmd.Flags().BoolVarP(&ro.yes, "yes", "y", false, "revoke without asking for confirmation")
 	return cmd
+}
+
+// Validate checks the arguments and flags before anything is read.
+func (ro *revokeOptions) Validate(cmd *cobra.Command, args []string) error {
+	var err error
+	if ro.format, err = ro.options.format(cmd, false); err != nil {
+		return err
+	}
+	if (len(args) == 1) == (ro.secret != "") {
+		return usageError(cmd, "name the certificate to revoke with either a SERIAL or --secret NAME")
+	}
+	if len(args) == 1 {
+		ro.serial = args[0]
+	}
+	if ro.r, err = parseReason(ro.reason); err != nil {
+		return usageError(cmd, "--reason: %v", err)
+	}
+	return nil
+}
+
+// Run shows the certificate, asks for confirmation unless --yes, and
+// revokes it.
+func (ro *revokeOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	s, err := ro.connect(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	serial := ro.serial
+	if serial == "" {
+		if serial, err = s.serialFromSecret(ctx, ro.secret); err != nil {
+			return err
+		}
+	}
+	v, err := s.getCertificate(ctx, serial)
+	if err != nil {
+		var nf *notFoundError
+		if ro.secret != "" && errors.As(err, &nf) {
+			return fmt.Errorf("%w (the serial is from secret %s/%s: was it issued by another issuer?)", err, s.namespace, ro.secret)
+		}
+		return err
+	}
+	switch atlas.CertificateStatus(v.Status) {
+	case atlas.StatusRevoked:
+		return fmt.Errorf("certificate %s is already revoked (at %s)", serial, orDash(v.UpdatedAt))
+	case atlas.StatusPending:
+		return fmt.Errorf("certificate %s is still being issued; it can be revoked once it is ISSUED", serial)
+	}
+	if !ro.yes {
+		ok, err := ro.confirm(ctx, s, v, ro.r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintf(ro.streams.ErrOut, "Certificate %s was not revoked.\n", serial)
+			return nil
+		}
+	}
+	if err := s.atlas.RevokeCertificate(ctx, serial, atlas.RevokeRequest{RevocationReason: ro.r}); err != nil && !s.revokedAfterAll(ctx, serial, err) {
+		return s.explain("revoking certificate "+serial, err)
+	}
+	result := struct {
+		Serial string `json:"serial"`
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}{serial, string(atlas.StatusRevoked), string(ro.r)}
+	return ro.emit(ro.format, result, func(w io.Writer) {
+		fmt.Fprintf(w, "certificate %s revoked (reason %s)\n", serial, ro.r)
+	})
 }
 
 // revokedAfterAll reports whether a revocation that failed with 409 did in
@@ -313,7 +356,7 @@ func (o *options) confirm(ctx context.Context, s *session, v *certificateView, r
 	tw := newDescribeWriter(w)
 	v.describe(tw, "  ")
 	fmt.Fprintf(tw, "  Reason:\t%s\n", r)
-	tw.Flush()
+	_ = tw.Flush() // terminal output, like the prompt itself
 	fmt.Fprint(w, "Revocation cannot be undone. Revoke it? [y/N]: ")
 	if o.streams.In == nil {
 		fmt.Fprintln(w)

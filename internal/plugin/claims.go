@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin
 
 import (
@@ -273,7 +289,7 @@ func (o *options) verification(format, id, method string, v atlas.Verification) 
 }
 
 func newClaimsVerifyDNSCommand(o *options) *cobra.Command {
-	var adn string
+	var and string
 	cmd := &cobra.Command{
 		Use:   "verify-dns ID",
 		Short: "Ask Atlas to find the claim's token in DNS",
@@ -287,19 +303,19 @@ call schedules the check; a later call reports VERIFIED once Atlas found it.`,
 			if err != nil {
 				return err
 			}
-			v, err := s.atlas.VerifyClaimDNS(cmd.Context(), args[0], adn)
+			v, err := s.atlas.VerifyClaimDNS(cmd.Context(), args[0], and)
 			if err != nil {
 				return s.claimError("verifying claim", args[0], err)
 			}
 			return o.verification(format, args[0], "DNS", v)
 		},
 	}
-	cmd.Flags().StringVar(&adn, "authorization-domain", "", "authorization domain where the TXT record is published (default: the claimed domain)")
+	cmd.Flags().StringVar(&and, "authorization-domain", "", "authorization domain where the TXT record is published (default: the claimed domain)")
 	return cmd
 }
 
 func newClaimsVerifyHTTPCommand(o *options) *cobra.Command {
-	var adn, scheme string
+	var and, scheme string
 	cmd := &cobra.Command{
 		Use:   "verify-http ID",
 		Short: "Ask Atlas to fetch the claim's token over HTTP or HTTPS",
@@ -321,7 +337,7 @@ later call reports VERIFIED once Atlas fetched it.`,
 			if err != nil {
 				return err
 			}
-			v, err := s.atlas.VerifyClaimHTTP(cmd.Context(), args[0], atlas.HTTPVerifyRequest{Scheme: sc, AuthorizationDomain: adn})
+			v, err := s.atlas.VerifyClaimHTTP(cmd.Context(), args[0], atlas.HTTPVerifyRequest{Scheme: sc, AuthorizationDomain: and})
 			if err != nil {
 				return s.claimError("verifying claim", args[0], err)
 			}
@@ -329,7 +345,7 @@ later call reports VERIFIED once Atlas fetched it.`,
 		},
 	}
 	cmd.Flags().StringVar(&scheme, "scheme", "https", "http or https")
-	cmd.Flags().StringVar(&adn, "authorization-domain", "", "authorization domain that serves the token (default: the claimed domain)")
+	cmd.Flags().StringVar(&and, "authorization-domain", "", "authorization domain that serves the token (default: the claimed domain)")
 	return cmd
 }
 

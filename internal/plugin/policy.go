@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin
 
 import (
@@ -14,11 +30,24 @@ import (
 // order a request is built: key, lifetime, subject, names, usages. Sections
 // the account's policy omits are left out; the full policy is one -o away.
 func policyRows(p *atlas.ValidationPolicy) [][2]string {
-	var rows [][2]string
-	add := func(field, rule string) { rows = append(rows, [2]string{field, rule}) }
+	var rows policyRowList
+	rows.add("summary", issuance.Summary(p))
+	addKeyRows(&rows, p)
+	addValidityRows(&rows, p)
+	addSubjectRows(&rows, p)
+	addSANRows(&rows, p)
+	addUsageRows(&rows, p)
+	addOtherRows(&rows, p)
+	return rows
+}
 
-	add("summary", issuance.Summary(p))
+// policyRowList collects the (field, rule) rows of policyRows.
+type policyRowList [][2]string
 
+func (r *policyRowList) add(field, rule string) { *r = append(*r, [2]string{field, rule}) }
+
+// addKeyRows adds the key type, lengths, format and proof of possession.
+func addKeyRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	key := "any"
 	if pk := p.PublicKey; pk != nil {
 		key = orDash(strings.ToUpper(pk.KeyType))
@@ -37,23 +66,29 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 	case atlas.KeyFormatPKCS8:
 		format += " (send the public key)"
 	}
-	add("public_key", key+", "+format)
+	rows.add("public_key", key+", "+format)
 	if p.PublicKeySignature != "" {
 		rule := string(p.PublicKeySignature)
 		if p.NeedsPrivateKey() {
 			rule += " (needs the private key: unusable by cert-manager)"
 		}
-		add("public_key_signature", rule)
+		rows.add("public_key_signature", rule)
 	}
+}
 
+// addValidityRows adds the lifetime and not_before window.
+func addValidityRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	if v := p.Validity; v != nil {
-		add("validity", fmt.Sprintf("lifetime %s to %s", durationText(v.SecondsMin), durationText(v.SecondsMax)))
-		add("validity.not_before", fmt.Sprintf("from %s before to %s after now", durationText(v.NotBeforeNegativeSkew), durationText(v.NotBeforePositiveSkew)))
+		rows.add("validity", fmt.Sprintf("lifetime %s to %s", durationText(v.SecondsMin), durationText(v.SecondsMax)))
+		rows.add("validity.not_before", fmt.Sprintf("from %s before to %s after now", durationText(v.NotBeforeNegativeSkew), durationText(v.NotBeforePositiveSkew)))
 		if v.IssuerExpiry != 0 {
-			add("validity.issuer_expiry", unixTime(v.IssuerExpiry))
+			rows.add("validity.issuer_expiry", unixTime(v.IssuerExpiry))
 		}
 	}
+}
 
+// addSubjectRows adds one row per subject DN attribute the policy names.
+func addSubjectRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	if dn := p.SubjectDN; dn != nil {
 		for _, a := range []struct {
 			name string
@@ -70,17 +105,20 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 			{"jurisdiction_of_incorporation_country_name", dn.JurisdictionOfIncorporationCountryName},
 		} {
 			if a.sp != nil {
-				add("subject_dn."+a.name, stringRule(a.sp))
+				rows.add("subject_dn."+a.name, stringRule(a.sp))
 			}
 		}
 		if dn.OrganizationalUnit != nil {
-			add("subject_dn.organizational_unit", listRule(dn.OrganizationalUnit, "matching"))
+			rows.add("subject_dn.organizational_unit", listRule(dn.OrganizationalUnit, "matching"))
 		}
 		if len(dn.ExtraAttributes) > 0 {
-			add("subject_dn.extra_attributes", oids(dn.ExtraAttributes))
+			rows.add("subject_dn.extra_attributes", oids(dn.ExtraAttributes))
 		}
 	}
+}
 
+// addSANRows adds one row per SAN type the policy names.
+func addSANRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	if san := p.SAN; san != nil {
 		for _, l := range []struct {
 			name, how string
@@ -90,23 +128,26 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 			{"ip_addresses", "matching", san.IPAddresses}, {"uris", "matching", san.URIs},
 		} {
 			if l.lp != nil {
-				add("san."+l.name, listRule(l.lp, l.how))
+				rows.add("san."+l.name, listRule(l.lp, l.how))
 			}
 		}
 		if len(san.OtherNames) > 0 {
-			add("san.other_names", oids(san.OtherNames))
+			rows.add("san.other_names", oids(san.OtherNames))
 		}
 		if san.Critical {
-			add("san.critical", "true")
+			rows.add("san.critical", "true")
 		}
 	}
+}
 
+// addUsageRows adds the extended and plain key usages.
+func addUsageRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	if eku := p.ExtendedKeyUsages; eku != nil && eku.EKUs != nil {
 		rule := listRule(eku.EKUs, "matching")
 		if eku.Critical {
 			rule += ", critical"
 		}
-		add("extended_key_usages", rule)
+		rows.add("extended_key_usages", rule)
 	}
 
 	if len(p.KeyUsages) > 0 {
@@ -128,15 +169,18 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 			sort.Strings(u)
 			parts = append(parts, strings.ToLower(rule)+": "+strings.Join(u, " "))
 		}
-		add("key_usages", strings.Join(parts, "; "))
+		rows.add("key_usages", strings.Join(parts, "; "))
 	}
+}
 
+// addOtherRows adds the signature rules, custom extensions and the sections that do not fit a line.
+func addOtherRows(rows *policyRowList, p *atlas.ValidationPolicy) {
 	if sig := p.Signature; sig != nil {
 		if sig.Algorithm != nil {
-			add("signature.algorithm", listPresenceRule(sig.Algorithm))
+			rows.add("signature.algorithm", listPresenceRule(sig.Algorithm))
 		}
 		if sig.HashAlgorithm != nil {
-			add("signature.hash_algorithm", listPresenceRule(sig.HashAlgorithm))
+			rows.add("signature.hash_algorithm", listPresenceRule(sig.HashAlgorithm))
 		}
 	}
 	if len(p.CustomExtensions) > 0 {
@@ -145,7 +189,7 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 			keys = append(keys, fmt.Sprintf("%s (%s %s)", oid, strings.ToLower(string(ext.Presence)), ext.ValueType))
 		}
 		sort.Strings(keys)
-		add("custom_extensions", strings.Join(keys, ", "))
+		rows.add("custom_extensions", strings.Join(keys, ", "))
 	}
 	// The remaining sections matter to few accounts and do not fit a line.
 	for _, s := range []struct {
@@ -157,10 +201,9 @@ func policyRows(p *atlas.ValidationPolicy) [][2]string {
 		{"ms_extension_template", p.MSExtensionTemplate != nil},
 	} {
 		if s.present {
-			add(s.name, "present (see -o yaml)")
+			rows.add(s.name, "present (see -o yaml)")
 		}
 	}
-	return rows
 }
 
 func stringRule(sp *atlas.StringPolicy) string {

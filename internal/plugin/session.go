@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin
 
 import (
@@ -163,7 +179,7 @@ func kubeError(err error, what, where, resource, listCmd string) error {
 	case meta.IsNoMatchError(err):
 		return fmt.Errorf("this cluster does not serve %s.%s/%s: is atlas-issuer installed?", resource, v1alpha1.GroupVersion.Group, v1alpha1.GroupVersion.Version)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("you may not read %s in %s: %v", what, where, err)
+		return fmt.Errorf("you may not read %s in %s: %w", what, where, err)
 	}
 	return fmt.Errorf("reading %s in %s: %w", what, where, err)
 }
@@ -206,11 +222,11 @@ func (s *session) explain(doing string, err error) error {
 		}
 		return errors.New(msg)
 	case errors.As(err, &unknownCA), errors.As(err, &verifyErr):
-		return fmt.Errorf("%s: the server certificate of %s is not trusted (%v); for a private endpoint set spec.caBundle of %s", doing, s.url, err, s.issuer)
+		return fmt.Errorf("%s: the server certificate of %s is not trusted (%w); for a private endpoint set spec.caBundle of %s", doing, s.url, err, s.issuer)
 	case isTLSRejection(err):
-		return fmt.Errorf("Atlas refused the mTLS client certificate of %s: %v", s.issuer, err)
+		return fmt.Errorf("Atlas refused the mTLS client certificate of %s: %w", s.issuer, err)
 	}
-	return fmt.Errorf("%s: cannot reach Atlas at %s: %v", doing, s.url, err)
+	return fmt.Errorf("%s: cannot reach Atlas at %s: %w", doing, s.url, err)
 }
 
 // statusLine is "401 Unauthorized" for the Atlas error in err.

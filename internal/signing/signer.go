@@ -1,6 +1,23 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package signing is the Atlas-specific core of the issuer: Check proves an
-// issuer's credentials and account work, and Sign runs the state machine of
-// design.md that turns an approved request into a certificate without ever
+// issuer's credentials and account work, and Sign runs the state machine
+// (intent, submit, collect; resume after a restart; serve a twin request)
+// that turns an approved request into a certificate without ever
 // submitting one request to Atlas twice.
 package signing
 
@@ -121,6 +138,7 @@ func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 
 func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
+	ctx = log.IntoContext(ctx, logger)
 	if e, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
 		// Already signed by this process; the informer is behind.
 		if built, err := chain.Build([]byte(e.leaf), e.trust); err == nil {
@@ -169,51 +187,69 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	notes := mapped.Notes
 
 	if raw := ann[v1alpha1.IntentAnnotation]; raw != "" {
-		intent, perr := ParseIntent(raw)
-		if perr == nil {
-			serial, found, err := s.lookup(ctx, cl, intent)
-			var pc *pendingCandidate
-			if errors.As(err, &pc) {
-				return Bundle{}, signer.PendingError{Err: pc, RequeueAfter: pollInterval(s.now().Sub(intent.NotBefore))}
-			}
-			if err != nil {
-				return Bundle{}, signError("look up earlier submission", err)
-			}
-			if found {
-				logger.Info("found the certificate submitted before a restart", "serial", serial)
-				if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); err != nil {
-					return Bundle{}, fmt.Errorf("persist serial %s: %w", serial, err)
-				}
-				return s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
-			}
-			if age := s.now().Sub(intent.NotBefore); age < s.LookupGrace {
-				return Bundle{}, signer.PendingError{
-					Err:          fmt.Errorf("a submission started at %s is not visible in Atlas yet; looking again before submitting anew", intent.NotBefore.UTC().Format(time.RFC3339)),
-					RequeueAfter: pollInterval(age),
-				}
-			}
-			logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
+		if b, done, err := s.resumeIntent(ctx, cl, req, raw, trust); done {
+			return b, err
 		}
 	}
 	if prev, ok := s.recent.get(cl, mapped, s.now()); ok {
-		// Another request for the same key and contents was submitted
-		// moments ago (cert-manager creates such twins at times): one
-		// certificate serves both.
-		logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", prev.serial)
-		if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: prev.serial}); err != nil {
-			return Bundle{}, fmt.Errorf("persist serial %s: %w", prev.serial, err)
-		}
-		if e, ok := s.completed.get(prev.uid, s.now()); ok && e.serial == prev.serial {
-			// The first request's certificate is still at hand: no GET (P3
-			// of make bench counts each twin's call).
-			return s.finish(req, prev.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: e.leaf}, e.trust)
-		}
-		return s.collect(ctx, cl, req, prev.serial, trust, prev.at)
+		return s.collectTwin(ctx, cl, req, prev, trust)
 	}
 	if len(notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, notes)
 	}
 	return s.submit(ctx, cl, req, mapped, trust)
+}
+
+// resumeIntent handles a request whose intent annotation says a submission
+// may have reached Atlas before a restart: it looks for that certificate
+// and collects it, or waits while the lookup grace lasts. done is false
+// when nothing was found after the grace, and the request is submitted
+// anew.
+func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, raw string, trust []string) (b Bundle, done bool, err error) {
+	logger := log.FromContext(ctx)
+	intent, perr := ParseIntent(raw)
+	if perr != nil {
+		return Bundle{}, false, nil
+	}
+	serial, found, err := s.lookup(ctx, cl, intent)
+	if pc, ok := errors.AsType[*pendingCandidate](err); ok {
+		return Bundle{}, true, signer.PendingError{Err: pc, RequeueAfter: pollInterval(s.now().Sub(intent.NotBefore))}
+	}
+	if err != nil {
+		return Bundle{}, true, signError("look up earlier submission", err)
+	}
+	if found {
+		logger.Info("found the certificate submitted before a restart", "serial", serial)
+		if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); err != nil {
+			return Bundle{}, true, fmt.Errorf("persist serial %s: %w", serial, err)
+		}
+		b, err := s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
+		return b, true, err
+	}
+	if age := s.now().Sub(intent.NotBefore); age < s.LookupGrace {
+		return Bundle{}, true, signer.PendingError{
+			Err:          fmt.Errorf("a submission started at %s is not visible in Atlas yet; looking again before submitting anew", intent.NotBefore.UTC().Format(time.RFC3339)),
+			RequeueAfter: pollInterval(age),
+		}
+	}
+	logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
+	return Bundle{}, false, nil
+}
+
+// collectTwin serves a request from the certificate of its twin: another
+// request for the same key and contents submitted moments ago
+// (cert-manager creates such twins at times), so that one certificate
+// serves both.
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, prev recentEntry, trust []string) (Bundle, error) {
+	log.FromContext(ctx).Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", prev.serial)
+	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: prev.serial}); err != nil {
+		return Bundle{}, fmt.Errorf("persist serial %s: %w", prev.serial, err)
+	}
+	if e, ok := s.completed.get(prev.uid, s.now()); ok && e.serial == prev.serial {
+		// The first request's certificate is still at hand: no GET.
+		return s.finish(req, prev.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: e.leaf}, e.trust)
+	}
+	return s.collect(ctx, cl, req, prev.serial, trust, prev.at)
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
@@ -232,7 +268,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 			// retry submits at once instead of looking for a certificate
 			// that does not exist.
 			if aerr := s.Annotator.Annotate(ctx, req.Object, nil, v1alpha1.IntentAnnotation); aerr != nil {
-				return Bundle{}, fmt.Errorf("clear intent after %v: %w", err, aerr)
+				return Bundle{}, fmt.Errorf("clear intent after %w: %w", err, aerr)
 			}
 		}
 		return Bundle{}, signError("request certificate", err)
@@ -386,14 +422,7 @@ func definitive(err error) bool {
 // pollInterval backs off polling with the request's age: 1 s at first,
 // a quarter of the age later, at most 30 s.
 func pollInterval(age time.Duration) time.Duration {
-	d := age / 4
-	if d < time.Second {
-		d = time.Second
-	}
-	if d > 30*time.Second {
-		d = 30 * time.Second
-	}
-	return d
+	return min(max(age/4, time.Second), 30*time.Second)
 }
 
 func intentTime(ann map[string]string) time.Time {

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package signing
 
 import (
@@ -9,6 +25,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,9 +67,7 @@ func (m *memAnnotator) Annotate(_ context.Context, obj client.Object, set map[st
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	for k, v := range set {
-		ann[k] = v
-	}
+	maps.Copy(ann, set)
 	for _, k := range remove {
 		delete(ann, k)
 	}
@@ -181,7 +196,7 @@ func TestSignPendingPersistsSerialAndPolls(t *testing.T) {
 	e := newEnv(t, fake.Options{PendingPolls: 3})
 	req := e.request("pending.example.com", false)
 	var pending signer.PendingError
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		_, err := e.signer.Sign(context.Background(), req, e.iss)
 		if err == nil {
 			break

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package chart
 
 import (
@@ -28,13 +44,13 @@ func dockerfile(t *testing.T) []instruction {
 	t.Helper()
 	var out []instruction
 	var cur string
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
+	for line := range strings.SplitSeq(readFile(t, filepath.Join(root, "Dockerfile")), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if cur == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
 			continue
 		}
-		if strings.HasSuffix(trimmed, `\`) {
-			cur += strings.TrimSuffix(trimmed, `\`) + " "
+		if before, ok := strings.CutSuffix(trimmed, `\`); ok {
+			cur += before + " "
 			continue
 		}
 		cur += trimmed
@@ -186,7 +202,7 @@ func TestDockerfileBinaryIsStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			t.Error("the binary has a PT_INTERP program header: it is dynamically linked")
@@ -287,7 +303,7 @@ type ignoreRules []ignoreRule
 func dockerignore(t *testing.T) ignoreRules {
 	t.Helper()
 	var rules ignoreRules
-	for _, line := range strings.Split(readFile(t, filepath.Join(root, ".dockerignore")), "\n") {
+	for line := range strings.SplitSeq(readFile(t, filepath.Join(root, ".dockerignore")), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue

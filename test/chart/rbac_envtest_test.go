@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package chart
 
 import (
@@ -493,12 +509,12 @@ func checkLeases(t *testing.T, sa *rest.Config, releaseNS string) {
 	c := saClient(t, sa)
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: releaseNS, Name: "atlas-issuer.hvca.globalsign.com"},
-		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("atlas-issuer-0"), LeaseDurationSeconds: ptr.To[int32](15)},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: new("atlas-issuer-0"), LeaseDurationSeconds: ptr.To[int32](15)},
 	}
 	if err := c.Create(ctx, lease); err != nil {
 		t.Fatalf("create the leader election Lease: %v", err)
 	}
-	lease.Spec.HolderIdentity = ptr.To("atlas-issuer-1")
+	lease.Spec.HolderIdentity = new("atlas-issuer-1")
 	if err := c.Update(ctx, lease); err != nil {
 		t.Errorf("update the Lease: %v", err)
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package plugin_test runs kubectl-atlas in-process against the fake Atlas
 // and an envtest API server that holds the issuers and their Secrets, the
 // way a user's kubectl would find them.
@@ -12,6 +28,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +94,7 @@ func setup(m *testing.M) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		os.Setenv("KUBEBUILDER_ASSETS", assets)
+		_ = os.Setenv("KUBEBUILDER_ASSETS", assets)
 	}
 
 	var err error
@@ -96,7 +113,7 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("envtest (KUBEBUILDER_ASSETS=%s; `make envtest` builds it): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 
 	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -110,7 +127,7 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		return 0, err
@@ -153,9 +170,7 @@ func seed(ctx context.Context) error {
 		"tls.crt": creds.CertPEM, "tls.key": creds.KeyPEM,
 	}
 	bad := map[string][]byte{}
-	for k, v := range good {
-		bad[k] = v
-	}
+	maps.Copy(bad, good)
 	bad["apiSecret"] = []byte("0000000000000000000000000000000000000000")
 
 	encrypted, err := encryptKey(creds.KeyPEM, "right")

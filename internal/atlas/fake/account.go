@@ -1,7 +1,24 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -160,45 +177,7 @@ func (s *Server) handleStats(kind statsKind) http.HandlerFunc {
 			return
 		}
 
-		type row struct {
-			at   int64
-			meta atlas.CertificateMeta
-		}
-		var rows []row
-		s.mu.Lock()
-		for _, c := range s.certOrder {
-			var at int64
-			switch kind {
-			case statsIssued:
-				at = c.acceptedAt.Unix()
-			case statsRevoked:
-				if c.revokedAt.IsZero() {
-					continue
-				}
-				at = c.revokedAt.Unix()
-			case statsExpiring:
-				if c.state(now) != stateIssued {
-					continue
-				}
-				at = c.plan.notAfter.Unix()
-			}
-			if at < from || at > to {
-				continue
-			}
-			rows = append(rows, row{at, atlas.CertificateMeta{
-				SerialNumber: c.serial,
-				NotBefore:    c.plan.notBefore.Unix(),
-				NotAfter:     c.plan.notAfter.Unix(),
-			}})
-		}
-		s.mu.Unlock()
-		sort.SliceStable(rows, func(i, j int) bool {
-			if rows[i].at != rows[j].at {
-				return rows[i].at < rows[j].at
-			}
-			return rows[i].meta.SerialNumber < rows[j].meta.SerialNumber
-		})
-
+		rows := s.statsRows(kind, now, from, to)
 		lo, hi := pg.bounds(len(rows))
 		out := make([]atlas.CertificateMeta, 0, hi-lo)
 		for _, r := range rows[lo:hi] {
@@ -209,6 +188,53 @@ func (s *Server) handleStats(kind statsKind) http.HandlerFunc {
 		setPagingHeaders(w, path, link, pg, len(rows))
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// statsRow is one certificate of a stats answer with the time the window
+// applies to.
+type statsRow struct {
+	at   int64
+	meta atlas.CertificateMeta
+}
+
+// statsRows are the certificates whose time of kind lies in [from, to], in
+// order of that time, then serial.
+func (s *Server) statsRows(kind statsKind, now time.Time, from, to int64) []statsRow {
+	var rows []statsRow
+	s.mu.Lock()
+	for _, c := range s.certOrder {
+		var at int64
+		switch kind {
+		case statsIssued:
+			at = c.acceptedAt.Unix()
+		case statsRevoked:
+			if c.revokedAt.IsZero() {
+				continue
+			}
+			at = c.revokedAt.Unix()
+		case statsExpiring:
+			if c.state(now) != stateIssued {
+				continue
+			}
+			at = c.plan.notAfter.Unix()
+		}
+		if at < from || at > to {
+			continue
+		}
+		rows = append(rows, statsRow{at, atlas.CertificateMeta{
+			SerialNumber: c.serial,
+			NotBefore:    c.plan.notBefore.Unix(),
+			NotAfter:     c.plan.notAfter.Unix(),
+		}})
+	}
+	s.mu.Unlock()
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].at != rows[j].at {
+			return rows[i].at < rows[j].at
+		}
+		return rows[i].meta.SerialNumber < rows[j].meta.SerialNumber
+	})
+	return rows
 }
 
 type paging struct{ page, perPage int }
@@ -237,14 +263,8 @@ func parsePaging(w http.ResponseWriter, q url.Values) (paging, bool) {
 
 // bounds is the slice of n rows that falls on the page.
 func (p paging) bounds(n int) (lo, hi int) {
-	lo = (p.page - 1) * p.perPage
-	if lo > n {
-		lo = n
-	}
-	hi = lo + p.perPage
-	if hi > n {
-		hi = n
-	}
+	lo = min((p.page-1)*p.perPage, n)
+	hi = min(lo+p.perPage, n)
 	return lo, hi
 }
 
@@ -253,24 +273,16 @@ func (p paging) bounds(n int) (lo, hi int) {
 // a next page, then "last", comma separated. Paths are relative to the base
 // URL, as in the example.
 func setPagingHeaders(w http.ResponseWriter, path string, q url.Values, pg paging, total int) {
-	last := (total + pg.perPage - 1) / pg.perPage
-	if last < 1 {
-		last = 1
-	}
+	last := max((total+pg.perPage-1)/pg.perPage, 1)
 	link := func(page int, rel string) string {
 		v := url.Values{}
-		for k, vals := range q {
-			v[k] = vals
-		}
+		maps.Copy(v, q)
 		v.Set("page", strconv.Itoa(page))
 		return fmt.Sprintf("<%s?%s>; rel=%q", path, v.Encode(), rel)
 	}
 	var links []string
 	if pg.page > 1 {
-		prev := pg.page - 1
-		if prev > last {
-			prev = last
-		}
+		prev := min(pg.page-1, last)
 		links = append(links, link(prev, "previous"))
 	}
 	if pg.page < last {

@@ -1,9 +1,26 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"maps"
 	"math/big"
 	"net/http"
 	"slices"
@@ -76,7 +93,7 @@ func canonicalSerial(s string) (string, bool) {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if ('0' > c || c > '9') && ('a' > c || c > 'f') && ('A' > c || c > 'F') {
 			return "", false
 		}
 	}
@@ -360,9 +377,7 @@ func (s *Server) IssuedPerKey() map[string]int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	out := make(map[string]int, len(s.perKey))
-	for k, n := range s.perKey {
-		out[k] = n
-	}
+	maps.Copy(out, s.perKey)
 	return out
 }
 

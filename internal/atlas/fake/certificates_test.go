@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
@@ -589,27 +605,25 @@ func TestConcurrentIssuance(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			cl := c
 			if i%4 == 0 {
 				cl = h1
 			}
 			resp, body, err := cl.try(http.MethodPost, "/certificates", certRequest(csrs[i], now))
 			if err != nil || resp.StatusCode != http.StatusCreated {
-				errs <- fmt.Errorf("POST %d: %v %v %s", i, err, resp, body)
+				errs <- fmt.Errorf("POST %d: %w %v %s", i, err, resp, body)
 				return
 			}
 			loc := resp.Header.Get("Location")
 			for _, want := range []int{http.StatusAccepted, http.StatusOK} {
 				resp, body, err := cl.try(http.MethodGet, strings.TrimPrefix(loc, "/v2"), nil)
 				if err != nil || resp.StatusCode != want {
-					errs <- fmt.Errorf("GET %d: %v %v %s", i, err, resp, body)
+					errs <- fmt.Errorf("GET %d: %w %v %s", i, err, resp, body)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
@@ -191,7 +207,7 @@ func (s *Server) handleClaimDNSDomains(w http.ResponseWriter, r *http.Request) {
 var approverLocalParts = []string{"admin", "administrator", "webmaster", "hostmaster", "postmaster"}
 
 // claimEmails are the approver addresses: the five constructed local parts
-// at every ADN, and the SOA contact of the registered domain.
+// at every AND, and the SOA contact of the registered domain.
 func claimEmails(bare string) atlas.ClaimEmails {
 	var out atlas.ClaimEmails
 	names := adns(bare)
@@ -220,7 +236,7 @@ func (s *Server) handleClaimEmails(w http.ResponseWriter, r *http.Request) {
 // handleVerifyClaim is POST /claims/domains/{id}/dns, /http and /email.
 func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var adn, email, scheme string
+		var and, email, scheme string
 		switch method {
 		case verifyDNS:
 			if r.ContentLength > 0 {
@@ -229,7 +245,7 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 					writeProblem(w, http.StatusBadRequest, "Bad Request", nil)
 					return
 				}
-				adn = req.AuthorizationDomain
+				and = req.AuthorizationDomain
 			}
 		case verifyHTTP:
 			var req atlas.HTTPVerifyRequest
@@ -237,7 +253,7 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 				writeProblem(w, http.StatusBadRequest, "Bad Request", nil)
 				return
 			}
-			adn, scheme = req.AuthorizationDomain, strings.ToLower(req.Scheme)
+			and, scheme = req.AuthorizationDomain, strings.ToLower(req.Scheme)
 			if scheme != "http" && scheme != "https" {
 				writeProblem(w, http.StatusUnprocessableEntity, "scheme: must be http or https", map[string]string{"scheme": "must be http or https"})
 				return
@@ -262,8 +278,8 @@ func (s *Server) handleVerifyClaim(method verifyMethod) http.HandlerFunc {
 		if c == nil {
 			return
 		}
-		if adn != "" && !slices.Contains(adns(c.bare), strings.TrimSuffix(strings.ToLower(adn), ".")) {
-			msg := adn + " is not an authorization domain of " + c.claim.Domain
+		if and != "" && !slices.Contains(adns(c.bare), strings.TrimSuffix(strings.ToLower(and), ".")) {
+			msg := and + " is not an authorization domain of " + c.claim.Domain
 			writeProblem(w, http.StatusUnprocessableEntity, "authorization_domain: "+msg, map[string]string{"authorization_domain": msg})
 			return
 		}

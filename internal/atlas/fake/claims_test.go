@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
@@ -57,7 +73,7 @@ func TestClaimStateMachine(t *testing.T) {
 
 	resp, body := c.do(http.MethodGet, "/claims/domains/"+id+"/dns", nil)
 	var adns []string
-	if json.Unmarshal(body, &adns); resp.StatusCode != http.StatusOK || !slices.Equal(adns, []string{"sub.example.com", "example.com"}) {
+	if err := json.Unmarshal(body, &adns); err != nil || resp.StatusCode != http.StatusOK || !slices.Equal(adns, []string{"sub.example.com", "example.com"}) {
 		t.Errorf("ADNs = %d %s", resp.StatusCode, body)
 	}
 	resp, body = c.do(http.MethodGet, "/claims/domains/"+id+"/email", nil)
@@ -74,7 +90,7 @@ func TestClaimStateMachine(t *testing.T) {
 		t.Error("no SOA emails")
 	}
 
-	// An ADN that is not one of the claim's is refused.
+	// An AND that is not one of the claim's is refused.
 	resp, body = c.do(http.MethodPost, "/claims/domains/"+id+"/dns", atlas.DNSVerifyRequest{AuthorizationDomain: "example.org"})
 	wantProblem(t, resp, body, http.StatusUnprocessableEntity, "authorization_domain")
 	// First verification call schedules, the next verifies.
@@ -108,7 +124,9 @@ func TestClaimStateMachine(t *testing.T) {
 		t.Fatalf("reassert: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	var again atlas.ClaimAssertion
-	json.Unmarshal(body, &again)
+	if err := json.Unmarshal(body, &again); err != nil {
+		t.Fatal(err)
+	}
 	if again.Token == first.Token || again.AssertBy <= first.AssertBy {
 		t.Errorf("reassert did not renew: %+v vs %+v", again, first)
 	}

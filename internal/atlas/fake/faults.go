@@ -1,9 +1,26 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package fake
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -202,9 +219,7 @@ func (s *Server) Calls() map[string]int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
+	maps.Copy(out, s.calls)
 	return out
 }
 
@@ -311,5 +326,5 @@ func drop(w http.ResponseWriter) {
 }
 
 func hit(rate float64) bool {
-	return rate > 0 && rand.Float64() < rate
+	return rate > 0 && rand.Float64() < rate //nolint:gosec // G404: fault injection odds, not a secret.
 }

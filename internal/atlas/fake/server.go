@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package fake is an in-process GlobalSign Atlas HVCA API v2 server for
 // tests, benchmarks, chaos runs and demos.
 //
@@ -9,7 +25,7 @@
 // injection. Counters of calls per operation and of issued certificates per
 // public key let tests assert that nothing was issued twice.
 //
-// The wire format follows shared/atlas-api.md. Where Atlas's behaviour is
+// The wire format follows the Atlas HVCA API v2 documentation. Where Atlas's behaviour is
 // not documented the fake picks one plausible answer and says so in the
 // comment of the handler concerned.
 package fake
@@ -26,6 +42,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -157,26 +174,32 @@ type Server struct {
 	inFlight, peakInFlight int
 }
 
+// withDefaults fills in the options left zero.
+func (o Options) withDefaults() Options {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.APIKey == "" {
+		o.APIKey = randomHex(8)
+	}
+	if o.APISecret == "" {
+		o.APISecret = randomHex(20)
+	}
+	if o.TokenLifetime <= 0 {
+		o.TokenLifetime = defaultTokenLifetime
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Quota <= 0 {
+		o.Quota = defaultQuota
+	}
+	return o
+}
+
 // Start generates the PKI, listens on opts.Addr and serves until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.APIKey == "" {
-		opts.APIKey = randomHex(8)
-	}
-	if opts.APISecret == "" {
-		opts.APISecret = randomHex(20)
-	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = defaultTokenLifetime
-	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
-	if opts.Quota <= 0 {
-		opts.Quota = defaultQuota
-	}
+	opts = opts.withDefaults()
 	policy := DefaultPolicy()
 	if opts.Policy != nil {
 		var err error
@@ -192,7 +215,7 @@ func Start(opts Options) (*Server, error) {
 	host := urlHost(ln.Addr())
 	p, err := newPKI(append(serverNames(opts.Addr), opts.ServerNames...))
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // the error above is the one to report
 		return nil, err
 	}
 	s := &Server{
@@ -212,7 +235,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	certPEM, keyPEM, err := p.clientCertificate(true)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // the error above is the one to report
 		return nil, err
 	}
 	s.creds = Credentials{
@@ -284,7 +307,7 @@ func (s *Server) IntermediatePEM() []byte { return append([]byte(nil), s.pki.int
 // Close stops the server and drops every connection. It is idempotent.
 func (s *Server) Close() {
 	s.closer.Do(func() {
-		s.srv.Close()
+		_ = s.srv.Close() // only the listener's close error, which Close has no use for
 	})
 }
 
@@ -423,7 +446,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(status)
-	w.Write(b)
+	_, _ = w.Write(b) // the client went away; nothing to tell it
 }
 
 func writeProblem(w http.ResponseWriter, status int, description string, errs map[string]string) {
@@ -434,7 +457,7 @@ func writeProblemBody(w http.ResponseWriter, status int, body atlas.ErrorBody) {
 	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", contentTypeProblem)
 	w.WriteHeader(status)
-	w.Write(b)
+	_, _ = w.Write(b) // the client went away; nothing to tell it
 }
 
 // writeInProgress is the 202 answer. Atlas sends it as plain
@@ -501,10 +524,8 @@ func serverNames(addr string) []string {
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		return names
 	}
-	for _, n := range names {
-		if n == host {
-			return names
-		}
+	if slices.Contains(names, host) {
+		return names
 	}
 	return append(names, host)
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package bench measures the issuer on the end-to-end setup (envtest,
 // cert-manager's real controllers, the fake Atlas, our manager as its own
 // process) and compares it with cert-manager's in-tree CA issuer run by the
@@ -372,7 +388,7 @@ func (b *bench) caNamespace(ctx context.Context, ns string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("CA Issuer %s/ca not Ready after a minute (%v)", ns, err)
+			return fmt.Errorf("CA Issuer %s/ca not Ready after a minute (%w)", ns, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -1195,7 +1211,7 @@ func fetch(url, path string) error {
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
+		_ = f.Close() // the copy error is the one to report
 		return err
 	}
 	return f.Close()

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package bench
 
 import (
@@ -37,9 +53,7 @@ func createAll(ctx context.Context, c client.Client, objs []client.Object) (time
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range min(createWorkers, len(objs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(objs) || ctx.Err() != nil {
@@ -50,7 +64,7 @@ func createAll(ctx context.Context, c client.Client, objs []client.Object) (time
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return start, firstErr
@@ -113,9 +127,7 @@ func (m *csrMaker) requests(ns, prefix string, n int) ([]client.Object, error) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	for range runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -137,7 +149,7 @@ func (m *csrMaker) requests(ns, prefix string, n int) ([]client.Object, error) {
 					},
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {

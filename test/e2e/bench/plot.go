@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package bench
 
 import (
@@ -8,6 +24,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -107,7 +124,7 @@ func writePlot(path string, points []ConcurrencyPoint, latency time.Duration) er
 		return err
 	}
 	if err := png.Encode(f, img); err != nil {
-		f.Close()
+		_ = f.Close() // the encode error is the one to report
 		return err
 	}
 	return f.Close()
@@ -138,9 +155,9 @@ func renderPlot(points []ConcurrencyPoint, latency time.Duration) (*image.RGBA, 
 			lo = t
 		}
 	}
-	for i := len(yTicks) - 1; i >= 0; i-- {
-		if yTicks[i] >= yMax*1.15 {
-			hi = yTicks[i]
+	for _, yTick := range slices.Backward(yTicks) {
+		if yTick >= yMax*1.15 {
+			hi = yTick
 		}
 	}
 

@@ -145,7 +145,7 @@ func (r Burst) costs() string {
 	return out
 }
 
-// P1Raw: N Certificates through the CA issuer and through an AtlasIssuer at
+// P1Raw holds N Certificates through the CA issuer and through an AtlasIssuer at
 // 0 ms, in ABBA order so that a drifting machine load favours neither.
 type P1Raw struct {
 	N                int       `json:"n"`
@@ -160,7 +160,7 @@ type P1Raw struct {
 	CreateGoroutines int       `json:"create_goroutines"`
 }
 
-// P2Raw: the fake at 250 ms per call with 16 Atlas slots. A limit is
+// P2Raw holds the fake at 250 ms per call with 16 Atlas slots. A limit is
 // slots / (measured Atlas calls per item x latency).
 type P2Raw struct {
 	LatencyMS             int `json:"latency_ms"`
@@ -178,7 +178,7 @@ type P2Raw struct {
 	CAPerSecond                 float64 `json:"ca_issuer_certs_per_second"`
 }
 
-// P3Raw: Atlas calls per Ready certificate, pooled over the side-by-side
+// P3Raw holds Atlas calls per Ready certificate, pooled over the side-by-side
 // phase's AtlasIssuer runs (each run is in P1.Runs).
 type P3Raw struct {
 	Source   string `json:"source"`
@@ -187,7 +187,7 @@ type P3Raw struct {
 	Requests int    `json:"certificate_requests"`
 }
 
-// P4Raw: the manager's memory with many requests and unrelated Secrets.
+// P4Raw holds the manager's memory with many requests and unrelated Secrets.
 type P4Raw struct {
 	Requests            int      `json:"certificate_requests"`
 	UnrelatedSecrets    int      `json:"unrelated_secrets"`
@@ -211,7 +211,7 @@ type Sample struct {
 	Phase   string  `json:"phase"`
 }
 
-// P5Raw: seconds from manager start to issuer Ready, every sample.
+// P5Raw holds seconds from manager start to issuer Ready, every sample.
 type P5Raw struct {
 	Seconds []float64 `json:"seconds"`
 	Median  float64   `json:"median"`
@@ -221,7 +221,7 @@ type P5Raw struct {
 	CRsInCluster int `json:"certificate_requests_in_cluster"`
 }
 
-// P6Raw: API writes per Ready Certificate by "VERB resource", pooled over
+// P6Raw holds API writes per Ready Certificate by "VERB resource", pooled over
 // the side-by-side runs of each path.
 type P6Raw struct {
 	CAPerCert         map[string]float64 `json:"ca_issuer_per_cert"`
@@ -230,14 +230,14 @@ type P6Raw struct {
 	AtlasTotalPerCert float64            `json:"atlas_issuer_total_per_cert"`
 }
 
-// P7Raw: CPU milliseconds per Ready Certificate of each process, pooled
+// P7Raw holds CPU milliseconds per Ready Certificate of each process, pooled
 // over the side-by-side runs of each path.
 type P7Raw struct {
 	CAMsPerCert    map[string]float64 `json:"ca_issuer_ms_per_cert"`
 	AtlasMsPerCert map[string]float64 `json:"atlas_issuer_ms_per_cert"`
 }
 
-// P8Raw: the manager's memory after a restart at several counts of
+// P8Raw holds the manager's memory after a restart at several counts of
 // settled requests, and the least-squares slopes through the points.
 type P8Raw struct {
 	Points           []MemoryPoint `json:"points"`

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package chaos
 
 import (
@@ -14,6 +30,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math/big"
 	"strings"
 	"time"
@@ -68,7 +85,7 @@ func badRequests() ([]badRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	small, err := rsa.GenerateKey(rand.Reader, 1024) //nolint:gosec // G403: the undersized key is the bad input under test.
 	if err != nil {
 		return nil, err
 	}
@@ -88,15 +105,15 @@ func badRequests() ([]badRequest, error) {
 	tampered := append([]byte{}, block.Bytes...)
 	tampered[len(tampered)-1] ^= 0xff
 	var names []string
-	for i := 0; i < 101; i++ {
+	for i := range 101 {
 		names = append(names, fmt.Sprintf("n%03d.chaos.example", i))
 	}
 	var emails []string
-	for i := 0; i < 11; i++ {
+	for i := range 11 {
 		emails = append(emails, fmt.Sprintf("m%02d@chaos.example", i))
 	}
 	var ous []string
-	for i := 0; i < 11; i++ {
+	for i := range 11 {
 		ous = append(ous, fmt.Sprintf("ou%02d", i))
 	}
 	junk := make([]byte, 300)
@@ -206,12 +223,8 @@ func (r *run) badSecrets() ([]badSecret, error) {
 	}
 	with := func(over map[string][]byte, drop ...string) map[string][]byte {
 		d := map[string][]byte{}
-		for k, v := range good.Data {
-			d[k] = v
-		}
-		for k, v := range over {
-			d[k] = v
-		}
+		maps.Copy(d, good.Data)
+		maps.Copy(d, over)
 		for _, k := range drop {
 			delete(d, k)
 		}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package chaos
 
 import (
@@ -204,10 +220,8 @@ func (r *run) createCertificates(ctx context.Context, namespace, prefix, issuerK
 	jobs := make(chan int)
 	errc := make(chan error, 16)
 	var wg sync.WaitGroup
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 16 {
+		wg.Go(func() {
 			for i := range jobs {
 				name := fmt.Sprintf("%s-%03d", prefix, i)
 				crt := framework.Certificate(namespace, name, issuerKind, issuer, dnsName(namespace, name))
@@ -219,7 +233,7 @@ func (r *run) createCertificates(ctx context.Context, namespace, prefix, issuerK
 					return
 				}
 			}
-		}()
+		})
 	}
 	var gap time.Duration
 	if n := to - from; n > 0 && spread > 0 {

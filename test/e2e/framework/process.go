@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package framework runs the end-to-end setup as separate processes, the
 // way a cluster would: envtest's kube-apiserver and etcd, cert-manager's
 // own controllers, the fake Atlas and our manager, each built from source.
@@ -48,14 +64,14 @@ func Start(dir, name, bin string, args []string, env []string, firstLine *string
 	if firstLine != nil {
 		stdout, err = cmd.StdoutPipe()
 		if err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, err
 		}
 	} else {
 		cmd.Stdout = f
 	}
 	if err := cmd.Start(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{}), logFile: f}
@@ -71,14 +87,14 @@ func Start(dir, name, bin string, args []string, env []string, firstLine *string
 	}
 	go func() {
 		p.err = cmd.Wait()
-		f.Close()
+		_ = f.Close() // the process has exited; its log is complete
 		close(p.done)
 	}()
 	if firstLine != nil {
 		select {
 		case *firstLine = <-lines:
 		case <-p.done:
-			return nil, fmt.Errorf("%s exited before it was ready: %v; log: %s", name, p.err, Tail(logPath, 20))
+			return nil, fmt.Errorf("%s exited before it was ready: %w; log: %s", name, p.err, Tail(logPath, 20))
 		case <-time.After(60 * time.Second):
 			p.Kill()
 			return nil, fmt.Errorf("%s printed nothing within 60s; log: %s", name, Tail(logPath, 20))

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command bench is `make bench`: it measures the issuer on the end-to-end
 // setup side by side with cert-manager's own CA issuer and writes
 // bin/bench/report.json, report.md and throughput.png (see
@@ -66,7 +82,7 @@ func run() error {
 	if cfg.OutDir == "" {
 		cfg.OutDir = filepath.Join(root, "bin", "bench")
 	}
-	for _, p := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
+	for p := range strings.SplitSeq(os.Getenv("BENCH_ONLY"), ",") {
 		if p = strings.TrimSpace(strings.ToLower(p)); p != "" {
 			name := bench.PhaseName(p)
 			if name == "" {

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command cm-controllers runs cert-manager v1.21.2's own controllers against
 // a kubeconfig, without a cluster: the certificates controllers that turn a
 // Certificate into CertificateRequests and a Secret, the approver, and the
@@ -72,7 +88,7 @@ func run() error {
 	}
 
 	want := map[string]bool{}
-	for _, n := range strings.Split(*only, ",") {
+	for n := range strings.SplitSeq(*only, ",") {
 		if n = strings.TrimSpace(n); n != "" {
 			want[n] = true
 		}
@@ -92,14 +108,12 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("construct %s: %w", name, err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := c.Run(*workers, ctx); err != nil {
 				errs <- fmt.Errorf("%s: %w", name, err)
 				cancel()
 			}
-		}()
+		})
 	}
 
 	// Informers are registered by the constructors above; start them once
