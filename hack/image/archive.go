@@ -77,8 +77,8 @@ func writeArchive(dir, dst string, ref name.Tag, mtime time.Time) error {
 	if err != nil {
 		return fmt.Errorf("image.tar: %w", err)
 	}
-	defer os.Remove(dst + ".tmp")
-	defer f.Close()
+	defer func() { _ = os.Remove(dst + ".tmp") }() // gone already once renamed
+	defer func() { _ = f.Close() }()               // closed and checked below on success
 	tw := tar.NewWriter(f)
 	add := func(name string, size int64, r io.Reader) error {
 		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
@@ -110,7 +110,7 @@ func addFile(add func(string, int64, io.Reader) error, dir, rel string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -126,16 +126,22 @@ func dockerManifest(dir string, ref name.Tag) ([]byte, error) {
 		return nil, fmt.Errorf("manifest.json: %w", err)
 	}
 	tm, err := top.IndexManifest()
-	if err != nil || len(tm.Manifests) != 1 {
-		return nil, fmt.Errorf("manifest.json: want one index in %s: %v", dir, err)
+	if err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	if len(tm.Manifests) != 1 {
+		return nil, fmt.Errorf("manifest.json: want one index in %s, found %d", dir, len(tm.Manifests))
 	}
 	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
 	if err != nil {
 		return nil, fmt.Errorf("manifest.json: %w", err)
 	}
 	im, err := idx.IndexManifest()
-	if err != nil || len(im.Manifests) == 0 {
-		return nil, fmt.Errorf("manifest.json: empty image index: %v", err)
+	if err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	if len(im.Manifests) == 0 {
+		return nil, fmt.Errorf("manifest.json: empty image index in %s", dir)
 	}
 	img, err := idx.Image(im.Manifests[0].Digest)
 	if err != nil {

@@ -169,7 +169,7 @@ func checkELF(b binary) error {
 	if err != nil {
 		return fmt.Errorf("binary %s is not an ELF file: %w", b.Path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	if f.Machine != want {
 		return fmt.Errorf("binary %s is built for %s, not %s", b.Path, f.Machine, b.Arch)
 	}

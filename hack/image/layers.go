@@ -52,7 +52,7 @@ type file struct {
 // loads on Linux. Everything is root-owned and read-only to the user
 // except its home, so the process cannot alter its own image.
 func systemFiles(uid, gid int, caBundle []byte) []file {
-	passwd := "root:x:0:0:root:/root:/sbin/nologin\n"
+	passwd := "root:x:0:0:root:/root:/sbin/nologin\n" //nolint:gosec // G101: an account list with no password hashes, not a credential.
 	group := "root:x:0:\n"
 	files := []file{
 		{Path: "/root", Mode: 0o700, Dir: true},

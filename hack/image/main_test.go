@@ -82,7 +82,7 @@ func testBinaries(t *testing.T) (amd64, arm64 string) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binariesDir != "" {
-		os.RemoveAll(binariesDir)
+		_ = os.RemoveAll(binariesDir)
 	}
 	os.Exit(code)
 }
@@ -240,7 +240,7 @@ func TestImageContent(t *testing.T) {
 		if cfg.Config.User != "65532:65532" || strings.Join(cfg.Config.Entrypoint, " ") != "/manager" {
 			t.Errorf("user %q entrypoint %q", cfg.Config.User, cfg.Config.Entrypoint)
 		}
-		if !cfg.Created.Time.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		if !cfg.Created.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
 			t.Errorf("created = %v", cfg.Created)
 		}
 		if cfg.Config.Labels["org.opencontainers.image.licenses"] != "Apache-2.0" {
@@ -290,7 +290,7 @@ func TestArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	files := map[string][]byte{}
 	tr := tar.NewReader(f)
 	for {

@@ -137,6 +137,21 @@ func sbom(binPath, platform, license string, created time.Time, binData []byte) 
 		Packages:      []spdxPackage{main},
 		Relationships: []spdxRelationship{{"SPDXRef-DOCUMENT", "DESCRIBES", mainID}},
 	}
+	for _, d := range dependencies(bi) {
+		doc.Packages = append(doc.Packages, d)
+		doc.Relationships = append(doc.Relationships, spdxRelationship{mainID, "DEPENDS_ON", d.SPDXID})
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("sbom: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// dependencies lists the toolchain and every module compiled into the
+// binary (a replaced module under its replacement), sorted by SPDX ID so the
+// document does not depend on the build info's order.
+func dependencies(bi *buildinfo.BuildInfo) []spdxPackage {
 	toolchain := spdxPackage{
 		Name:                  "stdlib",
 		SPDXID:                spdxID("Package", "stdlib-"+bi.GoVersion),
@@ -171,15 +186,7 @@ func sbom(binPath, platform, license string, created time.Time, binData []byte) 
 		deps = append(deps, p)
 	}
 	sort.Slice(deps, func(i, j int) bool { return deps[i].SPDXID < deps[j].SPDXID })
-	for _, d := range deps {
-		doc.Packages = append(doc.Packages, d)
-		doc.Relationships = append(doc.Relationships, spdxRelationship{mainID, "DEPENDS_ON", d.SPDXID})
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("sbom: %w", err)
-	}
-	return append(out, '\n'), nil
+	return deps
 }
 
 // purl is the package URL of a Go module (the purl spec's golang type).

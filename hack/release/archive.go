@@ -52,7 +52,7 @@ func archive(args []string) error {
 	type entry struct {
 		name string
 		data []byte
-		mode int64
+		mode os.FileMode
 	}
 	var entries []entry
 	for _, f := range files {
@@ -64,7 +64,7 @@ func archive(args []string) error {
 		if err != nil {
 			return err
 		}
-		mode := int64(0o644)
+		mode := os.FileMode(0o644)
 		if !strings.Contains(name, ".") || strings.HasSuffix(name, ".exe") {
 			mode = 0o755
 		}
@@ -78,7 +78,7 @@ func archive(args []string) error {
 		gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		tw := tar.NewWriter(gz)
 		for _, e := range entries {
-			hdr := &tar.Header{Name: e.name, Mode: e.mode, Size: int64(len(e.data)), ModTime: archiveEpoch,
+			hdr := &tar.Header{Name: e.name, Mode: int64(e.mode), Size: int64(len(e.data)), ModTime: archiveEpoch,
 				Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
@@ -97,7 +97,7 @@ func archive(args []string) error {
 		zw := zip.NewWriter(&buf)
 		for _, e := range entries {
 			h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: archiveEpoch}
-			h.SetMode(os.FileMode(e.mode))
+			h.SetMode(e.mode)
 			w, err := zw.CreateHeader(h)
 			if err != nil {
 				return err

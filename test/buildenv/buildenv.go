@@ -34,7 +34,7 @@ func Read(root string) (map[string]string, error) {
 		return nil, err
 	}
 	env := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue

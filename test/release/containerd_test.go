@@ -45,7 +45,7 @@ func checkContainerdImport(t *testing.T, tarball, ref, wantVersion string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "sock")
 	config := fmt.Sprintf(`version = 2
 root = %q
@@ -61,7 +61,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // only read after a failure
 	daemon := exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
 	daemon.Stdout, daemon.Stderr = logFile, logFile
 	if err := daemon.Start(); err != nil {
@@ -72,10 +72,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	t.Cleanup(func() {
 		_ = daemon.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case err := <-exited:
+			t.Logf("containerd stopped: %v", err)
 		case <-time.After(30 * time.Second):
 			_ = daemon.Process.Kill()
-			<-exited
+			t.Logf("containerd killed after 30 s: %v", <-exited)
 		}
 	})
 

@@ -366,7 +366,7 @@ func checkPlugin(t *testing.T, r released) {
 		t.Errorf("krew manifest header: %+v", plugin)
 	}
 	sums := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(readFile(t, filepath.Join(r.releaseDir, "SHA256SUMS"))), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(readFile(t, filepath.Join(r.releaseDir, "SHA256SUMS"))), "\n") {
 		sum, file, ok := strings.Cut(line, "  ")
 		if !ok {
 			t.Fatalf("SHA256SUMS line %q", line)

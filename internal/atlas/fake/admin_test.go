@@ -195,9 +195,9 @@ func TestAdminCredentialsAndServerNames(t *testing.T) {
 	if err != nil {
 		t.Fatalf("TLS to the fake as fake-atlas.atlas-test.svc: %v", err)
 	}
-	conn.Close()
+	_ = conn.Close()
 	if conn, err := tls.Dial("tcp", state, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client}, ServerName: "other.atlas-test.svc"}); err == nil {
-		conn.Close()
+		_ = conn.Close()
 		t.Fatal("the server certificate is valid for a name it was not given")
 	}
 }

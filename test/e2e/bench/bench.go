@@ -528,7 +528,7 @@ func (b *bench) runCertificates(ctx context.Context, path, what string, n int) (
 	}
 	run.Requests = requests.seenCount()
 	if run.Duplicates != nil {
-		b.rep.Duplicates = ptr(*run.Duplicates + deref(b.rep.Duplicates))
+		b.rep.Duplicates = new(*run.Duplicates + deref(b.rep.Duplicates))
 	}
 	if path == pathAtlas {
 		if err := b.deleteAtlasIssuer(ctx, ns); err != nil {
@@ -610,17 +610,17 @@ func (b *bench) measured(ctx context.Context, run *Burst, burst func() (int, tim
 	return nil
 }
 
-// settleMin is how long every run waits after its last Ready before its
+// settleAtLeast is how long every run waits after its last Ready before its
 // costs are read, whichever the path: cert-manager's and the issuer's last
 // status writes and events come after the Ready condition.
-const settleMin = 3 * time.Second
+const settleAtLeast = 3 * time.Second
 
-// settle waits settleMin and, for the Atlas path, until the fake has seen
+// settle waits settleAtLeast and, for the Atlas path, until the fake has seen
 // no call for a second: a twin request's late lookup counts where it
 // belongs. It gives up waiting for quiet after 30 s.
 func (b *bench) settle(ctx context.Context, atlas bool) (time.Duration, error) {
 	start := time.Now()
-	if err := sleepCtx(ctx, settleMin); err != nil {
+	if err := sleepCtx(ctx, settleAtLeast); err != nil {
 		return 0, err
 	}
 	if !atlas {
@@ -693,7 +693,7 @@ func (b *bench) sideBySide(ctx context.Context) error {
 	raw.CAPerSecond = round(rounds*float64(raw.N)/raw.CASeconds, 2)
 	raw.AtlasPerSecond = round(rounds*float64(raw.N)/raw.AtlasSeconds, 2)
 	raw.TotalRatio = round(raw.AtlasSeconds/raw.CASeconds, 3)
-	b.rep.P1RatioVsCAIssuer = ptr(median(raw.RoundRatios))
+	b.rep.P1RatioVsCAIssuer = new(median(raw.RoundRatios))
 
 	ca, atlas := pool(runs, pathCA), pool(runs, pathAtlas)
 	b.rep.P3 = &P3Raw{
@@ -701,14 +701,14 @@ func (b *bench) sideBySide(ctx context.Context) error {
 			"all their calls divided by all their Ready Certificates",
 		Calls: atlas.calls, Ready: atlas.ready, Requests: atlas.requests,
 	}
-	b.rep.P3AtlasCallsPerReadyCert = ptr(round(float64(atlas.calls)/float64(atlas.ready), 4))
+	b.rep.P3AtlasCallsPerReadyCert = new(round(float64(atlas.calls)/float64(atlas.ready), 4))
 	b.rep.P6 = &P6Raw{
 		CAPerCert: perItem(ca.writes, ca.ready), AtlasPerCert: perItem(atlas.writes, atlas.ready),
 		CATotalPerCert: round(float64(ca.writesTotal)/float64(ca.ready), 3), AtlasTotalPerCert: round(float64(atlas.writesTotal)/float64(atlas.ready), 3),
 	}
-	b.rep.P6ExtraAPIWritesPerCert = ptr(round(b.rep.P6.AtlasTotalPerCert-b.rep.P6.CATotalPerCert, 3))
+	b.rep.P6ExtraAPIWritesPerCert = new(round(b.rep.P6.AtlasTotalPerCert-b.rep.P6.CATotalPerCert, 3))
 	b.rep.P7 = &P7Raw{CAMsPerCert: msPerItem(ca.cpu, ca.ready), AtlasMsPerCert: msPerItem(atlas.cpu, atlas.ready)}
-	b.rep.P7ManagerCPUMsPerCert = ptr(b.rep.P7.AtlasMsPerCert["manager"])
+	b.rep.P7ManagerCPUMsPerCert = new(b.rep.P7.AtlasMsPerCert["manager"])
 	return nil
 }
 
@@ -755,8 +755,6 @@ func msPerItem(m map[string]float64, n int) map[string]float64 {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func deref[T any](p *T) T {
 	var zero T
@@ -869,7 +867,7 @@ func (b *bench) latency(ctx context.Context) error {
 		raw.CertificatesFractionOfLimit = round(run.PerSecond/raw.CertificatesLimit, 3)
 	}
 	raw.CAPerSecond = round(2*float64(b.sz.LatencyCertificates)/caSeconds, 2)
-	b.rep.P2PipelineRatioVsCAIssuer = ptr(round(raw.Certificates.PerSecond/raw.CAPerSecond, 3))
+	b.rep.P2PipelineRatioVsCAIssuer = new(round(raw.Certificates.PerSecond/raw.CAPerSecond, 3))
 
 	req, err := b.runRequests(ctx, "latency-req", b.sz.LatencyRequests)
 	if err != nil {
@@ -877,7 +875,7 @@ func (b *bench) latency(ctx context.Context) error {
 	}
 	raw.Requests = req
 	raw.RequestsLimit = latencyLimit(c, b.sz.LatencyPerCall, req.SigningCallsPerReady)
-	b.rep.P2IssuerFractionOfLatencyLimit = ptr(round(req.PerSecond/raw.RequestsLimit, 3))
+	b.rep.P2IssuerFractionOfLatencyLimit = new(round(req.PerSecond/raw.RequestsLimit, 3))
 	return nil
 }
 
@@ -967,7 +965,7 @@ func (b *bench) startToReadyPhase(ctx context.Context) error {
 	}
 	raw.Median = median(raw.Seconds)
 	raw.Max = slices.Max(raw.Seconds)
-	b.rep.P5IssuerReadySecondsMax = ptr(raw.Max)
+	b.rep.P5IssuerReadySecondsMax = new(raw.Max)
 	return nil
 }
 
@@ -1072,7 +1070,7 @@ func (b *bench) memory(ctx context.Context) error {
 	if err := b.env.Client.List(ctx, &secs); err == nil {
 		raw.SecretsInCluster = len(secs.Items)
 	}
-	b.rep.P4RSSMiB = ptr(max(raw.SignPeakMiB, raw.RestartPeakMiB))
+	b.rep.P4RSSMiB = new(max(raw.SignPeakMiB, raw.RestartPeakMiB))
 
 	for i, n := range b.sz.MemoryMore {
 		bd, err := b.signBatch(ctx, b.namespace(fmt.Sprintf("memory-more-%d", i)), n)
@@ -1094,12 +1092,12 @@ func (b *bench) memory(ctx context.Context) error {
 		rss = append(rss, p.RSSMiB)
 		heap = append(heap, p.LiveHeapMiB)
 		if p.Requests >= 20000 {
-			b.rep.P8RSSMiBAt20k = ptr(p.PeakRSSMiB)
+			b.rep.P8RSSMiBAt20k = new(p.PeakRSSMiB)
 		}
 	}
 	p8.RSSMiBPer1k = round(slope(xs, rss), 2)
 	p8.LiveHeapMiBPer1k = round(slope(xs, heap), 2)
-	b.rep.P8RSSMiBPer1kRequests = ptr(p8.RSSMiBPer1k)
+	b.rep.P8RSSMiBPer1kRequests = new(p8.RSSMiBPer1k)
 	return nil
 }
 

@@ -77,8 +77,8 @@ func TestWrap(t *testing.T) {
 
 func TestGoalsAndTable(t *testing.T) {
 	r := &Report{
-		P1RatioVsCAIssuer: ptr(1.2), P2IssuerFractionOfLatencyLimit: ptr(0.9), P3AtlasCallsPerReadyCert: ptr(2.02),
-		P4RSSMiB: ptr(60.0), Duplicates: ptr(1), P7ManagerCPUMsPerCert: ptr(4.5),
+		P1RatioVsCAIssuer: new(1.2), P2IssuerFractionOfLatencyLimit: new(0.9), P3AtlasCallsPerReadyCert: new(2.02),
+		P4RSSMiB: new(60.0), Duplicates: new(1), P7ManagerCPUMsPerCert: new(4.5),
 	}
 	r.setGoals()
 	met, measured := map[string]bool{}, map[string]bool{}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package bench
 
 import (
@@ -293,7 +309,7 @@ var goalSpecs = []struct {
 		if r.Duplicates == nil {
 			return nil
 		}
-		return ptr(float64(*r.Duplicates))
+		return new(float64(*r.Duplicates))
 	}},
 	{"p4_rss_mib", "P4 manager peak RSS (MiB)", "<=", 80, func(r *Report) *float64 { return r.P4RSSMiB }},
 	{"p5_issuer_ready_seconds_max", "P5 manager start to issuer Ready, slowest (s)", "<=", 2, func(r *Report) *float64 { return r.P5IssuerReadySecondsMax }},

@@ -241,7 +241,7 @@ func (s *suite) testDNS(t *testing.T) {
 	eventually(t, 30*time.Second, "the cluster DNS", func() error {
 		addrs, err := resolver().LookupHost(ctx, "kubernetes.default.svc.cluster.local")
 		if err != nil || len(addrs) != 1 || addrs[0] != apiServiceIP {
-			return fmt.Errorf("kubernetes.default.svc.cluster.local = %v, %v; want [%s]", addrs, err, apiServiceIP)
+			return fmt.Errorf("kubernetes.default.svc.cluster.local = %v, %w; want [%s]", addrs, err, apiServiceIP)
 		}
 		return nil
 	})
@@ -257,7 +257,7 @@ func (s *suite) testDNS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Split(string(b), "\n") {
+		for line := range strings.SplitSeq(string(b), "\n") {
 			if f := strings.Fields(line); len(f) == 2 && f[0] == "nameserver" && f[1] != strings.Split(dnsAddr, ":")[0] {
 				t.Errorf("%s names the resolver %s", c, f[1])
 			}

@@ -283,7 +283,7 @@ func (s *suite) scenarioIssuance(st *stack) func(*testing.T) {
 			}
 			certs, err := framework.ParseCerts(got.Status.Certificate)
 			if err != nil || len(certs) == 0 {
-				return fmt.Errorf("no certificate yet (%v)", err)
+				return fmt.Errorf("no certificate yet (%w)", err)
 			}
 			if certs[0].DNSNames[0] != "kube.example.com" {
 				return fmt.Errorf("signed for %v", certs[0].DNSNames)
@@ -346,7 +346,7 @@ func (s *suite) scenarioUninstall(st *stack) func(*testing.T) {
 				return err
 			}
 			var left []string
-			for _, n := range strings.Fields(out) {
+			for n := range strings.FieldsSeq(out) {
 				if !strings.HasPrefix(n, "customresourcedefinition.apiextensions.k8s.io/") {
 					left = append(left, n)
 				}
