@@ -18,17 +18,17 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuercontrollers "github.com/cert-manager/issuer-lib/controllers"
+	"github.com/prometheus/client_golang/prometheus"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,6 +41,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
+	"github.com/globalsign/atlas-issuer/internal/signing"
 )
 
 // FieldOwner is the field manager of issuer-lib's condition patches.
@@ -61,67 +64,83 @@ const FieldOwner = "atlas-issuer.hvca.globalsign.com"
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
-// Options are the controller settings main.go takes from flags.
-type Options struct {
-	// MaxConcurrentRequests is the number of requests signed against Atlas
-	// at once (the signing.Limiter holds that bound). The CertificateRequest
-	// and CSR reconcilers each get twice as many workers, so that
-	// issuer-lib's status patches and requests waiting for a slot never
-	// leave a slot idle.
-	MaxConcurrentRequests int
-	// MaxRetryDuration is how long a request is retried on plain errors
-	// before it fails. Zero would fail on the first transient error.
-	MaxRetryDuration time.Duration
-	// RecheckInterval re-runs Check on every issuer, since issuer-lib runs
-	// it only on spec or annotation changes: quota and expiry drift.
-	RecheckInterval time.Duration
+// IssuerController runs the AtlasIssuer and AtlasClusterIssuer
+// reconcilers and the CertificateRequest and Kubernetes CSR signers of
+// issuer-lib's combined controller, with Check and Sign backed by
+// internal/signing.
+type IssuerController struct {
+	Options
+	// Registry receives the Atlas and signing metrics.
+	Registry prometheus.Registerer
+	// Failpoint, when set, is called at the named points of the signing
+	// state machine (package failpoint); chaos tests crash the process there.
+	Failpoint func(name string)
+
+	signer   *signing.Signer
+	client   client.Client
+	recorder events.EventRecorder
 }
 
-// Setup registers the combined controller with the manager.
-func Setup(ctx context.Context, mgr ctrl.Manager, a *Atlas, opts Options) error {
-	if opts.MaxRetryDuration <= 0 {
-		return fmt.Errorf("max retry duration must be positive, got %s", opts.MaxRetryDuration)
+// SetupWithManager builds the signer and registers the controllers with
+// the manager, which must have been built with Options.ManagerOptions.
+func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := c.Validate(); err != nil {
+		return err
 	}
-	a.Signer.Notify = a.notify
-	w := &wiring{atlas: a, opts: opts, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
-	issuers := []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}}
-	clusterIssuers := []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}}
+	c.client = mgr.GetClient()
+	c.recorder = mgr.GetEventRecorder("atlas-issuer")
+	c.signer = c.newSigner(mgr)
+	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
 	for _, gk := range []schema.GroupKind{issuerGK, clusterIssuerGK} {
-		w.recheck[gk] = make(chan event.GenericEvent, 64)
+		setup.recheck[gk] = make(chan event.GenericEvent, 64)
 	}
-	if opts.RecheckInterval > 0 {
-		if err := mgr.Add(manager.RunnableFunc(w.runRecheck)); err != nil {
+	if c.RecheckInterval > 0 {
+		if err := mgr.Add(manager.RunnableFunc(setup.runRecheck)); err != nil {
 			return err
 		}
 	}
 	if err := (&deniedRequests{client: mgr.GetClient(), now: time.Now}).setup(mgr); err != nil {
 		return err
 	}
-	if err := watchSettled(ctx, mgr, a); err != nil {
+	if err := c.watchSettled(ctx, mgr); err != nil {
 		return err
 	}
 	return (&issuercontrollers.CombinedController{
-		IssuerTypes:        issuers,
-		ClusterIssuerTypes: clusterIssuers,
+		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}},
+		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}},
 		FieldOwner:         FieldOwner,
-		MaxRetryDuration:   opts.MaxRetryDuration,
-		Check:              a.Check,
-		Sign:               a.Sign,
-		EventRecorder:      a.Recorder,
+		MaxRetryDuration:   c.MaxRetryDuration,
+		Check:              c.Check,
+		Sign:               c.Sign,
+		EventRecorder:      c.recorder,
 		// ca.crt holds the Atlas root, which users of Atlas's public
 		// hierarchy expect there.
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
-		PreSetupWithManager:       w.preSetup,
+		PreSetupWithManager:       setup.preSetup,
 	}).SetupWithManager(ctx, mgr)
+}
+
+// newSigner builds the signing core: the Atlas client cache, the Secret
+// loader and the limiter.
+func (c *IssuerController) newSigner(mgr ctrl.Manager) *signing.Signer {
+	clients := credentials.NewCache(atlas.Config{
+		Timeout: c.AtlasTimeout,
+		Metrics: atlas.NewMetrics(c.Registry),
+		Logger:  ctrl.Log.WithName("atlas"),
+	})
+	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces()}
+	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry))
+	s.LookupGrace = c.LookupGrace
+	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests)
+	s.Notify = c.notify
+	s.Failpoint = c.Failpoint
+	return s
 }
 
 // watchSettled tells the signer when the cache shows a CertificateRequest
 // settled, so that it forgets what it kept to answer a reconcile that runs
 // before the informer has seen the request's Ready condition.
-func watchSettled(ctx context.Context, mgr ctrl.Manager, a *Atlas) error {
-	if a.Signer == nil {
-		return nil
-	}
+func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) error {
 	inf, err := mgr.GetCache().GetInformer(ctx, &cmapi.CertificateRequest{})
 	if err != nil {
 		return err
@@ -129,7 +148,7 @@ func watchSettled(ctx context.Context, mgr ctrl.Manager, a *Atlas) error {
 	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
 			if cr, ok := obj.(*cmapi.CertificateRequest); ok && settled(cr) {
-				a.Signer.Settled(cr.UID)
+				c.signer.Settled(cr.UID)
 			}
 		},
 	})
@@ -145,9 +164,10 @@ var (
 	}
 )
 
-type wiring struct {
-	atlas   *Atlas
-	opts    Options
+// controllerSetup holds what the issuer-lib hooks and the periodic
+// recheck share.
+type controllerSetup struct {
+	issuers *IssuerController
 	cache   client.Reader
 	recheck map[schema.GroupKind]chan event.GenericEvent
 }
@@ -157,14 +177,14 @@ type wiring struct {
 // once, and no Secret data is cached) and the periodic recheck. For the
 // request reconcilers: the worker count, since the combined controller's
 // ControllerOptions do not reach them in this version.
-func (w *wiring) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
+func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 	gk := gvk.GroupKind()
 	switch {
 	case gk == issuerGK || gk == clusterIssuerGK:
-		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(w.issuersUsingSecret(gk)))
-		b.WatchesRawSource(source.Channel(w.recheck[gk], &handler.EnqueueRequestForObject{}))
+		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(cs.issuersUsingSecret(gk)))
+		b.WatchesRawSource(source.Channel(cs.recheck[gk], &handler.EnqueueRequestForObject{}))
 	case requestGKs[gk]:
-		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(w.opts.MaxConcurrentRequests, 1)})
+		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(cs.issuers.MaxConcurrentRequests, 1)})
 		b.WithEventFilter(skipOwnAnnotationWrites)
 	}
 	return nil
@@ -172,34 +192,37 @@ func (w *wiring) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl
 
 // issuersUsingSecret maps a Secret event to the issuers of one kind that
 // read it.
-func (w *wiring) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
+func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
-		var reqs []reconcile.Request
+		key := client.ObjectKeyFromObject(secret)
+		var issuers []client.Object
 		switch gk {
 		case issuerGK:
 			var list v1alpha1.AtlasIssuerList
-			if err := w.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace())); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasIssuers for secret", "secret", client.ObjectKeyFromObject(secret))
+			if err := cs.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace())); err != nil {
+				log.FromContext(ctx).Error(err, "list AtlasIssuers for secret", "secret", key)
 				return nil
 			}
-			for _, iss := range list.Items {
-				if iss.Spec.AuthSecretName == secret.GetName() {
-					reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: iss.Namespace, Name: iss.Name}})
-				}
+			for i := range list.Items {
+				issuers = append(issuers, &list.Items[i])
 			}
 		case clusterIssuerGK:
-			if secret.GetNamespace() != w.atlas.ClusterResourceNamespace {
+			if secret.GetNamespace() != cs.issuers.ClusterResourceNamespace {
 				return nil
 			}
 			var list v1alpha1.AtlasClusterIssuerList
-			if err := w.cache.List(ctx, &list); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasClusterIssuers for secret", "secret", client.ObjectKeyFromObject(secret))
+			if err := cs.cache.List(ctx, &list); err != nil {
+				log.FromContext(ctx).Error(err, "list AtlasClusterIssuers for secret", "secret", key)
 				return nil
 			}
-			for _, iss := range list.Items {
-				if iss.Spec.AuthSecretName == secret.GetName() {
-					reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: iss.Name}})
-				}
+			for i := range list.Items {
+				issuers = append(issuers, &list.Items[i])
+			}
+		}
+		var reqs []reconcile.Request
+		for _, iss := range issuers {
+			if r, err := v1alpha1.Resolve(iss, cs.issuers.ClusterResourceNamespace); err == nil && r.Secret == key {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(iss)})
 			}
 		}
 		return reqs
@@ -208,8 +231,8 @@ func (w *wiring) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 
 // runRecheck sends every issuer to its reconciler at the recheck interval.
 // It runs only on the leader, like the reconcilers.
-func (w *wiring) runRecheck(ctx context.Context) error {
-	t := time.NewTicker(w.opts.RecheckInterval)
+func (cs *controllerSetup) runRecheck(ctx context.Context) error {
+	t := time.NewTicker(cs.issuers.RecheckInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -218,17 +241,17 @@ func (w *wiring) runRecheck(ctx context.Context) error {
 		case <-t.C:
 		}
 		var issuers v1alpha1.AtlasIssuerList
-		if err := w.cache.List(ctx, &issuers); err == nil {
+		if err := cs.cache.List(ctx, &issuers); err == nil {
 			for i := range issuers.Items {
-				if !w.send(ctx, issuerGK, &issuers.Items[i]) {
+				if !cs.send(ctx, issuerGK, &issuers.Items[i]) {
 					return nil
 				}
 			}
 		}
 		var clusterIssuers v1alpha1.AtlasClusterIssuerList
-		if err := w.cache.List(ctx, &clusterIssuers); err == nil {
+		if err := cs.cache.List(ctx, &clusterIssuers); err == nil {
 			for i := range clusterIssuers.Items {
-				if !w.send(ctx, clusterIssuerGK, &clusterIssuers.Items[i]) {
+				if !cs.send(ctx, clusterIssuerGK, &clusterIssuers.Items[i]) {
 					return nil
 				}
 			}
@@ -236,9 +259,9 @@ func (w *wiring) runRecheck(ctx context.Context) error {
 	}
 }
 
-func (w *wiring) send(ctx context.Context, gk schema.GroupKind, obj client.Object) bool {
+func (cs *controllerSetup) send(ctx context.Context, gk schema.GroupKind, obj client.Object) bool {
 	select {
-	case w.recheck[gk] <- event.GenericEvent{Object: obj}:
+	case cs.recheck[gk] <- event.GenericEvent{Object: obj}:
 		return true
 	case <-ctx.Done():
 		return false

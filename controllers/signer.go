@@ -32,7 +32,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -45,64 +44,35 @@ import (
 // issuer-lib owns under its own field manager.
 const StatusFieldOwner = "atlas-issuer-check"
 
-// Atlas adapts internal/signing to issuer-lib's Check and Sign.
-type Atlas struct {
-	Signer *signing.Signer
-	// Client writes issuer status.
-	Client client.Client
-	// Recorder emits the credential-expiry warning.
-	Recorder events.EventRecorder
-	// ClusterResourceNamespace holds AtlasClusterIssuer Secrets.
-	ClusterResourceNamespace string
-	Now                      func() time.Time
-}
-
-func (a *Atlas) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
+// resolve turns an issuer object into what signing needs.
+func (c *IssuerController) resolve(obj issuerapi.Issuer) (signing.Issuer, error) {
+	r, err := v1alpha1.Resolve(obj, c.ClusterResourceNamespace)
+	if err != nil {
+		return signing.Issuer{}, err
 	}
-	return time.Now()
-}
-
-// resolve turns an issuer object into what signing needs. An AtlasIssuer
-// reads its Secret from its own namespace only, so one namespace's issuer
-// can never use another namespace's credentials.
-func (a *Atlas) resolve(obj issuerapi.Issuer) (signing.Issuer, error) {
-	var spec *v1alpha1.AtlasIssuerSpec
-	var iss signing.Issuer
-	switch t := obj.(type) {
-	case *v1alpha1.AtlasIssuer:
-		spec = &t.Spec
-		iss = signing.Issuer{Kind: "AtlasIssuer", Name: t.Name, Secret: types.NamespacedName{Namespace: t.Namespace, Name: spec.AuthSecretName}}
-		iss.Key = "AtlasIssuer/" + t.Namespace + "/" + t.Name
-	case *v1alpha1.AtlasClusterIssuer:
-		spec = &t.Spec
-		iss = signing.Issuer{Kind: "AtlasClusterIssuer", Name: t.Name, Secret: types.NamespacedName{Namespace: a.ClusterResourceNamespace, Name: spec.AuthSecretName}}
-		iss.Key = "AtlasClusterIssuer//" + t.Name
-	default:
-		return signing.Issuer{}, fmt.Errorf("unexpected issuer type %T", obj)
-	}
-	url := spec.URL
-	if url == "" {
-		url = v1alpha1.DefaultURL
-	}
-	iss.Endpoint = credentials.Endpoint{URL: url, CABundle: spec.CABundle}
-	return iss, nil
+	return signing.Issuer{
+		// kind/namespace/name; the namespace is empty for cluster issuers.
+		Key:      r.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName(),
+		Kind:     r.Kind,
+		Name:     obj.GetName(),
+		Secret:   r.Secret,
+		Endpoint: credentials.Endpoint{URL: r.URL, CABundle: r.Spec.CABundle},
+	}, nil
 }
 
 // Check is issuer-lib's health check.
-func (a *Atlas) Check(ctx context.Context, obj issuerapi.Issuer) error {
-	iss, err := a.resolve(obj)
+func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) error {
+	iss, err := c.resolve(obj)
 	if err != nil {
 		return err
 	}
-	h, checkErr := a.Signer.Check(ctx, iss)
-	if err := a.writeStatus(ctx, obj, h); err != nil {
+	h, checkErr := c.signer.Check(ctx, iss)
+	if err := c.writeStatus(ctx, obj, h); err != nil {
 		log.FromContext(ctx).Error(err, "could not write issuer status")
 	}
 	if !h.CredentialsNotAfter.IsZero() {
-		if left := h.CredentialsNotAfter.Sub(a.now()); left < signing.ExpiryWarning {
-			a.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, "CredentialsExpiring", "Check",
+		if left := time.Until(h.CredentialsNotAfter); left < signing.ExpiryWarning {
+			c.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "CredentialsExpiring", "Check",
 				"The Atlas mTLS client certificate in secret %s expires at %s (in %d days); renew it in the Atlas portal and update the secret",
 				iss.Secret, h.CredentialsNotAfter.UTC().Format(time.RFC3339), int(left.Hours()/24))
 		}
@@ -112,7 +82,7 @@ func (a *Atlas) Check(ctx context.Context, obj issuerapi.Issuer) error {
 
 // writeStatus applies the status fields beyond the conditions with their own
 // field manager, so issuer-lib's condition patches and ours never fight.
-func (a *Atlas) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
+func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
 	status := map[string]any{"lastCheckTime": metav1.NewTime(h.CheckedAt)}
 	if !h.CredentialsNotAfter.IsZero() {
 		status["credentialsNotAfter"] = metav1.NewTime(h.CredentialsNotAfter)
@@ -123,7 +93,7 @@ func (a *Atlas) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing
 	if h.PolicySummary != "" {
 		status["validationPolicy"] = h.PolicySummary
 	}
-	gvk, err := a.Client.GroupVersionKindFor(obj)
+	gvk, err := c.client.GroupVersionKindFor(obj)
 	if err != nil {
 		return err
 	}
@@ -141,19 +111,19 @@ func (a *Atlas) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing
 		return err
 	}
 	target := obj.DeepCopyObject().(client.Object)
-	return a.Client.Status().Patch(ctx, target, client.RawPatch(types.ApplyPatchType, body),
+	return c.client.Status().Patch(ctx, target, client.RawPatch(types.ApplyPatchType, body),
 		client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
 }
 
 // notify tells users on the request what the mapping to the account's
 // policy changed, such as a duration shortened to the policy's maximum.
-func (a *Atlas) notify(obj client.Object, notes []string) {
-	a.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "PolicyAdjusted", "Sign", "%s", strings.Join(notes, "; "))
+func (c *IssuerController) notify(obj client.Object, notes []string) {
+	c.recorder.Eventf(obj, nil, corev1.EventTypeNormal, "PolicyAdjusted", "Sign", "%s", strings.Join(notes, "; "))
 }
 
 // Sign is issuer-lib's signing function.
-func (a *Atlas) Sign(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
-	iss, err := a.resolve(obj)
+func (c *IssuerController) Sign(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
+	iss, err := c.resolve(obj)
 	if err != nil {
 		return signer.PEMBundle{}, err
 	}
@@ -169,7 +139,7 @@ func (a *Atlas) Sign(ctx context.Context, cr signer.CertificateRequestObject, ob
 	if !ok {
 		return signer.PEMBundle{}, fmt.Errorf("request %T is not a Kubernetes object", cr)
 	}
-	b, err := a.Signer.Sign(ctx, signing.Request{Object: reqObj, Details: details}, iss)
+	b, err := c.signer.Sign(ctx, signing.Request{Object: reqObj, Details: details}, iss)
 	if err != nil {
 		return signer.PEMBundle{}, err
 	}

@@ -38,10 +38,10 @@ import (
 //
 // controller-runtime starts no controller until every informer registered
 // at setup has listed the cluster, and issuer-lib registers the request
-// informers at setup (for its issuer index). A restarted manager therefore
-// marked a new issuer Ready only after listing every CertificateRequest in
-// the cluster: 1.8 to 2.6 s with 3,000 of them (make bench, P5), growing
-// with the cluster. The issuer reconcilers read only issuers and Secret
+// informers at setup (for its issuer index). Without the split, a
+// restarted manager marks a new issuer Ready only after listing every
+// CertificateRequest in the cluster, which grows with the cluster
+// (docs/performance.md, P5). The issuer reconcilers read only issuers and Secret
 // metadata, so they need not wait. The request reconcilers still do:
 // controller-runtime's Kind source waits until its own informer has
 // delivered the initial list, and reads from an informer that has not

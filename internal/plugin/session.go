@@ -125,36 +125,32 @@ func (o *options) connect(ctx context.Context, cmd *cobra.Command) (*session, er
 	}
 	s := &session{kube: kc, namespace: ns}
 
-	var spec *v1alpha1.AtlasIssuerSpec
-	var secretKey types.NamespacedName
+	var obj client.Object
 	if o.issuer != "" {
-		iss := &v1alpha1.AtlasIssuer{}
+		obj = &v1alpha1.AtlasIssuer{}
 		s.issuer = "AtlasIssuer " + ns + "/" + o.issuer
-		if err := kc.Get(ctx, types.NamespacedName{Namespace: ns, Name: o.issuer}, iss); err != nil {
+		if err := kc.Get(ctx, types.NamespacedName{Namespace: ns, Name: o.issuer}, obj); err != nil {
 			return nil, kubeError(err, "issuer "+o.issuer, "namespace "+ns, "atlasissuers", "kubectl get atlasissuers -n "+ns)
 		}
-		spec = &iss.Spec
-		secretKey = types.NamespacedName{Namespace: ns, Name: spec.AuthSecretName}
 	} else {
-		iss := &v1alpha1.AtlasClusterIssuer{}
+		obj = &v1alpha1.AtlasClusterIssuer{}
 		s.issuer = "AtlasClusterIssuer " + o.clusterIssuer
-		if err := kc.Get(ctx, types.NamespacedName{Name: o.clusterIssuer}, iss); err != nil {
+		if err := kc.Get(ctx, types.NamespacedName{Name: o.clusterIssuer}, obj); err != nil {
 			return nil, kubeError(err, "cluster issuer "+o.clusterIssuer, "the cluster", "atlasclusterissuers", "kubectl get atlasclusterissuers")
 		}
-		spec = &iss.Spec
-		secretKey = types.NamespacedName{Namespace: o.clusterResourceNamespace, Name: spec.AuthSecretName}
 	}
-
-	s.url = spec.URL
-	if s.url == "" {
-		s.url = v1alpha1.DefaultURL
+	resolved, err := v1alpha1.Resolve(obj, o.clusterResourceNamespace)
+	if err != nil {
+		return nil, err
 	}
+	s.url = resolved.URL
+	secretKey := resolved.Secret
 	loader := &credentials.Loader{
 		Cache: credentials.NewCache(atlas.Config{Timeout: o.atlasTimeout, UserAgent: "kubectl-atlas"}),
 		API:   kc,
 		Now:   o.now,
 	}
-	cl, _, err := loader.Load(ctx, secretKey, credentials.Endpoint{URL: s.url, CABundle: spec.CABundle})
+	cl, _, err := loader.Load(ctx, secretKey, credentials.Endpoint{URL: s.url, CABundle: resolved.Spec.CABundle})
 	if err != nil {
 		var ce *credentials.Error
 		switch {

@@ -25,9 +25,9 @@ import (
 // every issuer and both request kinds: it is what --max-concurrent-requests
 // sets. It is separate from the reconcile workers on purpose. A worker also
 // spends time on Kubernetes writes (issuer-lib's Initializing and Ready
-// status patches) that need no Atlas slot; when the workers were the bound,
-// N workers kept fewer than N requests with Atlas, and at 250 ms per call the
-// issuer reached 0.80 of the N / (2 x 0.25 s) it could.
+// status patches) that need no Atlas slot, so N workers as the bound keep
+// fewer than N requests with Atlas and leave throughput unused
+// (docs/performance.md).
 type Limiter struct {
 	slots chan struct{}
 }

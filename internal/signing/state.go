@@ -94,9 +94,8 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 // at most ttl when no such report comes (Kubernetes CSRs, a deleted
 // request). It keeps the leaf as Atlas returned it and the account's trust
 // chain, shared by every entry of the account; the bundle is built again on
-// a hit. Keeping every built bundle for five minutes cost 4 KiB per
-// certificate: 20 MiB of the manager's peak in a 5,000-request burst (make
-// bench, P4).
+// a hit: keeping every built bundle costs kilobytes per certificate, a
+// large share of the manager's peak in a burst (docs/performance.md, P4).
 type completed struct {
 	mu        sync.Mutex
 	ttl       time.Duration

@@ -47,10 +47,7 @@ import (
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/controllers"
-	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
-	"github.com/globalsign/atlas-issuer/internal/credentials"
-	"github.com/globalsign/atlas-issuer/internal/signing"
 )
 
 // clusterResourceNamespace is where AtlasClusterIssuer Secrets live, the
@@ -71,9 +68,12 @@ var (
 // interval is short so that specs can watch a periodic re-check happen.
 func defaultOptions() controllers.Options {
 	return controllers.Options{
-		MaxConcurrentRequests: 4,
-		MaxRetryDuration:      5 * time.Minute,
-		RecheckInterval:       2 * time.Second,
+		ClusterResourceNamespace: clusterResourceNamespace,
+		MaxConcurrentRequests:    4,
+		MaxRetryDuration:         5 * time.Minute,
+		RecheckInterval:          2 * time.Second,
+		AtlasTimeout:             30 * time.Second,
+		LookupGrace:              2 * time.Minute,
 	}
 }
 
@@ -193,43 +193,26 @@ type managerRun struct {
 	stopped bool
 }
 
-// startManager assembles the manager as main.go does, with metrics and
-// probes off. Each run gets its own Prometheus registry: the issuer's
-// collectors would otherwise be registered twice after a restart.
+// startManager builds the manager through the same code as main.go
+// (controllers.Options.ManagerOptions and IssuerController), with these
+// deliberate differences: metrics and probes are off; controller name
+// validation is skipped, since a restarted manager registers controllers
+// with the names of the previous one in the same process; and each run gets
+// its own Prometheus registry, since the issuer's collectors would
+// otherwise be registered twice after a restart.
 func startManager(opts controllers.Options) *managerRun {
 	GinkgoHelper()
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		LeaderElection:         false,
-		NewCache:               controllers.RequestsApart(),
-		// A restarted manager registers controllers with the names of the
-		// previous one, in the same process.
-		Controller: config.Controller{SkipNameValidation: new(true)},
-		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-	})
+	mgrOpts, err := opts.ManagerOptions()
 	Expect(err).NotTo(HaveOccurred())
-
-	reg := prometheus.NewRegistry()
-	cache := credentials.NewCache(atlas.Config{
-		Timeout: 30 * time.Second,
-		Metrics: atlas.NewMetrics(reg),
-		Logger:  ctrl.Log.WithName("atlas"),
-	})
-	loader := &credentials.Loader{Cache: cache, Metadata: mgr.GetCache(), API: mgr.GetAPIReader()}
-	s := signing.New(loader, controllers.Annotator{Client: mgr.GetClient()}, signing.NewMetrics(reg))
-	s.LookupGrace = 2 * time.Minute
-	s.Limiter = signing.NewLimiter(opts.MaxConcurrentRequests)
-	a := &controllers.Atlas{
-		Signer:                   s,
-		Client:                   mgr.GetClient(),
-		Recorder:                 mgr.GetEventRecorder("atlas-issuer"),
-		ClusterResourceNamespace: clusterResourceNamespace,
-	}
+	mgrOpts.Metrics = metricsserver.Options{BindAddress: "0"}
+	mgrOpts.HealthProbeBindAddress = "0"
+	mgrOpts.Controller = config.Controller{SkipNameValidation: new(true)}
+	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
+	Expect(err).NotTo(HaveOccurred())
+	issuers := &controllers.IssuerController{Options: opts, Registry: prometheus.NewRegistry()}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controllers.Setup(ctx, mgr, a, opts)).To(Succeed())
+	Expect(issuers.SetupWithManager(ctx, mgr)).To(Succeed())
 	run := &managerRun{cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		defer GinkgoRecover()

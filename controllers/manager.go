@@ -1,0 +1,148 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+)
+
+// Options are the controller settings; main.go takes them from flags.
+type Options struct {
+	// ClusterResourceNamespace holds AtlasClusterIssuer Secrets.
+	ClusterResourceNamespace string
+	// SecretNamespaces, when not empty, are the only namespaces the
+	// controller may read Secrets in (the chart's least-privilege mode);
+	// ClusterResourceNamespace is always one of them.
+	SecretNamespaces []string
+	// MaxConcurrentRequests is the number of requests signed against Atlas
+	// at once (the signing.Limiter holds that bound). The CertificateRequest
+	// and CSR reconcilers each get twice as many workers, so that
+	// issuer-lib's status patches and requests waiting for a slot never
+	// leave a slot idle.
+	MaxConcurrentRequests int
+	// MaxRetryDuration is how long a request is retried on plain errors
+	// before it fails. Zero would fail on the first transient error.
+	MaxRetryDuration time.Duration
+	// RecheckInterval re-runs Check on every issuer, since issuer-lib runs
+	// it only on spec or annotation changes: quota and expiry drift.
+	// Zero disables it.
+	RecheckInterval time.Duration
+	// AtlasTimeout bounds one HTTP call to Atlas.
+	AtlasTimeout time.Duration
+	// LookupGrace is how long after a restart a request submitted before
+	// it is looked for in Atlas before it is submitted again.
+	LookupGrace time.Duration
+}
+
+// Validate reports the first setting the controllers cannot run with.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxConcurrentRequests < 1 {
+		errs = append(errs, fmt.Errorf("max concurrent requests must be at least 1, got %d", o.MaxConcurrentRequests))
+	}
+	if o.MaxRetryDuration <= 0 {
+		errs = append(errs, fmt.Errorf("max retry duration must be positive, got %s", o.MaxRetryDuration))
+	}
+	if o.ClusterResourceNamespace == "" {
+		errs = append(errs, errors.New("cluster resource namespace must be set"))
+	}
+	return errors.Join(errs...)
+}
+
+// secretNamespaces is the set of namespaces Secrets may be read in, nil
+// when every namespace is allowed.
+func (o Options) secretNamespaces() map[string]bool {
+	allowed := map[string]bool{}
+	for _, ns := range o.SecretNamespaces {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			allowed[ns] = true
+		}
+	}
+	if len(allowed) == 0 {
+		return nil
+	}
+	allowed[o.ClusterResourceNamespace] = true
+	return allowed
+}
+
+// NewScheme returns a scheme with every kind the controllers read.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cmapi.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
+// ManagerOptions returns the manager options the controllers depend on:
+// the scheme, the shape of the cache and the uncached Secrets. The caller
+// adds the process's own settings (listen addresses, leader election).
+func (o Options) ManagerOptions() (ctrl.Options, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return ctrl.Options{}, err
+	}
+	return ctrl.Options{
+		Scheme: scheme,
+		Cache:  o.cacheOptions(),
+		// Requests are cached apart so that issuers are checked without
+		// waiting for every request in the cluster to be listed.
+		NewCache: RequestsApart(),
+		// Secret data is read uncached, on demand; only Secret metadata is
+		// watched. This keeps memory flat however many Secrets exist.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	}, nil
+}
+
+func (o Options) cacheOptions() cache.Options {
+	opts := cache.Options{
+		// managedFields are never read here and are a large share of every
+		// cached CertificateRequest.
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			// Settled CertificateRequests are cached without their CSR and
+			// certificates (see TrimSettledRequests): they are most of the
+			// manager's memory in a cluster with thousands of requests.
+			&cmapi.CertificateRequest{}: {Transform: TrimSettledRequests},
+		},
+	}
+	if allowed := o.secretNamespaces(); allowed != nil {
+		nsConfig := map[string]cache.Config{}
+		for ns := range allowed {
+			nsConfig[ns] = cache.Config{}
+		}
+		// Also scopes the metadata-only Secret watch, which is keyed by the
+		// same kind.
+		opts.ByObject[&corev1.Secret{}] = cache.ByObject{Namespaces: nsConfig}
+	}
+	return opts
+}
