@@ -138,7 +138,14 @@ func (v *certificateView) describe(w io.Writer, indent string) {
 	}
 }
 
+// certificateGetOptions are the settings of certificate get.
+type certificateGetOptions struct {
+	readOptions
+	serial string
+}
+
 func newCertificateGetCommand(o *options) *cobra.Command {
+	g := &certificateGetOptions{readOptions: readOptions{options: o, allowPEM: true}}
 	return &cobra.Command{
 		Use:   "get SERIAL",
 		Short: "Show a certificate's status, subject, SANs and validity",
@@ -148,25 +155,37 @@ still issuing it), its subject, subject alternative names and validity.
 		Example: `  kubectl atlas certificate get 01A2B3C4D5E6F708192A3B4C5D6E7F80 --issuer atlas -n web
   kubectl atlas certificate get 01A2B3C4D5E6F708192A3B4C5D6E7F80 --issuer atlas -n web -o pem | openssl x509 -noout -text`,
 		Args: exactArgs("SERIAL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, true)
-			if err != nil {
-				return err
-			}
-			v, err := s.getCertificate(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if format == formatPEM {
-				if v.Certificate == "" {
-					return fmt.Errorf("certificate %s is %s: Atlas has no PEM for it yet", v.Serial, v.Status)
-				}
-				_, err := fmt.Fprint(o.streams.Out, strings.TrimSpace(v.Certificate)+"\n")
-				return err
-			}
-			return o.emit(format, v, func(w io.Writer) { v.describe(w, "") })
-		},
+		RunE: runE(g),
 	}
+}
+
+// Validate checks -o and takes the serial.
+func (g *certificateGetOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := g.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	g.serial = args[0]
+	return nil
+}
+
+// Run reads the certificate and prints it, as PEM for -o pem.
+func (g *certificateGetOptions) Run(cmd *cobra.Command) error {
+	s, err := g.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	v, err := s.getCertificate(cmd.Context(), g.serial)
+	if err != nil {
+		return err
+	}
+	if g.format == formatPEM {
+		if v.Certificate == "" {
+			return fmt.Errorf("certificate %s is %s: Atlas has no PEM for it yet", v.Serial, v.Status)
+		}
+		_, err := fmt.Fprint(g.streams.Out, strings.TrimSpace(v.Certificate)+"\n")
+		return err
+	}
+	return g.emit(g.format, v, func(w io.Writer) { v.describe(w, "") })
 }
 
 // parseReason matches a --reason value case-insensitively against the
@@ -241,12 +260,7 @@ Reasons: %s.`, strings.Join(reasonNames(), ", ")),
   kubectl atlas certificate revoke --secret www-tls --reason superseded --issuer atlas -n web
   kubectl atlas certificate revoke --secret www-tls --reason keyCompromise --yes --issuer atlas -n web`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ro.Validate(cmd, args); err != nil {
-				return err
-			}
-			return ro.Run(cmd)
-		},
+		RunE: runE(ro),
 	}
 	cmd.Flags().StringVar(&ro.secret, "secret", "", "revoke the certificate in this kubernetes.io/tls Secret's tls.crt")
 	cmd.Flags().StringVar(&ro.reason, "reason", string(atlas.ReasonUnspecified), "revocation reason: "+strings.Join(reasonNames(), ", "))

@@ -155,6 +155,40 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	return root
 }
 
+// runner is a subcommand's options: Validate checks the arguments and flags
+// before anything is read from the cluster or Atlas, Run does the work.
+type runner interface {
+	Validate(cmd *cobra.Command, args []string) error
+	Run(cmd *cobra.Command) error
+}
+
+// runE is the RunE of a subcommand whose options are r.
+func runE(r runner) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := r.Validate(cmd, args); err != nil {
+			return err
+		}
+		return r.Run(cmd)
+	}
+}
+
+// readOptions are the settings of a command that reads from the account and
+// prints what it read: only -o, which is checked before anything is read.
+type readOptions struct {
+	*options
+	// allowPEM admits -o pem, for commands that print certificates.
+	allowPEM bool
+
+	format string
+}
+
+// Validate checks -o.
+func (ro *readOptions) Validate(cmd *cobra.Command, _ []string) error {
+	var err error
+	ro.format, err = ro.options.format(cmd, ro.allowPEM)
+	return err
+}
+
 // exactArgs is cobra.ExactArgs with the argument's name in the message.
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
