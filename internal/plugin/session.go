@@ -96,20 +96,6 @@ func kubeconfigError(err error) error {
 	return fmt.Errorf("kubeconfig: %w", err)
 }
 
-// formatAndConnect checks -o before anything is read from the cluster, then
-// connects: the opening of nearly every subcommand.
-func (o *options) formatAndConnect(cmd *cobra.Command, allowPEM bool) (string, *session, error) {
-	format, err := o.format(cmd, allowPEM)
-	if err != nil {
-		return "", nil, err
-	}
-	s, err := o.connect(cmd.Context(), cmd)
-	if err != nil {
-		return "", nil, err
-	}
-	return format, s, nil
-}
-
 // connect resolves the issuer named by --issuer or --cluster-issuer and
 // builds the Atlas client from its Secret, as the controller does.
 func (o *options) connect(ctx context.Context, cmd *cobra.Command) (*session, error) {
