@@ -59,24 +59,66 @@ type Error struct {
 // Error formats the error as "atlas <Operation>: <code> <description>
 // [k: v; ...]". Request bodies never appear: they hold keys and secrets.
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "atlas %s: %d %s", e.Operation, e.StatusCode, e.Description)
-	if len(e.Errors) > 0 {
-		keys := make([]string, 0, len(e.Errors))
-		for k := range e.Errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString(" [")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			fmt.Fprintf(&b, "%s: %s", k, e.Errors[k])
-		}
-		b.WriteString("]")
+	s := fmt.Sprintf("atlas %s: %d %s", e.Operation, e.StatusCode, e.Description)
+	if f := e.Findings(); f != "" {
+		s += " [" + f + "]"
 	}
-	return b.String()
+	return s
+}
+
+// Status is the status line of the response, "401 Unauthorized", or the
+// bare code when HTTP gives it no text.
+func (e *Error) Status() string {
+	if t := http.StatusText(e.StatusCode); t != "" {
+		return fmt.Sprintf("%d %s", e.StatusCode, t)
+	}
+	return strconv.Itoa(e.StatusCode)
+}
+
+// Findings joins the detailed findings as "k: v; k: v", sorted by key so the
+// text is the same on every call, or is empty when there are none.
+func (e *Error) Findings() string {
+	keys := make([]string, 0, len(e.Errors))
+	for k := range e.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Errors[k]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Summary is the error in words for a person rather than a log: the status
+// line, Atlas's description when it says more than the status text, the
+// findings in parentheses and the incident id Atlas support asks for, as in
+// "422 Unprocessable Entity: Validation error (gsb: flagged) [Atlas incident
+// 0vqe8]". The operation is left out: the caller knows what it attempted.
+func (e *Error) Summary() string {
+	s := e.Status()
+	if e.Description != "" && e.Description != http.StatusText(e.StatusCode) {
+		s += ": " + e.Description
+	}
+	if f := e.Findings(); f != "" {
+		s += " (" + f + ")"
+	}
+	if e.ID != "" {
+		s += " [Atlas incident " + e.ID + "]"
+	}
+	return s
+}
+
+// IsTLSRejection reports a TLS alert from the server, which is how a server
+// that requires client certificates refuses one it does not trust. Neither
+// crypto/tls nor net/http exports a type for a received alert, so it is known
+// by its words; an error that carries an HTTP status is never one.
+func IsTLSRejection(err error) bool {
+	if err == nil || StatusCode(err) != 0 {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "remote error: tls:") || strings.Contains(msg, "tls: certificate required")
 }
 
 // maxTextErrorBody bounds how much of a non-JSON error body reaches an error

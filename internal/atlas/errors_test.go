@@ -146,3 +146,59 @@ func TestErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorSummary(t *testing.T) {
+	tests := []struct {
+		name                      string
+		err                       *atlas.Error
+		status, findings, summary string
+	}{
+		{"description is the status text", &atlas.Error{StatusCode: 401, Description: "Unauthorized"},
+			"401 Unauthorized", "", "401 Unauthorized"},
+		{"description says more", &atlas.Error{StatusCode: 409, Description: "Cannot revoke a REJECTED certificate"},
+			"409 Conflict", "", "409 Conflict: Cannot revoke a REJECTED certificate"},
+		{"findings sorted by key", &atlas.Error{StatusCode: 422, Description: "Validation error message",
+			Errors: map[string]string{"gsb": "flagged", "blacklist": "denied"}},
+			"422 Unprocessable Entity", "blacklist: denied; gsb: flagged",
+			"422 Unprocessable Entity: Validation error message (blacklist: denied; gsb: flagged)"},
+		{"incident id", &atlas.Error{StatusCode: 503, Description: "Service busy, please retry later", ID: "0vqe8"},
+			"503 Service Unavailable", "", "503 Service Unavailable: Service busy, please retry later [Atlas incident 0vqe8]"},
+		{"code without status text", &atlas.Error{StatusCode: 599},
+			"599", "", "599"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Status(); got != tt.status {
+				t.Errorf("Status() = %q, want %q", got, tt.status)
+			}
+			if got := tt.err.Findings(); got != tt.findings {
+				t.Errorf("Findings() = %q, want %q", got, tt.findings)
+			}
+			if got := tt.err.Summary(); got != tt.summary {
+				t.Errorf("Summary() = %q, want %q", got, tt.summary)
+			}
+		})
+	}
+}
+
+func TestIsTLSRejection(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"bad certificate alert", errors.New(`Post "https://atlas.example/v2/login": remote error: tls: bad certificate`), true},
+		{"certificate required alert", fmt.Errorf("login: %w", errors.New("tls: certificate required")), true},
+		{"unknown authority is our own verdict", x509.UnknownAuthorityError{}, false},
+		{"refused connection", syscall.ECONNREFUSED, false},
+		{"HTTP status quoting an alert", &atlas.Error{Operation: "Login", StatusCode: 400, Description: "remote error: tls: bad certificate"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := atlas.IsTLSRejection(tt.err); got != tt.want {
+				t.Errorf("IsTLSRejection(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -138,7 +138,14 @@ func (v *certificateView) describe(w io.Writer, indent string) {
 	}
 }
 
+// certificateGetOptions are the settings of certificate get.
+type certificateGetOptions struct {
+	readOptions
+	serial string
+}
+
 func newCertificateGetCommand(o *options) *cobra.Command {
+	g := &certificateGetOptions{readOptions: readOptions{options: o, allowPEM: true}}
 	return &cobra.Command{
 		Use:   "get SERIAL",
 		Short: "Show a certificate's status, subject, SANs and validity",
@@ -148,25 +155,37 @@ still issuing it), its subject, subject alternative names and validity.
 		Example: `  kubectl atlas certificate get 01A2B3C4D5E6F708192A3B4C5D6E7F80 --issuer atlas -n web
   kubectl atlas certificate get 01A2B3C4D5E6F708192A3B4C5D6E7F80 --issuer atlas -n web -o pem | openssl x509 -noout -text`,
 		Args: exactArgs("SERIAL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, true)
-			if err != nil {
-				return err
-			}
-			v, err := s.getCertificate(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if format == formatPEM {
-				if v.Certificate == "" {
-					return fmt.Errorf("certificate %s is %s: Atlas has no PEM for it yet", v.Serial, v.Status)
-				}
-				_, err := fmt.Fprint(o.streams.Out, strings.TrimSpace(v.Certificate)+"\n")
-				return err
-			}
-			return o.emit(format, v, func(w io.Writer) { v.describe(w, "") })
-		},
+		RunE: runE(g),
 	}
+}
+
+// Validate checks -o and takes the serial.
+func (g *certificateGetOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := g.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	g.serial = args[0]
+	return nil
+}
+
+// Run reads the certificate and prints it, as PEM for -o pem.
+func (g *certificateGetOptions) Run(cmd *cobra.Command) error {
+	s, err := g.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	v, err := s.getCertificate(cmd.Context(), g.serial)
+	if err != nil {
+		return err
+	}
+	if g.format == formatPEM {
+		if v.Certificate == "" {
+			return fmt.Errorf("certificate %s is %s: Atlas has no PEM for it yet", v.Serial, v.Status)
+		}
+		_, err := fmt.Fprint(g.streams.Out, strings.TrimSpace(v.Certificate)+"\n")
+		return err
+	}
+	return g.emit(g.format, v, func(w io.Writer) { v.describe(w, "") })
 }
 
 // parseReason matches a --reason value case-insensitively against the
@@ -241,12 +260,7 @@ Reasons: %s.`, strings.Join(reasonNames(), ", ")),
   kubectl atlas certificate revoke --secret www-tls --reason superseded --issuer atlas -n web
   kubectl atlas certificate revoke --secret www-tls --reason keyCompromise --yes --issuer atlas -n web`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := ro.Validate(cmd, args); err != nil {
-				return err
-			}
-			return ro.Run(cmd)
-		},
+		RunE: runE(ro),
 	}
 	cmd.Flags().StringVar(&ro.secret, "secret", "", "revoke the certificate in this kubernetes.io/tls Secret's tls.crt")
 	cmd.Flags().StringVar(&ro.reason, "reason", string(atlas.ReasonUnspecified), "revocation reason: "+strings.Join(reasonNames(), ", "))
@@ -400,8 +414,17 @@ func (o *options) confirm(ctx context.Context, s *session, v *certificateView, r
 	return slices.Contains([]string{"y", "yes"}, answer), nil
 }
 
+// rekeyOptions are the settings of certificate rekey.
+type rekeyOptions struct {
+	readOptions
+	csrFile string
+
+	serial string
+	key    *publicKeyFile
+}
+
 func newRekeyCommand(o *options) *cobra.Command {
-	var csrFile string
+	ro := &rekeyOptions{readOptions: readOptions{options: o}}
 	cmd := &cobra.Command{
 		Use:   "rekey SERIAL --csr FILE",
 		Short: "Reissue an ISSUED certificate for a new key",
@@ -413,55 +436,63 @@ take a moment to issue it (see "certificate get").`,
 		Example: `  openssl req -new -newkey rsa:2048 -nodes -keyout new.key -subj /CN=www.example.com -out new.csr
   kubectl atlas certificate rekey 01A2B3C4D5E6F708192A3B4C5D6E7F80 --csr new.csr --issuer atlas -n web`,
 		Args: exactArgs("SERIAL"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			if csrFile == "" {
-				return usageError(cmd, "--csr FILE is required: the CSR or public key of the new key")
-			}
-			data, err := os.ReadFile(csrFile)
-			if err != nil {
-				return fmt.Errorf("--csr: %w", err)
-			}
-			key, err := readPublicKeyFile(data)
-			if err != nil {
-				return fmt.Errorf("--csr %s: %w", csrFile, err)
-			}
-			ctx := cmd.Context()
-			s, err := o.connect(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			policy, err := s.atlas.ValidationPolicy(ctx)
-			if err != nil {
-				return s.explain("reading the validation policy", err)
-			}
-			pub, err := key.forPolicy(policy)
-			if err != nil {
-				return fmt.Errorf("--csr %s: %w", csrFile, err)
-			}
-			serial := args[0]
-			newSerial, err := s.atlas.RekeyCertificate(ctx, serial, atlas.RekeyRequest{PublicKey: pub})
-			if atlas.IsNotFound(err) {
-				return &notFoundError{fmt.Sprintf("certificate %s not found in the Atlas account of %s", serial, s.issuer)}
-			}
-			if err != nil {
-				return s.explain("rekeying certificate "+serial, err)
-			}
-			result := struct {
-				Serial    string `json:"serial"`
-				NewSerial string `json:"new_serial"`
-			}{serial, newSerial}
-			return o.emit(format, result, func(w io.Writer) {
-				fmt.Fprintf(w, "certificate %s rekeyed: new certificate %s\n", serial, newSerial)
-				fmt.Fprintf(o.streams.ErrOut, "Atlas may take a moment to issue it: kubectl atlas certificate get %s\n", newSerial)
-			})
-		},
+		RunE: runE(ro),
 	}
-	cmd.Flags().StringVar(&csrFile, "csr", "", "PEM file with the CSR (or public key) of the new key")
+	cmd.Flags().StringVar(&ro.csrFile, "csr", "", "PEM file with the CSR (or public key) of the new key")
 	return cmd
+}
+
+// Validate checks -o, takes the serial and reads the key from --csr.
+func (ro *rekeyOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := ro.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	if ro.csrFile == "" {
+		return usageError(cmd, "--csr FILE is required: the CSR or public key of the new key")
+	}
+	data, err := os.ReadFile(ro.csrFile)
+	if err != nil {
+		return fmt.Errorf("--csr: %w", err)
+	}
+	if ro.key, err = readPublicKeyFile(data); err != nil {
+		return fmt.Errorf("--csr %s: %w", ro.csrFile, err)
+	}
+	ro.serial = args[0]
+	return nil
+}
+
+// Run sends the new key in the form the account's policy takes and prints
+// the new serial.
+func (ro *rekeyOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	s, err := ro.connect(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	policy, err := s.atlas.ValidationPolicy(ctx)
+	if err != nil {
+		return s.explain("reading the validation policy", err)
+	}
+	pub, err := ro.key.forPolicy(policy)
+	if err != nil {
+		return fmt.Errorf("--csr %s: %w", ro.csrFile, err)
+	}
+	serial := ro.serial
+	newSerial, err := s.atlas.RekeyCertificate(ctx, serial, atlas.RekeyRequest{PublicKey: pub})
+	if atlas.IsNotFound(err) {
+		return &notFoundError{fmt.Sprintf("certificate %s not found in the Atlas account of %s", serial, s.issuer)}
+	}
+	if err != nil {
+		return s.explain("rekeying certificate "+serial, err)
+	}
+	result := struct {
+		Serial    string `json:"serial"`
+		NewSerial string `json:"new_serial"`
+	}{serial, newSerial}
+	return ro.emit(ro.format, result, func(w io.Writer) {
+		fmt.Fprintf(w, "certificate %s rekeyed: new certificate %s\n", serial, newSerial)
+		fmt.Fprintf(ro.streams.ErrOut, "Atlas may take a moment to issue it: kubectl atlas certificate get %s\n", newSerial)
+	})
 }
 
 // publicKeyFile is what --csr held.

@@ -64,6 +64,22 @@ claims list shows every claim; claims delete ID removes one.`,
 	return cmd
 }
 
+// claimOptions are the settings of a claims subcommand whose one argument
+// is the claim ID.
+type claimOptions struct {
+	readOptions
+	id string
+}
+
+// Validate checks -o and takes the claim ID.
+func (co *claimOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := co.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	co.id = args[0]
+	return nil
+}
+
 // claimExample is the usage line of a claims subcommand with a plausible ID.
 func claimExample(sub string, extra ...string) string {
 	lines := []string{fmt.Sprintf("  kubectl atlas claims %s 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --issuer atlas -n web", sub)}
@@ -73,57 +89,80 @@ func claimExample(sub string, extra ...string) string {
 	return strings.Join(lines, "\n")
 }
 
+// claimsListOptions are the settings of claims list.
+type claimsListOptions struct {
+	readOptions
+	statusFlag string
+
+	status atlas.ClaimStatus
+}
+
 func newClaimsListCommand(o *options) *cobra.Command {
-	var status string
+	lo := &claimsListOptions{readOptions: readOptions{options: o}}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the account's domain claims",
 		Example: `  kubectl atlas claims list --issuer atlas -n web
   kubectl atlas claims list --status VERIFIED --issuer atlas -n web -o json`,
 		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			st := atlas.ClaimStatus(strings.ToUpper(status))
-			if st != "" && st != atlas.ClaimPending && st != atlas.ClaimVerified {
-				return usageError(cmd, "--status must be PENDING or VERIFIED")
-			}
-			s, err := o.connect(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			claims := []atlas.Claim{}
-			const perPage = 100
-			for page := 1; ; page++ {
-				p, err := s.atlas.ListClaims(cmd.Context(), atlas.ClaimsQuery{Page: page, PerPage: perPage, Status: st})
-				if err != nil {
-					return s.explain("listing claims", err)
-				}
-				claims = append(claims, p.Claims...)
-				// The page bound ends the loop on a server that ignores page.
-				more := len(p.Claims) > 0 && (p.Next || len(claims) < p.TotalCount) && page*perPage <= p.TotalCount+perPage
-				if page > 1 || more {
-					fmt.Fprintf(o.streams.ErrOut, "claims: fetched %d of %d\n", len(claims), max(p.TotalCount, len(claims)))
-				}
-				if !more {
-					break
-				}
-			}
-			return o.emit(format, claims, func(w io.Writer) {
-				row(w, "ID", "DOMAIN", "STATUS", "CREATED", "ASSERT BY", "EXPIRES")
-				for _, c := range claims {
-					row(w, c.ID, c.Domain, string(c.Status), unixTime(c.CreatedAt), unixTime(c.AssertBy), unixTime(c.ExpiresAt))
-				}
-			})
-		},
+		RunE: runE(lo),
 	}
-	cmd.Flags().StringVar(&status, "status", "", "only claims in this status: PENDING or VERIFIED")
+	cmd.Flags().StringVar(&lo.statusFlag, "status", "", "only claims in this status: PENDING or VERIFIED")
 	return cmd
 }
 
+// Validate checks -o and --status.
+func (lo *claimsListOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := lo.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	lo.status = atlas.ClaimStatus(strings.ToUpper(lo.statusFlag))
+	if lo.status != "" && lo.status != atlas.ClaimPending && lo.status != atlas.ClaimVerified {
+		return usageError(cmd, "--status must be PENDING or VERIFIED")
+	}
+	return nil
+}
+
+// Run fetches every page of claims and prints them.
+func (lo *claimsListOptions) Run(cmd *cobra.Command) error {
+	s, err := lo.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	claims := []atlas.Claim{}
+	const perPage = 100
+	for page := 1; ; page++ {
+		p, err := s.atlas.ListClaims(cmd.Context(), atlas.ClaimsQuery{Page: page, PerPage: perPage, Status: lo.status})
+		if err != nil {
+			return s.explain("listing claims", err)
+		}
+		claims = append(claims, p.Claims...)
+		// The page bound ends the loop on a server that ignores page.
+		more := len(p.Claims) > 0 && (p.Next || len(claims) < p.TotalCount) && page*perPage <= p.TotalCount+perPage
+		if page > 1 || more {
+			fmt.Fprintf(lo.streams.ErrOut, "claims: fetched %d of %d\n", len(claims), max(p.TotalCount, len(claims)))
+		}
+		if !more {
+			break
+		}
+	}
+	return lo.emit(lo.format, claims, func(w io.Writer) {
+		row(w, "ID", "DOMAIN", "STATUS", "CREATED", "ASSERT BY", "EXPIRES")
+		for _, c := range claims {
+			row(w, c.ID, c.Domain, string(c.Status), unixTime(c.CreatedAt), unixTime(c.AssertBy), unixTime(c.ExpiresAt))
+		}
+	})
+}
+
+// claimsSubmitOptions are the settings of claims submit.
+type claimsSubmitOptions struct {
+	readOptions
+	// domain is the claimed name in its ASCII form.
+	domain string
+}
+
 func newClaimsSubmitCommand(o *options) *cobra.Command {
+	so := &claimsSubmitOptions{readOptions: readOptions{options: o}}
 	return &cobra.Command{
 		Use:   "submit DOMAIN",
 		Short: "Claim a domain and get the token that proves control of it",
@@ -134,74 +173,88 @@ before assert_by. Internationalised names are sent in their ASCII form.`,
 		Example: `  kubectl atlas claims submit example.com --issuer atlas -n web
   kubectl atlas claims submit example.com --issuer atlas -n web -o json | jq -r .token`,
 		Args: exactArgs("DOMAIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			domain, err := idna.Lookup.ToASCII(strings.TrimSuffix(strings.TrimSpace(args[0]), "."))
-			if err != nil {
-				return usageError(cmd, "%q is not a valid domain name: %v", args[0], err)
-			}
-			s, err := o.connect(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			a, err := s.atlas.SubmitClaim(cmd.Context(), domain)
-			if err != nil {
-				return s.explain("claiming "+domain, err)
-			}
-			result := struct {
-				ID       string `json:"id"`
-				Domain   string `json:"domain"`
-				Token    string `json:"token"`
-				AssertBy int64  `json:"assert_by"`
-			}{a.ID, domain, a.Token, a.AssertBy}
-			return o.emit(format, result, func(w io.Writer) {
-				row(w, "ID", "DOMAIN", "TOKEN", "ASSERT BY")
-				row(w, a.ID, domain, a.Token, unixTime(a.AssertBy))
-				fmt.Fprintf(o.streams.ErrOut, "Publish the token as a TXT record at %s, then: kubectl atlas claims verify-dns %s\n", domain, a.ID)
-			})
-		},
+		RunE: runE(so),
 	}
 }
 
+// Validate checks -o and turns DOMAIN into its ASCII form.
+func (so *claimsSubmitOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := so.readOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	var err error
+	if so.domain, err = idna.Lookup.ToASCII(strings.TrimSuffix(strings.TrimSpace(args[0]), ".")); err != nil {
+		return usageError(cmd, "%q is not a valid domain name: %v", args[0], err)
+	}
+	return nil
+}
+
+// Run claims the domain and prints the claim ID and token.
+func (so *claimsSubmitOptions) Run(cmd *cobra.Command) error {
+	s, err := so.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	a, err := s.atlas.SubmitClaim(cmd.Context(), so.domain)
+	if err != nil {
+		return s.explain("claiming "+so.domain, err)
+	}
+	result := struct {
+		ID       string `json:"id"`
+		Domain   string `json:"domain"`
+		Token    string `json:"token"`
+		AssertBy int64  `json:"assert_by"`
+	}{a.ID, so.domain, a.Token, a.AssertBy}
+	return so.emit(so.format, result, func(w io.Writer) {
+		row(w, "ID", "DOMAIN", "TOKEN", "ASSERT BY")
+		row(w, a.ID, so.domain, a.Token, unixTime(a.AssertBy))
+		fmt.Fprintf(so.streams.ErrOut, "Publish the token as a TXT record at %s, then: kubectl atlas claims verify-dns %s\n", so.domain, a.ID)
+	})
+}
+
+// claimsGetOptions are the settings of claims get.
+type claimsGetOptions struct{ claimOptions }
+
 func newClaimsGetCommand(o *options) *cobra.Command {
+	g := &claimsGetOptions{claimOptions{readOptions: readOptions{options: o}}}
 	return &cobra.Command{
 		Use:     "get ID",
 		Short:   "Show a claim: domain, status, token, deadlines and verification log",
 		Example: claimExample("get", "kubectl atlas claims get 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --issuer atlas -n web -o yaml"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			c, err := s.atlas.RetrieveClaim(cmd.Context(), args[0])
-			if err != nil {
-				return s.claimError("reading claim", args[0], err)
-			}
-			return o.emit(format, c, func(w io.Writer) {
-				line := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
-				line("ID", c.ID)
-				line("Domain", c.Domain)
-				line("Status", string(c.Status))
-				line("Token", orDash(c.Token))
-				line("Created", unixTime(c.CreatedAt))
-				line("Assert by", unixTime(c.AssertBy))
-				line("Expires", unixTime(c.ExpiresAt))
-				if c.LastVerifiedAt != 0 {
-					line("Last verified", unixTime(c.LastVerifiedAt)+" by "+orDash(c.LastVerificationMethod))
-				}
-				if len(c.Log) > 0 {
-					line("Log", "")
-					for _, e := range c.Log {
-						fmt.Fprintf(w, "  %s\t%s\t%s\n", unixTime(e.Timestamp), e.Status, e.Description)
-					}
-				}
-			})
-		},
+		RunE:    runE(g),
 	}
+}
+
+// Run reads the claim and prints it.
+func (g *claimsGetOptions) Run(cmd *cobra.Command) error {
+	s, err := g.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	c, err := s.atlas.RetrieveClaim(cmd.Context(), g.id)
+	if err != nil {
+		return s.claimError("reading claim", g.id, err)
+	}
+	return g.emit(g.format, c, func(w io.Writer) {
+		line := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
+		line("ID", c.ID)
+		line("Domain", c.Domain)
+		line("Status", string(c.Status))
+		line("Token", orDash(c.Token))
+		line("Created", unixTime(c.CreatedAt))
+		line("Assert by", unixTime(c.AssertBy))
+		line("Expires", unixTime(c.ExpiresAt))
+		if c.LastVerifiedAt != 0 {
+			line("Last verified", unixTime(c.LastVerifiedAt)+" by "+orDash(c.LastVerificationMethod))
+		}
+		if len(c.Log) > 0 {
+			line("Log", "")
+			for _, e := range c.Log {
+				fmt.Fprintf(w, "  %s\t%s\t%s\n", unixTime(e.Timestamp), e.Status, e.Description)
+			}
+		}
+	})
 }
 
 // claimError names a claim that does not exist plainly.
@@ -212,7 +265,11 @@ func (s *session) claimError(doing, id string, err error) error {
 	return s.explain(doing+" "+id, err)
 }
 
+// claimsDeleteOptions are the settings of claims delete.
+type claimsDeleteOptions struct{ claimOptions }
+
 func newClaimsDeleteCommand(o *options) *cobra.Command {
+	do := &claimsDeleteOptions{claimOptions{readOptions: readOptions{options: o}}}
 	return &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a domain claim",
@@ -220,25 +277,32 @@ func newClaimsDeleteCommand(o *options) *cobra.Command {
 on the strength of this claim; claim it again to restore that.`,
 		Example: claimExample("delete"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			if err := s.atlas.DeleteClaim(cmd.Context(), args[0]); err != nil {
-				return s.claimError("deleting claim", args[0], err)
-			}
-			return o.emit(format, struct {
-				ID      string `json:"id"`
-				Deleted bool   `json:"deleted"`
-			}{args[0], true}, func(w io.Writer) {
-				fmt.Fprintf(w, "claim %s deleted\n", args[0])
-			})
-		},
+		RunE:    runE(do),
 	}
 }
 
+// Run deletes the claim.
+func (do *claimsDeleteOptions) Run(cmd *cobra.Command) error {
+	s, err := do.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	if err := s.atlas.DeleteClaim(cmd.Context(), do.id); err != nil {
+		return s.claimError("deleting claim", do.id, err)
+	}
+	return do.emit(do.format, struct {
+		ID      string `json:"id"`
+		Deleted bool   `json:"deleted"`
+	}{do.id, true}, func(w io.Writer) {
+		fmt.Fprintf(w, "claim %s deleted\n", do.id)
+	})
+}
+
+// claimsDNSOptions are the settings of claims dns.
+type claimsDNSOptions struct{ claimOptions }
+
 func newClaimsDNSCommand(o *options) *cobra.Command {
+	no := &claimsDNSOptions{claimOptions{readOptions: readOptions{options: o}}}
 	return &cobra.Command{
 		Use:   "dns ID",
 		Short: "List the authorization domains where the DNS token may be published",
@@ -247,26 +311,29 @@ parents. The TXT record with the token may be published at any of them;
 name the one used with "claims verify-dns ID --authorization-domain".`,
 		Example: claimExample("dns"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			domains, err := s.atlas.ClaimDNSDomains(cmd.Context(), args[0])
-			if err != nil {
-				return s.claimError("listing the authorization domains of claim", args[0], err)
-			}
-			if domains == nil {
-				domains = []string{}
-			}
-			return o.emit(format, domains, func(w io.Writer) {
-				row(w, "AUTHORIZATION DOMAIN")
-				for _, d := range domains {
-					row(w, d)
-				}
-			})
-		},
+		RunE:    runE(no),
 	}
+}
+
+// Run lists the claim's authorization domains.
+func (no *claimsDNSOptions) Run(cmd *cobra.Command) error {
+	s, err := no.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	domains, err := s.atlas.ClaimDNSDomains(cmd.Context(), no.id)
+	if err != nil {
+		return s.claimError("listing the authorization domains of claim", no.id, err)
+	}
+	if domains == nil {
+		domains = []string{}
+	}
+	return no.emit(no.format, domains, func(w io.Writer) {
+		row(w, "AUTHORIZATION DOMAIN")
+		for _, d := range domains {
+			row(w, d)
+		}
+	})
 }
 
 // verification prints the outcome of a verify-* call.
@@ -288,8 +355,14 @@ func (o *options) verification(format, id, method string, v atlas.Verification) 
 	})
 }
 
+// claimsVerifyDNSOptions are the settings of claims verify-dns.
+type claimsVerifyDNSOptions struct {
+	claimOptions
+	authorizationDomain string
+}
+
 func newClaimsVerifyDNSCommand(o *options) *cobra.Command {
-	var and string
+	vo := &claimsVerifyDNSOptions{claimOptions: claimOptions{readOptions: readOptions{options: o}}}
 	cmd := &cobra.Command{
 		Use:   "verify-dns ID",
 		Short: "Ask Atlas to find the claim's token in DNS",
@@ -298,24 +371,36 @@ domain, or at --authorization-domain (one of "claims dns ID"). The first
 call schedules the check; a later call reports VERIFIED once Atlas found it.`,
 		Example: claimExample("verify-dns", "kubectl atlas claims verify-dns 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --authorization-domain example.com --issuer atlas -n web"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			v, err := s.atlas.VerifyClaimDNS(cmd.Context(), args[0], and)
-			if err != nil {
-				return s.claimError("verifying claim", args[0], err)
-			}
-			return o.verification(format, args[0], "DNS", v)
-		},
+		RunE:    runE(vo),
 	}
-	cmd.Flags().StringVar(&and, "authorization-domain", "", "authorization domain where the TXT record is published (default: the claimed domain)")
+	cmd.Flags().StringVar(&vo.authorizationDomain, "authorization-domain", "", "authorization domain where the TXT record is published (default: the claimed domain)")
 	return cmd
 }
 
+// Run asks Atlas to look for the token in DNS.
+func (vo *claimsVerifyDNSOptions) Run(cmd *cobra.Command) error {
+	s, err := vo.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	v, err := s.atlas.VerifyClaimDNS(cmd.Context(), vo.id, vo.authorizationDomain)
+	if err != nil {
+		return s.claimError("verifying claim", vo.id, err)
+	}
+	return vo.verification(vo.format, vo.id, "DNS", v)
+}
+
+// claimsVerifyHTTPOptions are the settings of claims verify-http.
+type claimsVerifyHTTPOptions struct {
+	claimOptions
+	authorizationDomain string
+	schemeFlag          string
+
+	scheme string
+}
+
 func newClaimsVerifyHTTPCommand(o *options) *cobra.Command {
-	var and, scheme string
+	vo := &claimsVerifyHTTPOptions{claimOptions: claimOptions{readOptions: readOptions{options: o}}}
 	cmd := &cobra.Command{
 		Use:   "verify-http ID",
 		Short: "Ask Atlas to fetch the claim's token over HTTP or HTTPS",
@@ -324,32 +409,43 @@ func newClaimsVerifyHTTPCommand(o *options) *cobra.Command {
 later call reports VERIFIED once Atlas fetched it.`,
 		Example: claimExample("verify-http", "kubectl atlas claims verify-http 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --scheme http --issuer atlas -n web"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			sc := strings.ToLower(scheme)
-			if sc != "http" && sc != "https" {
-				return usageError(cmd, "--scheme must be http or https")
-			}
-			s, err := o.connect(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			v, err := s.atlas.VerifyClaimHTTP(cmd.Context(), args[0], atlas.HTTPVerifyRequest{Scheme: sc, AuthorizationDomain: and})
-			if err != nil {
-				return s.claimError("verifying claim", args[0], err)
-			}
-			return o.verification(format, args[0], "HTTP", v)
-		},
+		RunE:    runE(vo),
 	}
-	cmd.Flags().StringVar(&scheme, "scheme", "https", "http or https")
-	cmd.Flags().StringVar(&and, "authorization-domain", "", "authorization domain that serves the token (default: the claimed domain)")
+	cmd.Flags().StringVar(&vo.schemeFlag, "scheme", "https", "http or https")
+	cmd.Flags().StringVar(&vo.authorizationDomain, "authorization-domain", "", "authorization domain that serves the token (default: the claimed domain)")
 	return cmd
 }
 
+// Validate checks -o and --scheme and takes the claim ID.
+func (vo *claimsVerifyHTTPOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := vo.claimOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	vo.scheme = strings.ToLower(vo.schemeFlag)
+	if vo.scheme != "http" && vo.scheme != "https" {
+		return usageError(cmd, "--scheme must be http or https")
+	}
+	return nil
+}
+
+// Run asks Atlas to fetch the token over HTTP or HTTPS.
+func (vo *claimsVerifyHTTPOptions) Run(cmd *cobra.Command) error {
+	s, err := vo.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	v, err := s.atlas.VerifyClaimHTTP(cmd.Context(), vo.id, atlas.HTTPVerifyRequest{Scheme: vo.scheme, AuthorizationDomain: vo.authorizationDomain})
+	if err != nil {
+		return s.claimError("verifying claim", vo.id, err)
+	}
+	return vo.verification(vo.format, vo.id, "HTTP", v)
+}
+
+// claimsEmailOptions are the settings of claims email.
+type claimsEmailOptions struct{ claimOptions }
+
 func newClaimsEmailCommand(o *options) *cobra.Command {
+	eo := &claimsEmailOptions{claimOptions{readOptions: readOptions{options: o}}}
 	return &cobra.Command{
 		Use:   "email ID",
 		Short: "List the addresses that may approve an email verification",
@@ -359,33 +455,42 @@ the contact in the domain's SOA record. Send the email with
 "claims verify-email ID --email ADDR".`,
 		Example: claimExample("email"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			e, err := s.atlas.ClaimEmails(cmd.Context(), args[0])
-			if err != nil {
-				return s.claimError("listing the approver addresses of claim", args[0], err)
-			}
-			for _, msg := range e.DNS.SOA.Errors {
-				fmt.Fprintf(o.streams.ErrOut, "SOA lookup: %s\n", msg)
-			}
-			return o.emit(format, e, func(w io.Writer) {
-				row(w, "ADDRESS", "SOURCE")
-				for _, a := range e.Constructed {
-					row(w, a, "constructed")
-				}
-				for _, a := range e.DNS.SOA.Emails {
-					row(w, a, "SOA")
-				}
-			})
-		},
+		RunE:    runE(eo),
 	}
 }
 
+// Run lists the claim's approver addresses.
+func (eo *claimsEmailOptions) Run(cmd *cobra.Command) error {
+	s, err := eo.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	e, err := s.atlas.ClaimEmails(cmd.Context(), eo.id)
+	if err != nil {
+		return s.claimError("listing the approver addresses of claim", eo.id, err)
+	}
+	for _, msg := range e.DNS.SOA.Errors {
+		fmt.Fprintf(eo.streams.ErrOut, "SOA lookup: %s\n", msg)
+	}
+	return eo.emit(eo.format, e, func(w io.Writer) {
+		row(w, "ADDRESS", "SOURCE")
+		for _, a := range e.Constructed {
+			row(w, a, "constructed")
+		}
+		for _, a := range e.DNS.SOA.Emails {
+			row(w, a, "SOA")
+		}
+	})
+}
+
+// claimsVerifyEmailOptions are the settings of claims verify-email.
+type claimsVerifyEmailOptions struct {
+	claimOptions
+	email string
+}
+
 func newClaimsVerifyEmailCommand(o *options) *cobra.Command {
-	var email string
+	vo := &claimsVerifyEmailOptions{claimOptions: claimOptions{readOptions: readOptions{options: o}}}
 	cmd := &cobra.Command{
 		Use:   "verify-email ID --email ADDR",
 		Short: "Send a verification email to an approver address",
@@ -394,30 +499,41 @@ addresses "claims email ID" lists. The claim is VERIFIED once the recipient
 approves it; check with "claims get ID".`,
 		Example: claimExample("verify-email", "kubectl atlas claims verify-email 014E9CEAF4D351FE5AA76E6E9B3BCDA5 --email hostmaster@example.com --issuer atlas -n web"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.format(cmd, false)
-			if err != nil {
-				return err
-			}
-			if email == "" {
-				return usageError(cmd, "--email ADDR is required: one of the addresses \"kubectl atlas claims email %s\" lists", args[0])
-			}
-			s, err := o.connect(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			v, err := s.atlas.VerifyClaimEmail(cmd.Context(), args[0], email)
-			if err != nil {
-				return s.claimError("verifying claim", args[0], err)
-			}
-			return o.verification(format, args[0], "email", v)
-		},
+		RunE:    runE(vo),
 	}
-	cmd.Flags().StringVar(&email, "email", "", "approver address to send the email to")
+	cmd.Flags().StringVar(&vo.email, "email", "", "approver address to send the email to")
 	return cmd
 }
 
+// Validate checks -o and that --email is set, and takes the claim ID.
+func (vo *claimsVerifyEmailOptions) Validate(cmd *cobra.Command, args []string) error {
+	if err := vo.claimOptions.Validate(cmd, args); err != nil {
+		return err
+	}
+	if vo.email == "" {
+		return usageError(cmd, "--email ADDR is required: one of the addresses \"kubectl atlas claims email %s\" lists", vo.id)
+	}
+	return nil
+}
+
+// Run asks Atlas to send the verification email.
+func (vo *claimsVerifyEmailOptions) Run(cmd *cobra.Command) error {
+	s, err := vo.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	v, err := s.atlas.VerifyClaimEmail(cmd.Context(), vo.id, vo.email)
+	if err != nil {
+		return s.claimError("verifying claim", vo.id, err)
+	}
+	return vo.verification(vo.format, vo.id, "email", v)
+}
+
+// claimsReassertOptions are the settings of claims reassert.
+type claimsReassertOptions struct{ claimOptions }
+
 func newClaimsReassertCommand(o *options) *cobra.Command {
+	ro := &claimsReassertOptions{claimOptions{readOptions: readOptions{options: o}}}
 	return &cobra.Command{
 		Use:   "reassert ID",
 		Short: "Get a new token and assert_by for a claim whose deadline has passed",
@@ -426,27 +542,30 @@ verified in time (verification then fails with 424 "Claim expired").
 Publish the new token and verify again.`,
 		Example: claimExample("reassert"),
 		Args:    exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, s, err := o.formatAndConnect(cmd, false)
-			if err != nil {
-				return err
-			}
-			a, err := s.atlas.ReassertClaim(cmd.Context(), args[0])
-			if errors.Is(err, atlas.ErrInProgress) {
-				return fmt.Errorf("claim %s: a previous verification is still in progress; reassert once it has finished", args[0])
-			}
-			if err != nil {
-				return s.claimError("reasserting claim", args[0], err)
-			}
-			result := struct {
-				ID       string `json:"id"`
-				Token    string `json:"token"`
-				AssertBy int64  `json:"assert_by"`
-			}{a.ID, a.Token, a.AssertBy}
-			return o.emit(format, result, func(w io.Writer) {
-				row(w, "ID", "TOKEN", "ASSERT BY")
-				row(w, a.ID, a.Token, unixTime(a.AssertBy))
-			})
-		},
+		RunE:    runE(ro),
 	}
+}
+
+// Run asks for a new token and prints it.
+func (ro *claimsReassertOptions) Run(cmd *cobra.Command) error {
+	s, err := ro.connect(cmd.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	a, err := s.atlas.ReassertClaim(cmd.Context(), ro.id)
+	if errors.Is(err, atlas.ErrInProgress) {
+		return fmt.Errorf("claim %s: a previous verification is still in progress; reassert once it has finished", ro.id)
+	}
+	if err != nil {
+		return s.claimError("reasserting claim", ro.id, err)
+	}
+	result := struct {
+		ID       string `json:"id"`
+		Token    string `json:"token"`
+		AssertBy int64  `json:"assert_by"`
+	}{a.ID, a.Token, a.AssertBy}
+	return ro.emit(ro.format, result, func(w io.Writer) {
+		row(w, "ID", "TOKEN", "ASSERT BY")
+		row(w, a.ID, a.Token, unixTime(a.AssertBy))
+	})
 }

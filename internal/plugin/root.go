@@ -26,11 +26,11 @@ limitations under the License.
 package plugin
 
 import (
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/globalsign/atlas-issuer/internal/version"
@@ -43,18 +43,12 @@ import (
 // chart's conventional namespace is the best guess.
 const DefaultClusterResourceNamespace = "atlas-issuer"
 
-// Streams are the plugin's standard input, output and error. Tables and
-// -o output go to Out; prompts, progress and hints go to ErrOut so that
-// Out stays parseable.
-type Streams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-}
-
 // options are the flags every command shares.
 type options struct {
-	streams Streams
+	// streams are the plugin's standard input, output and error. Tables and
+	// -o output go to Out; prompts, progress and hints go to ErrOut so that
+	// Out stays parseable.
+	streams genericiooptions.IOStreams
 
 	kubeconfig string
 	overrides  clientcmd.ConfigOverrides
@@ -100,7 +94,7 @@ kubectl's connection flags work too (--kubeconfig, --context, -n, --cluster,
 
 // NewCommand returns the kubectl-atlas root command. It holds no global
 // state, so tests can build and run as many as they like in one process.
-func NewCommand(streams Streams) *cobra.Command {
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &options{streams: streams, now: time.Now}
 	root := &cobra.Command{
 		Use:   "kubectl-atlas",
@@ -159,6 +153,40 @@ func NewCommand(streams Streams) *cobra.Command {
 		newClaimsCommand(o),
 	)
 	return root
+}
+
+// runner is a subcommand's options: Validate checks the arguments and flags
+// before anything is read from the cluster or Atlas, Run does the work.
+type runner interface {
+	Validate(cmd *cobra.Command, args []string) error
+	Run(cmd *cobra.Command) error
+}
+
+// runE is the RunE of a subcommand whose options are r.
+func runE(r runner) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := r.Validate(cmd, args); err != nil {
+			return err
+		}
+		return r.Run(cmd)
+	}
+}
+
+// readOptions are the settings of a command that reads from the account and
+// prints what it read: only -o, which is checked before anything is read.
+type readOptions struct {
+	*options
+	// allowPEM admits -o pem, for commands that print certificates.
+	allowPEM bool
+
+	format string
+}
+
+// Validate checks -o.
+func (ro *readOptions) Validate(cmd *cobra.Command, _ []string) error {
+	var err error
+	ro.format, err = ro.options.format(cmd, ro.allowPEM)
+	return err
 }
 
 // exactArgs is cobra.ExactArgs with the argument's name in the message.

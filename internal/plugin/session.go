@@ -22,9 +22,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -97,20 +94,6 @@ func kubeconfigError(err error) error {
 		return errors.New("no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create ~/.kube/config")
 	}
 	return fmt.Errorf("kubeconfig: %w", err)
-}
-
-// formatAndConnect checks -o before anything is read from the cluster, then
-// connects: the opening of nearly every subcommand.
-func (o *options) formatAndConnect(cmd *cobra.Command, allowPEM bool) (string, *session, error) {
-	format, err := o.format(cmd, allowPEM)
-	if err != nil {
-		return "", nil, err
-	}
-	s, err := o.connect(cmd.Context(), cmd)
-	if err != nil {
-		return "", nil, err
-	}
-	return format, s, nil
 }
 
 // connect resolves the issuer named by --issuer or --cluster-issuer and
@@ -188,55 +171,20 @@ func (s *session) explain(doing string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *atlas.Error
 	var unknownCA x509.UnknownAuthorityError
 	var verifyErr *tls.CertificateVerificationError
+	ae, isAtlas := errors.AsType[*atlas.Error](err)
 	switch {
 	case atlas.IsAuth(err):
-		return fmt.Errorf("Atlas refused the API key and secret of %s (%s)", s.issuer, statusLine(err))
+		return fmt.Errorf("Atlas refused the API key and secret of %s (%s)", s.issuer, ae.Status())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", doing, err)
-	case errors.As(err, &ae):
-		msg := fmt.Sprintf("%s: Atlas answered %s", doing, statusLine(err))
-		if ae.Description != "" && ae.Description != http.StatusText(ae.StatusCode) {
-			msg += ": " + ae.Description
-		}
-		if len(ae.Errors) > 0 {
-			keys := make([]string, 0, len(ae.Errors))
-			for k := range ae.Errors {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			parts := make([]string, len(keys))
-			for i, k := range keys {
-				parts[i] = k + ": " + ae.Errors[k]
-			}
-			msg += " (" + strings.Join(parts, "; ") + ")"
-		}
-		if ae.ID != "" {
-			msg += " [Atlas incident " + ae.ID + "]"
-		}
-		return errors.New(msg)
+	case isAtlas:
+		return fmt.Errorf("%s: Atlas answered %s", doing, ae.Summary())
 	case errors.As(err, &unknownCA), errors.As(err, &verifyErr):
 		return fmt.Errorf("%s: the server certificate of %s is not trusted (%w); for a private endpoint set spec.caBundle of %s", doing, s.url, err, s.issuer)
-	case isTLSRejection(err):
+	case atlas.IsTLSRejection(err):
 		return fmt.Errorf("Atlas refused the mTLS client certificate of %s: %w", s.issuer, err)
 	}
 	return fmt.Errorf("%s: cannot reach Atlas at %s: %w", doing, s.url, err)
-}
-
-// statusLine is "401 Unauthorized" for the Atlas error in err.
-func statusLine(err error) string {
-	code := atlas.StatusCode(err)
-	if t := http.StatusText(code); t != "" {
-		return fmt.Sprintf("%d %s", code, t)
-	}
-	return fmt.Sprint(code)
-}
-
-// isTLSRejection reports a TLS alert from the server, which is how a server
-// that requires client certificates refuses one it does not trust.
-func isTLSRejection(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "remote error: tls:") || strings.Contains(msg, "tls: certificate required")
 }

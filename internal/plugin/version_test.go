@@ -20,13 +20,15 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // TestVersionFlag: --version prints the stamped version and needs no
 // cluster.
 func TestVersionFlag(t *testing.T) {
 	var out, errOut bytes.Buffer
-	cmd := NewCommand(Streams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut})
+	cmd := NewCommand(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut})
 	cmd.SetArgs([]string{"--version"})
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("--version: %v (%s)", err, errOut.String())

@@ -34,6 +34,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -68,7 +69,7 @@ func TestHelpNamesEveryOperation(t *testing.T) {
 			}
 		}
 	}
-	walk(plugin.NewCommand(plugin.Streams{}))
+	walk(plugin.NewCommand(genericiooptions.IOStreams{}))
 }
 
 func TestQuotaAndCounters(t *testing.T) {
