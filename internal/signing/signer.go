@@ -31,6 +31,7 @@ import (
 
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -72,8 +73,9 @@ type Signer struct {
 	Loader    *credentials.Loader
 	Annotator Annotator
 	Metrics   *Metrics
-	// Now defaults to time.Now.
-	Now func() time.Time
+	// Clock tells the time for intents, caches and metrics. New sets
+	// clock.RealClock; tests move a fake one.
+	Clock clock.PassiveClock
 	// LookupGrace is how long after an intent was written a restart keeps
 	// looking for the submitted certificate before submitting again. Atlas
 	// may take a moment to list a new certificate.
@@ -100,6 +102,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Sig
 		Loader:      loader,
 		Annotator:   annotator,
 		Metrics:     metrics,
+		Clock:       clock.RealClock{},
 		LookupGrace: 2 * time.Minute,
 		completed:   newCompleted(5 * time.Minute),
 	}
@@ -119,10 +122,7 @@ func (s *Signer) failpoint(name string) {
 }
 
 func (s *Signer) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 // Sign returns the certificate for a request, or the issuer-lib error that

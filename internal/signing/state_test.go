@@ -88,7 +88,7 @@ func TestTwinFromMemory(t *testing.T) {
 	}
 
 	e.signer.Settled(first.Object.GetUID())
-	e.now = e.now.Add(e.signer.completed.grace)
+	e.clock.SetTime(e.clock.Now().Add(e.signer.completed.grace))
 	before = e.fake.TotalCalls()
 	if _, err := e.signer.Sign(context.Background(), twin(e, first, "twin-3"), e.iss); err != nil {
 		t.Fatal(err)
