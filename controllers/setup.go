@@ -138,8 +138,7 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) *signing.Signer {
 		Clock:   c.Clock,
 	})
 	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Now: c.Clock.Now}
-	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry))
-	s.Clock = c.Clock
+	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
 	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests)
 	s.Notify = c.notify

@@ -73,9 +73,6 @@ type Signer struct {
 	Loader    *credentials.Loader
 	Annotator Annotator
 	Metrics   *Metrics
-	// Clock tells the time for intents, caches and metrics. New sets
-	// clock.RealClock; tests move a fake one.
-	Clock clock.PassiveClock
 	// LookupGrace is how long after an intent was written a restart keeps
 	// looking for the submitted certificate before submitting again. Atlas
 	// may take a moment to list a new certificate.
@@ -90,21 +87,25 @@ type Signer struct {
 	// Limiter, when set, bounds the requests signed against Atlas at once.
 	Limiter *Limiter
 
+	clock        clock.PassiveClock
 	accounts     accounts
 	completed    *completed
 	fingerprints fingerprints
 	recent       recent
 }
 
-// New returns a Signer.
-func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Signer {
+// New returns a Signer that tells the time for intents, caches and metrics
+// by clk.
+func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk clock.PassiveClock) *Signer {
 	return &Signer{
-		Loader:      loader,
-		Annotator:   annotator,
-		Metrics:     metrics,
-		Clock:       clock.RealClock{},
-		LookupGrace: 2 * time.Minute,
-		completed:   newCompleted(5 * time.Minute),
+		Loader:       loader,
+		Annotator:    annotator,
+		Metrics:      metrics,
+		LookupGrace:  2 * time.Minute,
+		clock:        clk,
+		completed:    newCompleted(5*time.Minute, clk),
+		fingerprints: newFingerprints(clk),
+		recent:       newRecent(clk),
 	}
 }
 
@@ -112,7 +113,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Sig
 // with this UID settled (Ready, Failed or Denied), so Sign will not be asked
 // for it again and what it kept for the request can go.
 func (s *Signer) Settled(uid types.UID) {
-	s.completed.settled(uid, s.now())
+	s.completed.settled(uid)
 }
 
 func (s *Signer) failpoint(name string) {
@@ -122,7 +123,7 @@ func (s *Signer) failpoint(name string) {
 }
 
 func (s *Signer) now() time.Time {
-	return s.Clock.Now()
+	return s.clock.Now()
 }
 
 // Sign returns the certificate for a request, or the issuer-lib error that
@@ -139,7 +140,7 @@ func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
 	ctx = log.IntoContext(ctx, logger)
-	if e, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
+	if e, ok := s.completed.get(req.Object.GetUID()); ok {
 		// Already signed by this process; the informer is behind.
 		if built, err := chain.Build([]byte(e.leaf), e.trust); err == nil {
 			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: e.serial}, nil
@@ -191,7 +192,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			return b, err
 		}
 	}
-	if prev, ok := s.recent.get(cl, mapped, s.now()); ok {
+	if prev, ok := s.recent.get(cl, mapped); ok {
 		return s.collectTwin(ctx, cl, req, prev, trust)
 	}
 	if len(notes) > 0 && s.Notify != nil {
@@ -245,7 +246,7 @@ func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request,
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: prev.serial}); err != nil {
 		return Bundle{}, fmt.Errorf("persist serial %s: %w", prev.serial, err)
 	}
-	if e, ok := s.completed.get(prev.uid, s.now()); ok && e.serial == prev.serial {
+	if e, ok := s.completed.get(prev.uid); ok && e.serial == prev.serial {
 		// The first request's certificate is still at hand: no GET.
 		return s.finish(req, prev.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: e.leaf}, e.trust)
 	}
@@ -334,7 +335,7 @@ func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo,
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.completed.put(req.Object.GetUID(), completedEntry{serial: serial, leaf: info.Certificate, trust: trust}, s.now())
+	s.completed.put(req.Object.GetUID(), completedEntry{serial: serial, leaf: info.Certificate, trust: trust})
 	return b, nil
 }
 
@@ -362,7 +363,7 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 	// Keys already fetched by an earlier lookup first, then the others.
 	var unknown []string
 	for _, serial := range candidates {
-		fp, ok := s.fingerprints.get(cl, serial, s.now())
+		fp, ok := s.fingerprints.get(cl, serial)
 		if !ok {
 			unknown = append(unknown, serial)
 		} else if fp == intent.Fingerprint {
@@ -392,7 +393,7 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 		if err != nil {
 			fp = "" // unreadable: never a match
 		}
-		s.fingerprints.put(cl, serial, fp, s.now())
+		s.fingerprints.put(cl, serial, fp)
 		if fp != "" && fp == intent.Fingerprint {
 			return serial, true, nil
 		}

@@ -123,8 +123,7 @@ func (e *env) newSigner() {
 	sec.ResourceVersion = ""
 	api := ctrlfake.NewClientBuilder().WithObjects(sec).Build()
 	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Now: e.clock.Now}
-	e.signer = New(loader, e.ann, nil)
-	e.signer.Clock = e.clock
+	e.signer = New(loader, e.ann, nil, e.clock)
 }
 
 func (e *env) request(dnsName string, isCA bool) Request {

@@ -23,8 +23,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // accountState is what Check learned about an issuer's account and Sign
@@ -97,18 +99,19 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 // a hit: keeping every built bundle costs kilobytes per certificate, a
 // large share of the manager's peak in a burst (docs/performance.md, P4).
 type completed struct {
-	mu        sync.Mutex
-	ttl       time.Duration
-	grace     time.Duration
-	lastSweep time.Time
-	m         map[types.UID]completedEntry
+	ttl   time.Duration
+	grace time.Duration
+	cache *ttlcache.Cache[types.UID, completedEntry]
 }
 
+// completedMax bounds the memory the kept certificates take; past it the
+// least recently used go first, which only makes their reconciles dearer.
+const completedMax = 1 << 14
+
 type completedEntry struct {
-	serial  string
-	leaf    string
-	trust   []string
-	expires time.Time
+	serial string
+	leaf   string
+	trust  []string
 }
 
 // Bundle is a signed certificate in the shape issuer-lib wants.
@@ -118,55 +121,26 @@ type Bundle struct {
 	Serial   string
 }
 
-func newCompleted(ttl time.Duration) *completed {
-	return &completed{ttl: ttl, grace: 10 * time.Second, m: map[types.UID]completedEntry{}}
+// newCompleted sweeps once per grace period, so settled entries free their
+// memory soon after they expire.
+func newCompleted(ttl time.Duration, clk clock.PassiveClock) *completed {
+	const grace = 10 * time.Second
+	return &completed{ttl: ttl, grace: grace, cache: ttlcache.New[types.UID, completedEntry](completedMax, grace, clk)}
 }
 
-func (c *completed) get(uid types.UID, now time.Time) (completedEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[uid]
-	if !ok || !now.Before(e.expires) {
-		return completedEntry{}, false
-	}
-	return e, true
+func (c *completed) get(uid types.UID) (completedEntry, bool) {
+	return c.cache.Get(uid)
 }
 
-func (c *completed) put(uid types.UID, e completedEntry, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweepLocked(now)
-	e.expires = now.Add(c.ttl)
-	c.m[uid] = e
+func (c *completed) put(uid types.UID, e completedEntry) {
+	c.cache.Set(uid, e, c.ttl)
 }
 
 // settled shortens an entry's life to the grace period.
-func (c *completed) settled(uid types.UID, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[uid]; ok && e.expires.After(now.Add(c.grace)) {
-		e.expires = now.Add(c.grace)
-		c.m[uid] = e
-	}
-	c.sweepLocked(now)
-}
-
-// sweepLocked drops expired entries, at most once per grace period, so the
-// map stays bounded without a goroutine.
-func (c *completed) sweepLocked(now time.Time) {
-	if now.Sub(c.lastSweep) < c.grace {
-		return
-	}
-	for k, e := range c.m {
-		if !now.Before(e.expires) {
-			delete(c.m, k)
-		}
-	}
-	c.lastSweep = now
+func (c *completed) settled(uid types.UID) {
+	c.cache.ExpireWithin(uid, c.grace)
 }
 
 func (c *completed) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
+	return c.cache.Len()
 }
