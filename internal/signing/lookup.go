@@ -70,34 +70,34 @@ func (f fingerprints) put(cl *atlas.Client, serial, fp string) {
 // renewal with the same key a little later gets a certificate of its own.
 const recentWindow = time.Minute
 
-// recentMax bounds the memory the submissions take. Past it, the least
+// submissionsMax bounds the memory the submissions take. Past it, the least
 // recently used are forgotten first, and a twin of one of those costs a
 // certificate of its own.
-const recentMax = 1 << 14
+const submissionsMax = 1 << 14
 
-// recent remembers the serial of each certificate this process submitted,
+// recentSubmissions remembers the serial of each certificate this process submitted,
 // by Atlas client, public key and request contents (validity as a lifetime,
 // not a start). cert-manager sometimes creates a second CertificateRequest
 // with the same key and contents just after the first was issued; Atlas
 // would issue, and bill, a second certificate for it.
-type recent struct {
-	cache *ttlcache.Cache[recentKey, recentEntry]
+type recentSubmissions struct {
+	cache *ttlcache.Cache[submissionKey, submission]
 }
 
-func newRecent(clk clock.PassiveClock) recent {
-	return recent{cache: ttlcache.New[recentKey, recentEntry](recentMax, recentWindow, clk)}
+func newRecentSubmissions(clk clock.PassiveClock) recentSubmissions {
+	return recentSubmissions{cache: ttlcache.New[submissionKey, submission](submissionsMax, recentWindow, clk)}
 }
 
-type recentKey struct {
+type submissionKey struct {
 	client      *atlas.Client
 	fingerprint string
 	contents    [sha256.Size]byte
 }
 
-type recentEntry struct {
+type submission struct {
 	serial string
 	// uid is the request that was submitted: while the signer still keeps
-	// its certificate (completed), a twin is answered without Atlas calls.
+	// its certificate (issuedCertificates), a twin is answered without Atlas calls.
 	uid types.UID
 	at  time.Time
 }
@@ -119,18 +119,18 @@ func contentsOf(mapped *issuance.Result) (sum [sha256.Size]byte, ok bool) {
 	return sha256.Sum256(b), true
 }
 
-func (c recent) get(cl *atlas.Client, mapped *issuance.Result) (recentEntry, bool) {
+func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submission, bool) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
-		return recentEntry{}, false
+		return submission{}, false
 	}
-	return c.cache.Get(recentKey{cl, mapped.PublicKeyFingerprint, sum})
+	return c.cache.Get(submissionKey{cl, mapped.PublicKeyFingerprint, sum})
 }
 
-func (c recent) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
+func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
 		return
 	}
-	c.cache.Set(recentKey{cl, mapped.PublicKeyFingerprint, sum}, recentEntry{serial: serial, uid: uid, at: now}, recentWindow)
+	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, submission{serial: serial, uid: uid, at: now}, recentWindow)
 }

@@ -55,20 +55,20 @@ func (s *accountState) set(cl *atlas.Client, p *atlas.ValidationPolicy, chain []
 	s.client, s.policy, s.trustChain = cl, p, chain
 }
 
-// accounts holds one accountState per issuer.
-type accounts struct {
+// accountStates holds one accountState per issuer, by issuer key.
+type accountStates struct {
 	m sync.Map // string -> *accountState
 }
 
-func (a *accounts) of(issuerKey string) *accountState {
+func (a *accountStates) forIssuer(issuerKey string) *accountState {
 	v, _ := a.m.LoadOrStore(issuerKey, &accountState{})
 	return v.(*accountState)
 }
 
 // load returns the policy and trust chain for the issuer's current client,
 // fetching them when the client is new (a restart or a rotated Secret).
-func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
-	st := a.of(issuerKey)
+func (a *accountStates) load(ctx context.Context, issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
+	st := a.forIssuer(issuerKey)
 	if p, chain := st.get(cl); p != nil {
 		return p, chain, nil
 	}
@@ -84,7 +84,7 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 	return p, chain, nil
 }
 
-// completed remembers the certificates this process returned until the
+// issuedCertificates remembers the certificates this process returned until the
 // informer has seen them Ready. The intent annotation and issuer-lib's
 // status patch each trigger another reconcile; one that runs before the
 // informer has seen the Ready condition is answered from here instead of
@@ -98,17 +98,17 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 // chain, shared by every entry of the account; the bundle is built again on
 // a hit: keeping every built bundle costs kilobytes per certificate, a
 // large share of the manager's peak in a burst (docs/performance.md, P4).
-type completed struct {
+type issuedCertificates struct {
 	ttl   time.Duration
 	grace time.Duration
-	cache *ttlcache.Cache[types.UID, completedEntry]
+	cache *ttlcache.Cache[types.UID, issuedCertificate]
 }
 
-// completedMax bounds the memory the kept certificates take; past it the
+// issuedMax bounds the memory the kept certificates take; past it the
 // least recently used go first, which only makes their reconciles dearer.
-const completedMax = 1 << 14
+const issuedMax = 1 << 14
 
-type completedEntry struct {
+type issuedCertificate struct {
 	serial string
 	leaf   string
 	trust  []string
@@ -121,26 +121,26 @@ type Bundle struct {
 	Serial   string
 }
 
-// newCompleted sweeps once per grace period, so settled entries free their
-// memory soon after they expire.
-func newCompleted(ttl time.Duration, clk clock.PassiveClock) *completed {
+// newIssuedCertificates sweeps once per grace period, so settled entries
+// free their memory soon after they expire.
+func newIssuedCertificates(ttl time.Duration, clk clock.PassiveClock) *issuedCertificates {
 	const grace = 10 * time.Second
-	return &completed{ttl: ttl, grace: grace, cache: ttlcache.New[types.UID, completedEntry](completedMax, grace, clk)}
+	return &issuedCertificates{ttl: ttl, grace: grace, cache: ttlcache.New[types.UID, issuedCertificate](issuedMax, grace, clk)}
 }
 
-func (c *completed) get(uid types.UID) (completedEntry, bool) {
+func (c *issuedCertificates) get(uid types.UID) (issuedCertificate, bool) {
 	return c.cache.Get(uid)
 }
 
-func (c *completed) put(uid types.UID, e completedEntry) {
+func (c *issuedCertificates) put(uid types.UID, e issuedCertificate) {
 	c.cache.Set(uid, e, c.ttl)
 }
 
 // settled shortens an entry's life to the grace period.
-func (c *completed) settled(uid types.UID) {
+func (c *issuedCertificates) settled(uid types.UID) {
 	c.cache.ExpireWithin(uid, c.grace)
 }
 
-func (c *completed) len() int {
+func (c *issuedCertificates) len() int {
 	return c.cache.Len()
 }

@@ -31,9 +31,9 @@ func TestCompletedLifecycle(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	clk := clocktesting.NewFakePassiveClock(t0)
 	at := func(d time.Duration) { clk.SetTime(t0.Add(d)) }
-	c := newCompleted(5*time.Minute, clk)
-	c.put("a", completedEntry{serial: "1", leaf: "leaf-a"})
-	c.put("b", completedEntry{serial: "2", leaf: "leaf-b"})
+	c := newIssuedCertificates(5*time.Minute, clk)
+	c.put("a", issuedCertificate{serial: "1", leaf: "leaf-a"})
+	c.put("b", issuedCertificate{serial: "2", leaf: "leaf-b"})
 
 	at(time.Second)
 	if e, ok := c.get("a"); !ok || e.serial != "1" || e.leaf != "leaf-a" {
@@ -62,7 +62,7 @@ func TestCompletedLifecycle(t *testing.T) {
 	// Settling an unknown request is a no-op; a later settle never extends.
 	at(0)
 	c.settled("unknown")
-	c.put("d", completedEntry{serial: "4"})
+	c.put("d", issuedCertificate{serial: "4"})
 	c.settled("d")
 	at(5 * time.Second)
 	c.settled("d")
@@ -72,7 +72,7 @@ func TestCompletedLifecycle(t *testing.T) {
 	}
 	// Sweeps bound the map.
 	at(6 * time.Minute)
-	c.put("e", completedEntry{serial: "5"})
+	c.put("e", issuedCertificate{serial: "5"})
 	if n := c.len(); n != 1 {
 		t.Errorf("after a sweep %d entries remain, want 1", n)
 	}
@@ -101,7 +101,7 @@ func TestTwinFromMemory(t *testing.T) {
 	}
 
 	e.signer.Settled(first.Object.GetUID())
-	e.clock.SetTime(e.clock.Now().Add(e.signer.completed.grace))
+	e.clock.SetTime(e.clock.Now().Add(e.signer.issued.grace))
 	before = e.fake.TotalCalls()
 	if _, err := e.signer.Sign(context.Background(), twin(e, first, "twin-3"), e.iss); err != nil {
 		t.Fatal(err)
