@@ -17,6 +17,7 @@ limitations under the License.
 package controllers
 
 import (
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 )
@@ -47,17 +48,14 @@ func TrimSettledRequests(in any) (any, error) {
 	return cr, nil
 }
 
+// settled reports whether the request's Ready condition is True, or False
+// with reason Failed or Denied: the states issuer-lib never signs again.
 func settled(cr *cmapi.CertificateRequest) bool {
-	for _, c := range cr.Status.Conditions {
-		if c.Type != cmapi.CertificateRequestConditionReady {
-			continue
-		}
-		switch {
-		case c.Status == cmmeta.ConditionTrue:
-			return true
-		case c.Status == cmmeta.ConditionFalse && (c.Reason == cmapi.CertificateRequestReasonFailed || c.Reason == cmapi.CertificateRequestReasonDenied):
-			return true
-		}
-	}
-	return false
+	return cmapiutil.CertificateRequestHasCondition(cr, cmapi.CertificateRequestCondition{
+		Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue,
+	}) || cmapiutil.CertificateRequestHasCondition(cr, cmapi.CertificateRequestCondition{
+		Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionFalse, Reason: cmapi.CertificateRequestReasonFailed,
+	}) || cmapiutil.CertificateRequestHasCondition(cr, cmapi.CertificateRequestCondition{
+		Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionFalse, Reason: cmapi.CertificateRequestReasonDenied,
+	})
 }

@@ -19,12 +19,12 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +41,7 @@ import (
 // once issuer-lib carries the fix.
 type deniedRequests struct {
 	client client.Client
-	now    func() time.Time
+	clock  clock.PassiveClock
 }
 
 func ourDeniedRequest(cr *cmapi.CertificateRequest) bool {
@@ -71,7 +71,7 @@ func (r *deniedRequests) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if !ourDeniedRequest(&cr) {
 		return ctrl.Result{}, nil
 	}
-	now := metav1.NewTime(r.now())
+	now := metav1.NewTime(r.clock.Now())
 	// Applied with issuer-lib's field owner: the condition is the one
 	// issuer-lib would have written, and it owns the Ready condition.
 	body, err := json.Marshal(map[string]any{

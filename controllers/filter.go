@@ -45,7 +45,7 @@ func ownAnnotationWrite(e event.UpdateEvent) bool {
 		return false
 	}
 	before, after := e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()
-	if maps.Equal(before, after) || !maps.Equal(withoutOwn(before), withoutOwn(after)) {
+	if maps.Equal(before, after) || !maps.Equal(withoutSignerAnnotations(before), withoutSignerAnnotations(after)) {
 		return false
 	}
 	switch old := e.ObjectOld.(type) {
@@ -59,7 +59,7 @@ func ownAnnotationWrite(e event.UpdateEvent) bool {
 	return false
 }
 
-func withoutOwn(m map[string]string) map[string]string {
+func withoutSignerAnnotations(m map[string]string) map[string]string {
 	c := maps.Clone(m)
 	delete(c, v1alpha1.IntentAnnotation)
 	delete(c, v1alpha1.SerialAnnotation)

@@ -18,7 +18,6 @@ package controllers
 
 import (
 	"context"
-	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -29,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -75,6 +75,10 @@ type IssuerController struct {
 	// Failpoint, when set, is called at the named points of the signing
 	// state machine (package failpoint); chaos tests crash the process there.
 	Failpoint func(name string)
+	// Clock tells the time to every part (the signer, the Atlas clients,
+	// the Secret loader, issuer-lib's condition timestamps) and drives the
+	// periodic recheck. Nil means clock.RealClock.
+	Clock clock.WithTicker
 
 	signer   *signing.Signer
 	client   client.Client
@@ -86,6 +90,9 @@ type IssuerController struct {
 func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
 	}
 	c.client = mgr.GetClient()
 	c.recorder = mgr.GetEventRecorder("atlas-issuer")
@@ -99,7 +106,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			return err
 		}
 	}
-	if err := (&deniedRequests{client: mgr.GetClient(), now: time.Now}).setup(mgr); err != nil {
+	if err := (&deniedRequests{client: mgr.GetClient(), clock: c.Clock}).setup(mgr); err != nil {
 		return err
 	}
 	if err := c.watchSettled(ctx, mgr); err != nil {
@@ -109,6 +116,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}},
 		FieldOwner:         FieldOwner,
+		Clock:              c.Clock,
 		MaxRetryDuration:   c.MaxRetryDuration,
 		Check:              c.Check,
 		Sign:               c.Sign,
@@ -127,9 +135,10 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) *signing.Signer {
 		Timeout: c.AtlasTimeout,
 		Metrics: atlas.NewMetrics(c.Registry),
 		Logger:  ctrl.Log.WithName("atlas"),
+		Clock:   c.Clock,
 	})
-	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces()}
-	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry))
+	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Now: c.Clock.Now}
+	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
 	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests)
 	s.Notify = c.notify
@@ -232,13 +241,13 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 // runRecheck sends every issuer to its reconciler at the recheck interval.
 // It runs only on the leader, like the reconcilers.
 func (cs *controllerSetup) runRecheck(ctx context.Context) error {
-	t := time.NewTicker(cs.issuers.RecheckInterval)
+	t := cs.issuers.Clock.NewTicker(cs.issuers.RecheckInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
 		var issuers v1alpha1.AtlasIssuerList
 		if err := cs.cache.List(ctx, &issuers); err == nil {

@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -147,27 +148,32 @@ func (c *IssuerController) Sign(ctx context.Context, cr signer.CertificateReques
 }
 
 // Annotator writes request annotations with a JSON merge patch that carries
-// the resourceVersion it read, so a stale informer read fails with a
-// conflict instead of leading to a second submission.
+// the resourceVersion it read (controller-runtime's optimistic lock), so a
+// stale informer read fails with a conflict instead of leading to a second
+// submission.
 type Annotator struct {
 	Client client.Client
 }
 
 // Annotate sets and removes annotations on obj and refreshes obj from the
-// server's answer.
+// server's answer. When the write fails, obj keeps the annotations it had.
 func (a Annotator) Annotate(ctx context.Context, obj client.Object, set map[string]string, remove ...string) error {
-	ann := map[string]any{}
-	for k, v := range set {
-		ann[k] = v
+	base, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("annotate %T: not a client.Object", obj)
 	}
+	ann := maps.Clone(obj.GetAnnotations())
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	maps.Copy(ann, set)
 	for _, k := range remove {
-		ann[k] = nil
+		delete(ann, k)
 	}
-	body, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"annotations": ann, "resourceVersion": obj.GetResourceVersion()},
-	})
-	if err != nil {
+	obj.SetAnnotations(ann)
+	if err := a.Client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		obj.SetAnnotations(base.GetAnnotations())
 		return err
 	}
-	return a.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))
+	return nil
 }

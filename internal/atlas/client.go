@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
@@ -65,9 +66,9 @@ type Config struct {
 	TokenRefreshMargin time.Duration
 	// Retry is the retry policy; zero fields take their defaults.
 	Retry RetryPolicy
-	// Clock returns the current time, for token age and Retry-After dates.
-	// Default time.Now.
-	Clock func() time.Time
+	// Clock tells the time for token age and Retry-After dates. Default
+	// clock.RealClock.
+	Clock clock.PassiveClock
 	// Metrics receives per-attempt and login metrics; nil disables them.
 	Metrics *Metrics
 	// Logger receives one V(1) line per attempt. The zero value discards.
@@ -102,7 +103,7 @@ type Client struct {
 	timeout   time.Duration
 	retry     RetryPolicy
 	userAgent string
-	clock     func() time.Time
+	clock     clock.PassiveClock
 	metrics   *Metrics
 	log       logr.Logger
 
@@ -180,9 +181,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock := cfg.Clock
-	if clock == nil {
-		clock = time.Now
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	log := cfg.Logger
 	if log.GetSink() == nil {
@@ -207,7 +208,7 @@ func New(cfg Config) (*Client, error) {
 		timeout:   timeout,
 		retry:     retry,
 		userAgent: ua,
-		clock:     clock,
+		clock:     clk,
 		metrics:   cfg.Metrics,
 		log:       log,
 		tokens:    &tokenCache{lifetime: lifetime, margin: margin},
@@ -330,7 +331,7 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	c.metrics.observeRequest(r.op, hresp.StatusCode, elapsed)
 	c.log.V(1).Info("atlas request", "operation", r.op, "attempt", attempt, "code", hresp.StatusCode, "duration", elapsed)
 	if !r.accepts(hresp.StatusCode) {
-		return nil, newError(r.op, hresp.StatusCode, hresp.Header, data, c.clock())
+		return nil, newError(r.op, hresp.StatusCode, hresp.Header, data, c.clock.Now())
 	}
 	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
 }

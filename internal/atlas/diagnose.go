@@ -53,7 +53,7 @@ func (c *Client) DiagnoseTLS(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	_ = conn.SetReadDeadline(c.clock().Add(2 * time.Second))
+	_ = conn.SetReadDeadline(c.clock.Now().Add(2 * time.Second))
 	_, err = conn.Read(make([]byte, 1))
 	var ne net.Error
 	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {

@@ -129,7 +129,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeAtlas(t, false)
 			f.setAPI(failThen(1, status(http.StatusTooManyRequests, "Retry-After", tt.header), counterAPI))
-			c, rec := newClient(t, f, func(cfg *atlas.Config) { cfg.Clock = clock.Now })
+			c, rec := newClient(t, f, func(cfg *atlas.Config) { cfg.Clock = clock })
 			if _, err := c.CountIssued(testCtx(t)); err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,7 @@ func (c *Client) acquire(ctx context.Context, force bool) (string, error) {
 	tc := c.tokens
 	for {
 		tc.mu.Lock()
-		if !force && tc.token != "" && c.clock().Sub(tc.obtained) < tc.lifetime-tc.margin {
+		if !force && tc.token != "" && c.clock.Now().Sub(tc.obtained) < tc.lifetime-tc.margin {
 			t := tc.token
 			tc.mu.Unlock()
 			return t, nil
@@ -99,7 +99,7 @@ func (c *Client) acquire(ctx context.Context, force bool) (string, error) {
 		tc.inflight = call
 		tc.mu.Unlock()
 
-		started := c.clock()
+		started := c.clock.Now()
 		tok, err := c.login(ctx)
 
 		tc.mu.Lock()

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
@@ -67,22 +69,16 @@ func TestConcurrentCallersShareOneLogin(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable Config.Clock.
-type fakeClock struct{ now atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.now.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
-	return c
+// newFakeClock returns a Config.Clock the test moves by hand.
+func newFakeClock() *clocktesting.FakePassiveClock {
+	return clocktesting.NewFakePassiveClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 func TestTokenRefreshedBeforeItExpires(t *testing.T) {
 	f := newFakeAtlas(t, false)
 	f.setAPI(counterAPI)
 	clock := newFakeClock()
-	c, _ := newClient(t, f, func(cfg *atlas.Config) { cfg.Clock = clock.Now })
+	c, _ := newClient(t, f, func(cfg *atlas.Config) { cfg.Clock = clock })
 	ctx := testCtx(t)
 
 	call := func() {
@@ -93,12 +89,12 @@ func TestTokenRefreshedBeforeItExpires(t *testing.T) {
 	}
 	call()
 	// Defaults: lifetime 10m, margin 1m, so the token is used until 9m.
-	clock.Advance(9*time.Minute - time.Second)
+	clock.SetTime(clock.Now().Add(9*time.Minute - time.Second))
 	call()
 	if n := c.Logins(); n != 1 {
 		t.Fatalf("logins after 8m59s = %d, want 1", n)
 	}
-	clock.Advance(time.Second)
+	clock.SetTime(clock.Now().Add(time.Second))
 	call()
 	if n := c.Logins(); n != 2 {
 		t.Fatalf("logins after 9m = %d, want 2", n)

@@ -40,9 +40,9 @@ const ExpiryWarning = 30 * 24 * time.Hour
 
 // Check logs in to Atlas with the issuer's credentials, fetches the
 // validation policy, the quota and the trust chain, and returns an error a
-// user can act on when any of that fails. The earlier Atlas issuer's check
-// was a no-op; this one makes three real calls (plus a login when the token
-// is due), at the recheck interval.
+// user can act on when any of that fails. It makes three real calls (plus a
+// login when the token is due) at the recheck interval, so that a broken
+// account shows on the issuer before a request needs it.
 func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	h := Health{CheckedAt: s.now()}
 	err := s.check(ctx, iss, &h)
@@ -80,7 +80,7 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	if err != nil {
 		return classifyCheck("get trustchain", err)
 	}
-	s.accounts.of(iss.Key).set(cl, policy, trust)
+	s.accounts.forIssuer(iss.Key).set(cl, policy, trust)
 	if quota <= 0 {
 		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
 	}

@@ -19,13 +19,14 @@ package signing
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
+	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // fingerprintTTL is how long a candidate's public-key fingerprint is kept:
@@ -33,15 +34,17 @@ import (
 // certificate's key never changes.
 const fingerprintTTL = 15 * time.Minute
 
+// fingerprintsMax bounds the memory the fingerprints take; one evicted
+// early is fetched again by the next lookup that needs it.
+const fingerprintsMax = 1 << 14
+
 // fingerprints remembers, per Atlas client (one account and endpoint), the
 // public-key fingerprint of each certificate a lookup has fetched. Every
 // request submitted in the same second as others has the same candidates,
 // so after a restart or under Atlas faults each candidate is fetched once
-// instead of once per request. The zero value is ready to use.
+// instead of once per request.
 type fingerprints struct {
-	mu        sync.Mutex
-	m         map[fingerprintKey]fingerprintEntry
-	lastSweep time.Time
+	cache *ttlcache.Cache[fingerprintKey, string]
 }
 
 type fingerprintKey struct {
@@ -49,36 +52,16 @@ type fingerprintKey struct {
 	serial string
 }
 
-type fingerprintEntry struct {
-	fp string
-	at time.Time
+func newFingerprints(clk clock.PassiveClock) fingerprints {
+	return fingerprints{cache: ttlcache.New[fingerprintKey, string](fingerprintsMax, fingerprintTTL/2, clk)}
 }
 
-func (f *fingerprints) get(cl *atlas.Client, serial string, now time.Time) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.m[fingerprintKey{cl, serial}]
-	if !ok || now.Sub(e.at) > fingerprintTTL {
-		return "", false
-	}
-	return e.fp, true
+func (f fingerprints) get(cl *atlas.Client, serial string) (string, bool) {
+	return f.cache.Get(fingerprintKey{cl, serial})
 }
 
-func (f *fingerprints) put(cl *atlas.Client, serial, fp string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[fingerprintKey]fingerprintEntry{}
-	}
-	if now.Sub(f.lastSweep) > fingerprintTTL/2 {
-		for k, e := range f.m {
-			if now.Sub(e.at) > fingerprintTTL {
-				delete(f.m, k)
-			}
-		}
-		f.lastSweep = now
-	}
-	f.m[fingerprintKey{cl, serial}] = fingerprintEntry{fp: fp, at: now}
+func (f fingerprints) put(cl *atlas.Client, serial, fp string) {
+	f.cache.Set(fingerprintKey{cl, serial}, fp, fingerprintTTL)
 }
 
 // recentWindow is how long a submission is remembered for requests with the
@@ -87,28 +70,34 @@ func (f *fingerprints) put(cl *atlas.Client, serial, fp string, now time.Time) {
 // renewal with the same key a little later gets a certificate of its own.
 const recentWindow = time.Minute
 
-// recent remembers the serial of each certificate this process submitted,
+// submissionsMax bounds the memory the submissions take. Past it, the least
+// recently used are forgotten first, and a twin of one of those costs a
+// certificate of its own.
+const submissionsMax = 1 << 14
+
+// recentSubmissions remembers the serial of each certificate this process submitted,
 // by Atlas client, public key and request contents (validity as a lifetime,
 // not a start). cert-manager sometimes creates a second CertificateRequest
 // with the same key and contents just after the first was issued; Atlas
-// would issue, and bill, a second certificate for it. The zero value is
-// ready to use.
-type recent struct {
-	mu        sync.Mutex
-	m         map[recentKey]recentEntry
-	lastSweep time.Time
+// would issue, and bill, a second certificate for it.
+type recentSubmissions struct {
+	cache *ttlcache.Cache[submissionKey, submission]
 }
 
-type recentKey struct {
+func newRecentSubmissions(clk clock.PassiveClock) recentSubmissions {
+	return recentSubmissions{cache: ttlcache.New[submissionKey, submission](submissionsMax, recentWindow, clk)}
+}
+
+type submissionKey struct {
 	client      *atlas.Client
 	fingerprint string
 	contents    [sha256.Size]byte
 }
 
-type recentEntry struct {
+type submission struct {
 	serial string
 	// uid is the request that was submitted: while the signer still keeps
-	// its certificate (completed), a twin is answered without Atlas calls.
+	// its certificate (issuedCertificates), a twin is answered without Atlas calls.
 	uid types.UID
 	at  time.Time
 }
@@ -130,37 +119,18 @@ func contentsOf(mapped *issuance.Result) (sum [sha256.Size]byte, ok bool) {
 	return sha256.Sum256(b), true
 }
 
-func (c *recent) get(cl *atlas.Client, mapped *issuance.Result, now time.Time) (recentEntry, bool) {
+func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submission, bool) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
-		return recentEntry{}, false
+		return submission{}, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[recentKey{cl, mapped.PublicKeyFingerprint, sum}]
-	if !ok || now.Sub(e.at) > recentWindow {
-		return recentEntry{}, false
-	}
-	return e, true
+	return c.cache.Get(submissionKey{cl, mapped.PublicKeyFingerprint, sum})
 }
 
-func (c *recent) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
+func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[recentKey]recentEntry{}
-	}
-	if now.Sub(c.lastSweep) > recentWindow {
-		for k, e := range c.m {
-			if now.Sub(e.at) > recentWindow {
-				delete(c.m, k)
-			}
-		}
-		c.lastSweep = now
-	}
-	c.m[recentKey{cl, mapped.PublicKeyFingerprint, sum}] = recentEntry{serial: serial, uid: uid, at: now}
+	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, submission{serial: serial, uid: uid, at: now}, recentWindow)
 }

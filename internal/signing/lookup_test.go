@@ -141,7 +141,7 @@ func TestSameKeyAndContentsIssuedOnce(t *testing.T) {
 	}
 
 	// And after the window, the same contents are issued anew.
-	e.now = e.now.Add(2 * time.Minute)
+	e.clock.SetTime(e.clock.Now().Add(2 * time.Minute))
 	late := twin(e, first, "twin-3")
 	if _, err := e.signer.Sign(context.Background(), late, e.iss); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -72,8 +73,6 @@ type Signer struct {
 	Loader    *credentials.Loader
 	Annotator Annotator
 	Metrics   *Metrics
-	// Now defaults to time.Now.
-	Now func() time.Time
 	// LookupGrace is how long after an intent was written a restart keeps
 	// looking for the submitted certificate before submitting again. Atlas
 	// may take a moment to list a new certificate.
@@ -88,20 +87,25 @@ type Signer struct {
 	// Limiter, when set, bounds the requests signed against Atlas at once.
 	Limiter *Limiter
 
-	accounts     accounts
-	completed    *completed
+	clock        clock.PassiveClock
+	accounts     accountStates
+	issued       *issuedCertificates
 	fingerprints fingerprints
-	recent       recent
+	submissions  recentSubmissions
 }
 
-// New returns a Signer.
-func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Signer {
+// New returns a Signer that tells the time for intents, caches and metrics
+// by clk.
+func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk clock.PassiveClock) *Signer {
 	return &Signer{
-		Loader:      loader,
-		Annotator:   annotator,
-		Metrics:     metrics,
-		LookupGrace: 2 * time.Minute,
-		completed:   newCompleted(5 * time.Minute),
+		Loader:       loader,
+		Annotator:    annotator,
+		Metrics:      metrics,
+		LookupGrace:  2 * time.Minute,
+		clock:        clk,
+		issued:       newIssuedCertificates(5*time.Minute, clk),
+		fingerprints: newFingerprints(clk),
+		submissions:  newRecentSubmissions(clk),
 	}
 }
 
@@ -109,7 +113,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics) *Sig
 // with this UID settled (Ready, Failed or Denied), so Sign will not be asked
 // for it again and what it kept for the request can go.
 func (s *Signer) Settled(uid types.UID) {
-	s.completed.settled(uid, s.now())
+	s.issued.settled(uid)
 }
 
 func (s *Signer) failpoint(name string) {
@@ -119,10 +123,7 @@ func (s *Signer) failpoint(name string) {
 }
 
 func (s *Signer) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.clock.Now()
 }
 
 // Sign returns the certificate for a request, or the issuer-lib error that
@@ -139,10 +140,10 @@ func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
 	ctx = log.IntoContext(ctx, logger)
-	if e, ok := s.completed.get(req.Object.GetUID(), s.now()); ok {
+	if kept, ok := s.issued.get(req.Object.GetUID()); ok {
 		// Already signed by this process; the informer is behind.
-		if built, err := chain.Build([]byte(e.leaf), e.trust); err == nil {
-			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: e.serial}, nil
+		if built, err := chain.Build([]byte(kept.leaf), kept.trust); err == nil {
+			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: kept.serial}, nil
 		}
 	}
 	if req.Details.IsCA {
@@ -191,8 +192,8 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			return b, err
 		}
 	}
-	if prev, ok := s.recent.get(cl, mapped, s.now()); ok {
-		return s.collectTwin(ctx, cl, req, prev, trust)
+	if first, ok := s.submissions.get(cl, mapped); ok {
+		return s.collectTwin(ctx, cl, req, first, trust)
 	}
 	if len(notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, notes)
@@ -240,16 +241,16 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 // request for the same key and contents submitted moments ago
 // (cert-manager creates such twins at times), so that one certificate
 // serves both.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, prev recentEntry, trust []string) (Bundle, error) {
-	log.FromContext(ctx).Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", prev.serial)
-	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: prev.serial}); err != nil {
-		return Bundle{}, fmt.Errorf("persist serial %s: %w", prev.serial, err)
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (Bundle, error) {
+	log.FromContext(ctx).Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
+	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
+		return Bundle{}, fmt.Errorf("persist serial %s: %w", first.serial, err)
 	}
-	if e, ok := s.completed.get(prev.uid, s.now()); ok && e.serial == prev.serial {
+	if kept, ok := s.issued.get(first.uid); ok && kept.serial == first.serial {
 		// The first request's certificate is still at hand: no GET.
-		return s.finish(req, prev.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: e.leaf}, e.trust)
+		return s.finish(req, first.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: kept.leaf}, kept.trust)
 	}
-	return s.collect(ctx, cl, req, prev.serial, trust, prev.at)
+	return s.collect(ctx, cl, req, first.serial, trust, first.at)
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
@@ -273,7 +274,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.recent.put(cl, mapped, serial, req.Object.GetUID(), s.now())
+	s.submissions.put(cl, mapped, serial, req.Object.GetUID(), s.now())
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
@@ -334,7 +335,7 @@ func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo,
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.completed.put(req.Object.GetUID(), completedEntry{serial: serial, leaf: info.Certificate, trust: trust}, s.now())
+	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: info.Certificate, trust: trust})
 	return b, nil
 }
 
@@ -362,7 +363,7 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 	// Keys already fetched by an earlier lookup first, then the others.
 	var unknown []string
 	for _, serial := range candidates {
-		fp, ok := s.fingerprints.get(cl, serial, s.now())
+		fp, ok := s.fingerprints.get(cl, serial)
 		if !ok {
 			unknown = append(unknown, serial)
 		} else if fp == intent.Fingerprint {
@@ -392,7 +393,7 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 		if err != nil {
 			fp = "" // unreadable: never a match
 		}
-		s.fingerprints.put(cl, serial, fp, s.now())
+		s.fingerprints.put(cl, serial, fp)
 		if fp != "" && fp == intent.Fingerprint {
 			return serial, true, nil
 		}

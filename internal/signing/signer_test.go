@@ -39,6 +39,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -84,16 +85,15 @@ type env struct {
 	signer *Signer
 	ann    *memAnnotator
 	iss    Issuer
-	now    time.Time
+	clock  *clocktesting.FakePassiveClock
 	secret *corev1.Secret
 }
 
 func newEnv(t *testing.T, opts fake.Options) *env {
 	t.Helper()
-	e := &env{t: t, ann: &memAnnotator{}, now: time.Now()}
-	var mu sync.Mutex
+	e := &env{t: t, ann: &memAnnotator{}, clock: clocktesting.NewFakePassiveClock(time.Now())}
 	// The fake and the signer share one clock, so tests can move time.
-	opts.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return e.now }
+	opts.Clock = e.clock.Now
 	srv, err := fake.Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -122,9 +122,8 @@ func (e *env) newSigner() {
 	sec := e.secret.DeepCopy()
 	sec.ResourceVersion = ""
 	api := ctrlfake.NewClientBuilder().WithObjects(sec).Build()
-	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Now: func() time.Time { return e.now }}
-	e.signer = New(loader, e.ann, nil)
-	e.signer.Now = func() time.Time { return e.now }
+	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Now: e.clock.Now}
+	e.signer = New(loader, e.ann, nil, e.clock)
 }
 
 func (e *env) request(dnsName string, isCA bool) Request {
@@ -141,7 +140,7 @@ func (e *env) request(dnsName string, isCA bool) Request {
 	}
 	cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{
 		Namespace: "ns", Name: dnsName, UID: types.UID("uid-" + dnsName),
-		ResourceVersion: strconv.Itoa(e.ann.rv), CreationTimestamp: metav1.NewTime(e.now),
+		ResourceVersion: strconv.Itoa(e.ann.rv), CreationTimestamp: metav1.NewTime(e.clock.Now()),
 	}}
 	return Request{Object: cr, Details: signer.CertificateDetails{
 		CSR:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
@@ -234,7 +233,7 @@ func TestSignAfterRestartBetweenPostAndSerial(t *testing.T) {
 	if _, err := e.signer.Sign(context.Background(), req, e.iss); !errors.As(err, &signer.PendingError{}) {
 		t.Fatalf("while the candidate is pending: err = %v, want PendingError", err)
 	}
-	e.now = e.now.Add(10 * time.Minute) // issued now, and past the grace: the lookup must still win over a new POST
+	e.clock.SetTime(e.clock.Now().Add(10 * time.Minute)) // issued now, and past the grace: the lookup must still win over a new POST
 	b, err := e.signer.Sign(context.Background(), req, e.iss)
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +257,7 @@ func TestSignIntentWithoutPostSubmitsAfterGrace(t *testing.T) {
 	req := e.request("lost.example.com", false)
 	// A crash after the intent was written and before the POST.
 	if err := e.ann.Annotate(context.Background(), req.Object, map[string]string{
-		v1alpha1.IntentAnnotation: Intent{NotBefore: e.now.Truncate(time.Second), Fingerprint: "abc"}.String(),
+		v1alpha1.IntentAnnotation: Intent{NotBefore: e.clock.Now().Truncate(time.Second), Fingerprint: "abc"}.String(),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +267,7 @@ func TestSignIntentWithoutPostSubmitsAfterGrace(t *testing.T) {
 	if n := e.calls("RequestCertificate"); n != 0 {
 		t.Fatalf("submitted within the grace period (%d POSTs)", n)
 	}
-	e.now = e.now.Add(3 * time.Minute)
+	e.clock.SetTime(e.clock.Now().Add(3 * time.Minute))
 	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
 		t.Fatal(err)
 	}

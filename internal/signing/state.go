@@ -23,8 +23,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // accountState is what Check learned about an issuer's account and Sign
@@ -53,20 +55,20 @@ func (s *accountState) set(cl *atlas.Client, p *atlas.ValidationPolicy, chain []
 	s.client, s.policy, s.trustChain = cl, p, chain
 }
 
-// accounts holds one accountState per issuer.
-type accounts struct {
+// accountStates holds one accountState per issuer, by issuer key.
+type accountStates struct {
 	m sync.Map // string -> *accountState
 }
 
-func (a *accounts) of(issuerKey string) *accountState {
+func (a *accountStates) forIssuer(issuerKey string) *accountState {
 	v, _ := a.m.LoadOrStore(issuerKey, &accountState{})
 	return v.(*accountState)
 }
 
 // load returns the policy and trust chain for the issuer's current client,
 // fetching them when the client is new (a restart or a rotated Secret).
-func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
-	st := a.of(issuerKey)
+func (a *accountStates) load(ctx context.Context, issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
+	st := a.forIssuer(issuerKey)
 	if p, chain := st.get(cl); p != nil {
 		return p, chain, nil
 	}
@@ -82,7 +84,7 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 	return p, chain, nil
 }
 
-// completed remembers the certificates this process returned until the
+// issuedCertificates remembers the certificates this process returned until the
 // informer has seen them Ready. The intent annotation and issuer-lib's
 // status patch each trigger another reconcile; one that runs before the
 // informer has seen the Ready condition is answered from here instead of
@@ -96,19 +98,20 @@ func (a *accounts) load(ctx context.Context, issuerKey string, cl *atlas.Client)
 // chain, shared by every entry of the account; the bundle is built again on
 // a hit: keeping every built bundle costs kilobytes per certificate, a
 // large share of the manager's peak in a burst (docs/performance.md, P4).
-type completed struct {
-	mu        sync.Mutex
-	ttl       time.Duration
-	grace     time.Duration
-	lastSweep time.Time
-	m         map[types.UID]completedEntry
+type issuedCertificates struct {
+	ttl   time.Duration
+	grace time.Duration
+	cache *ttlcache.Cache[types.UID, issuedCertificate]
 }
 
-type completedEntry struct {
-	serial  string
-	leaf    string
-	trust   []string
-	expires time.Time
+// issuedMax bounds the memory the kept certificates take; past it the
+// least recently used go first, which only makes their reconciles dearer.
+const issuedMax = 1 << 14
+
+type issuedCertificate struct {
+	serial string
+	leaf   string
+	trust  []string
 }
 
 // Bundle is a signed certificate in the shape issuer-lib wants.
@@ -118,55 +121,26 @@ type Bundle struct {
 	Serial   string
 }
 
-func newCompleted(ttl time.Duration) *completed {
-	return &completed{ttl: ttl, grace: 10 * time.Second, m: map[types.UID]completedEntry{}}
+// newIssuedCertificates sweeps once per grace period, so settled entries
+// free their memory soon after they expire.
+func newIssuedCertificates(ttl time.Duration, clk clock.PassiveClock) *issuedCertificates {
+	const grace = 10 * time.Second
+	return &issuedCertificates{ttl: ttl, grace: grace, cache: ttlcache.New[types.UID, issuedCertificate](issuedMax, grace, clk)}
 }
 
-func (c *completed) get(uid types.UID, now time.Time) (completedEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[uid]
-	if !ok || !now.Before(e.expires) {
-		return completedEntry{}, false
-	}
-	return e, true
+func (c *issuedCertificates) get(uid types.UID) (issuedCertificate, bool) {
+	return c.cache.Get(uid)
 }
 
-func (c *completed) put(uid types.UID, e completedEntry, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweepLocked(now)
-	e.expires = now.Add(c.ttl)
-	c.m[uid] = e
+func (c *issuedCertificates) put(uid types.UID, e issuedCertificate) {
+	c.cache.Set(uid, e, c.ttl)
 }
 
 // settled shortens an entry's life to the grace period.
-func (c *completed) settled(uid types.UID, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[uid]; ok && e.expires.After(now.Add(c.grace)) {
-		e.expires = now.Add(c.grace)
-		c.m[uid] = e
-	}
-	c.sweepLocked(now)
+func (c *issuedCertificates) settled(uid types.UID) {
+	c.cache.ExpireWithin(uid, c.grace)
 }
 
-// sweepLocked drops expired entries, at most once per grace period, so the
-// map stays bounded without a goroutine.
-func (c *completed) sweepLocked(now time.Time) {
-	if now.Sub(c.lastSweep) < c.grace {
-		return
-	}
-	for k, e := range c.m {
-		if !now.Before(e.expires) {
-			delete(c.m, k)
-		}
-	}
-	c.lastSweep = now
-}
-
-func (c *completed) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
+func (c *issuedCertificates) len() int {
+	return c.cache.Len()
 }

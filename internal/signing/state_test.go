@@ -22,44 +22,57 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
 func TestCompletedLifecycle(t *testing.T) {
-	c := newCompleted(5 * time.Minute)
 	t0 := time.Unix(1_700_000_000, 0)
-	c.put("a", completedEntry{serial: "1", leaf: "leaf-a"}, t0)
-	c.put("b", completedEntry{serial: "2", leaf: "leaf-b"}, t0)
+	clk := clocktesting.NewFakePassiveClock(t0)
+	at := func(d time.Duration) { clk.SetTime(t0.Add(d)) }
+	c := newIssuedCertificates(5*time.Minute, clk)
+	c.put("a", issuedCertificate{serial: "1", leaf: "leaf-a"})
+	c.put("b", issuedCertificate{serial: "2", leaf: "leaf-b"})
 
-	if e, ok := c.get("a", t0.Add(time.Second)); !ok || e.serial != "1" || e.leaf != "leaf-a" {
+	at(time.Second)
+	if e, ok := c.get("a"); !ok || e.serial != "1" || e.leaf != "leaf-a" {
 		t.Fatalf("get a = %+v, %v", e, ok)
 	}
 	// Settled: kept for the grace period, for a reconcile that read the
 	// object just before the informer caught up, then gone.
-	c.settled("a", t0.Add(time.Second))
-	if _, ok := c.get("a", t0.Add(time.Second+c.grace-time.Millisecond)); !ok {
+	c.settled("a")
+	at(time.Second + c.grace - time.Millisecond)
+	if _, ok := c.get("a"); !ok {
 		t.Error("a settled entry went before its grace period ended")
 	}
-	if _, ok := c.get("a", t0.Add(time.Second+c.grace)); ok {
+	at(time.Second + c.grace)
+	if _, ok := c.get("a"); ok {
 		t.Error("a settled entry outlived its grace period")
 	}
 	// Not settled: the TTL.
-	if _, ok := c.get("b", t0.Add(5*time.Minute-time.Millisecond)); !ok {
+	at(5*time.Minute - time.Millisecond)
+	if _, ok := c.get("b"); !ok {
 		t.Error("b went before its TTL")
 	}
-	if _, ok := c.get("b", t0.Add(5*time.Minute)); ok {
+	at(5 * time.Minute)
+	if _, ok := c.get("b"); ok {
 		t.Error("b outlived its TTL")
 	}
 	// Settling an unknown request is a no-op; a later settle never extends.
-	c.settled("unknown", t0)
-	c.put("d", completedEntry{serial: "4"}, t0)
-	c.settled("d", t0)
-	c.settled("d", t0.Add(5*time.Second))
-	if _, ok := c.get("d", t0.Add(c.grace)); ok {
+	at(0)
+	c.settled("unknown")
+	c.put("d", issuedCertificate{serial: "4"})
+	c.settled("d")
+	at(5 * time.Second)
+	c.settled("d")
+	at(c.grace)
+	if _, ok := c.get("d"); ok {
 		t.Error("a second settle extended the entry")
 	}
 	// Sweeps bound the map.
-	c.put("e", completedEntry{serial: "5"}, t0.Add(6*time.Minute))
+	at(6 * time.Minute)
+	c.put("e", issuedCertificate{serial: "5"})
 	if n := c.len(); n != 1 {
 		t.Errorf("after a sweep %d entries remain, want 1", n)
 	}
@@ -88,7 +101,7 @@ func TestTwinFromMemory(t *testing.T) {
 	}
 
 	e.signer.Settled(first.Object.GetUID())
-	e.now = e.now.Add(e.signer.completed.grace)
+	e.clock.SetTime(e.clock.Now().Add(e.signer.issued.grace))
 	before = e.fake.TotalCalls()
 	if _, err := e.signer.Sign(context.Background(), twin(e, first, "twin-3"), e.iss); err != nil {
 		t.Fatal(err)
