@@ -61,7 +61,7 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	if err != nil {
 		if atlas.StatusCode(err) == 0 && ctx.Err() == nil {
 			// A transport failure may hide a refused client certificate.
-			if derr := cl.DiagnoseTLS(ctx); derr != nil && isTLSRejection(derr) {
+			if derr := cl.DiagnoseTLS(ctx); derr != nil && atlas.IsTLSRejection(derr) {
 				return classifyCheck("get validationpolicy", derr)
 			}
 		}

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 
@@ -56,23 +55,13 @@ func classifyCheck(op string, err error) error {
 		return &CheckError{Cause: CauseCredentialsRejected, Err: fmt.Errorf("Atlas refused the API key and secret (%s): %w", op, err)}
 	case atlas.IsQuota(err):
 		return &CheckError{Cause: CauseQuotaExhausted, Err: err}
-	case isTLSRejection(err):
+	case atlas.IsTLSRejection(err):
 		return &CheckError{Cause: CauseClientCertificateRejected, Err: fmt.Errorf("Atlas refused the mTLS client certificate (%s): %w", op, err)}
 	case isUnreachable(err):
 		return &CheckError{Cause: CauseAtlasUnreachable, Err: fmt.Errorf("%s: %w", op, err)}
 	default:
 		return &CheckError{Cause: CauseAtlasError, Err: fmt.Errorf("%s: %w", op, err)}
 	}
-}
-
-// isTLSRejection reports a TLS alert from the server, which is how a server
-// that requires client certificates refuses one it does not trust.
-func isTLSRejection(err error) bool {
-	if atlas.StatusCode(err) != 0 {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "remote error: tls:") || strings.Contains(msg, "tls: certificate required")
 }
 
 func isUnreachable(err error) bool {
@@ -93,7 +82,7 @@ func signError(op string, err error) error {
 		return signer.IssuerError{Err: &CheckError{Cause: CauseCredentialsRejected, Err: wrapped}}
 	case atlas.IsQuota(err):
 		return signer.IssuerError{Err: &CheckError{Cause: CauseQuotaExhausted, Err: wrapped}}
-	case isTLSRejection(err):
+	case atlas.IsTLSRejection(err):
 		return signer.IssuerError{Err: &CheckError{Cause: CauseClientCertificateRejected, Err: wrapped}}
 	case atlas.IsPermanent(err):
 		return signer.PermanentError{Err: wrapped}
