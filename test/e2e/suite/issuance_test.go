@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	. "github.com/onsi/ginkgo/v2"
@@ -101,11 +102,10 @@ var _ = Describe("a Certificate", func() {
 			if err := env.Get(ctx, "e2e-renew", "renew", latest); err != nil {
 				return err
 			}
-			now := metav1.Now()
-			latest.Status.Conditions = append(latest.Status.Conditions, cmapi.CertificateCondition{
-				Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
-				Reason: "ManuallyTriggered", Message: "renewal requested by the e2e suite", LastTransitionTime: &now,
-			})
+			// Set, not append: cert-manager may still hold an Issuing
+			// condition of its own, and two of one type are refused.
+			apiutil.SetCertificateCondition(latest, latest.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue,
+				"ManuallyTriggered", "renewal requested by the e2e suite")
 			return env.Client.Status().Update(ctx, latest)
 		})).To(Succeed())
 
