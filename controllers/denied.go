@@ -22,6 +22,8 @@ import (
 
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	cmapplyv1 "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/certmanager/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -74,21 +76,15 @@ func (r *deniedRequests) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	now := metav1.NewTime(r.clock.Now())
 	// Applied with issuer-lib's field owner: the condition is the one
 	// issuer-lib would have written, and it owns the Ready condition.
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": cmapi.SchemeGroupVersion.String(),
-		"kind":       "CertificateRequest",
-		"metadata":   map[string]any{"name": cr.Name, "namespace": cr.Namespace},
-		"status": map[string]any{
-			"conditions": []map[string]any{{
-				"type":               string(cmapi.CertificateRequestConditionReady),
-				"status":             "False",
-				"reason":             cmapi.CertificateRequestReasonDenied,
-				"message":            "Detected that the CertificateRequest is denied, so it will never be Ready.",
-				"lastTransitionTime": now,
-			}},
-			"failureTime": now,
-		},
-	})
+	apply := cmapplyv1.CertificateRequest(cr.Name, cr.Namespace).WithStatus(cmapplyv1.CertificateRequestStatus().
+		WithConditions(cmapplyv1.CertificateRequestCondition().
+			WithType(cmapi.CertificateRequestConditionReady).
+			WithStatus(cmmeta.ConditionFalse).
+			WithReason(cmapi.CertificateRequestReasonDenied).
+			WithMessage("Detected that the CertificateRequest is denied, so it will never be Ready.").
+			WithLastTransitionTime(now)).
+		WithFailureTime(now))
+	body, err := json.Marshal(apply)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

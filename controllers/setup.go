@@ -137,7 +137,7 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) *signing.Signer {
 		Logger:  ctrl.Log.WithName("atlas"),
 		Clock:   c.Clock,
 	})
-	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Now: c.Clock.Now}
+	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Clock: c.Clock}
 	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
 	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests)

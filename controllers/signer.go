@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	metav1apply "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -81,32 +82,33 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 	return checkErr
 }
 
+// issuerStatusApply is the server-side apply body of an issuer's status. The
+// conditions stay empty, so StatusFieldOwner never claims them.
+type issuerStatusApply struct {
+	metav1.TypeMeta `json:",inline"`
+	ObjectMeta      *metav1apply.ObjectMetaApplyConfiguration `json:"metadata"`
+	Status          v1alpha1.AtlasIssuerStatus                `json:"status"`
+}
+
 // writeStatus applies the status fields beyond the conditions with their own
 // field manager, so issuer-lib's condition patches and ours never fight.
 func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
-	status := map[string]any{"lastCheckTime": metav1.NewTime(h.CheckedAt)}
+	status := v1alpha1.AtlasIssuerStatus{LastCheckTime: new(metav1.NewTime(h.CheckedAt)), RemainingQuota: h.Quota, ValidationPolicy: h.PolicySummary}
 	if !h.CredentialsNotAfter.IsZero() {
-		status["credentialsNotAfter"] = metav1.NewTime(h.CredentialsNotAfter)
-	}
-	if h.Quota != nil {
-		status["remainingQuota"] = *h.Quota
-	}
-	if h.PolicySummary != "" {
-		status["validationPolicy"] = h.PolicySummary
+		status.CredentialsNotAfter = new(metav1.NewTime(h.CredentialsNotAfter))
 	}
 	gvk, err := c.client.GroupVersionKindFor(obj)
 	if err != nil {
 		return err
 	}
-	meta := map[string]any{"name": obj.GetName()}
+	meta := metav1apply.ObjectMeta().WithName(obj.GetName())
 	if obj.GetNamespace() != "" {
-		meta["namespace"] = obj.GetNamespace()
+		meta.WithNamespace(obj.GetNamespace())
 	}
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": gvk.GroupVersion().String(),
-		"kind":       gvk.Kind,
-		"metadata":   meta,
-		"status":     status,
+	body, err := json.Marshal(issuerStatusApply{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind},
+		ObjectMeta: meta,
+		Status:     status,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -141,16 +142,17 @@ type Loader struct {
 	// Namespaces, when not empty, are the only namespaces the controller
 	// may read Secrets in (the chart's least-privilege mode).
 	Namespaces map[string]bool
-	// Now defaults to time.Now.
-	Now func() time.Time
+	// Clock is the time for credential expiry; nil means the real clock.
+	Clock clock.PassiveClock
 }
 
 // Load returns the client for the Secret key and the endpoint.
 func (l *Loader) Load(ctx context.Context, key types.NamespacedName, ep Endpoint) (*atlas.Client, *Credentials, error) {
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
+	var clk clock.PassiveClock = clock.RealClock{}
+	if l.Clock != nil {
+		clk = l.Clock
 	}
+	now := clk.Now
 	if len(l.Namespaces) > 0 && !l.Namespaces[key.Namespace] {
 		return nil, nil, &Error{Reason: ReasonSecretNotAllowed, Secret: key.String(),
 			Detail: "the controller may read Secrets only in " + strings.Join(slices.Sorted(maps.Keys(l.Namespaces)), ", ") +

@@ -35,6 +35,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -204,7 +205,7 @@ func TestCacheReusesClientPerSecretVersion(t *testing.T) {
 }
 
 func TestLoaderReportsMissingSecret(t *testing.T) {
-	l := &Loader{Cache: NewCache(atlas.Config{}), API: fake.NewClientBuilder().Build(), Now: func() time.Time { return now }}
+	l := &Loader{Cache: NewCache(atlas.Config{}), API: fake.NewClientBuilder().Build(), Clock: clocktesting.NewFakePassiveClock(now)}
 	_, _, err := l.Load(context.Background(), types.NamespacedName{Namespace: "ns", Name: "absent"}, Endpoint{URL: "https://atlas.example/v2"})
 	var cerr *Error
 	if !errors.As(err, &cerr) || cerr.Reason != ReasonSecretNotFound {
@@ -217,7 +218,7 @@ func TestLoaderReadsSecretThroughAPI(t *testing.T) {
 	s := secretWith(map[string][]byte{KeyAPIKey: []byte("k"), KeyAPISecret: []byte("s"), KeyCertificate: m.certPEM, KeyPrivateKey: m.keyPEM})
 	s.ResourceVersion = ""
 	api := fake.NewClientBuilder().WithObjects(s).Build()
-	l := &Loader{Cache: NewCache(atlas.Config{}), API: api, Metadata: api, Now: func() time.Time { return now }}
+	l := &Loader{Cache: NewCache(atlas.Config{}), API: api, Metadata: api, Clock: clocktesting.NewFakePassiveClock(now)}
 	key := types.NamespacedName{Namespace: "ns", Name: "atlas"}
 	ep := Endpoint{URL: "https://atlas.example/v2"}
 	a, creds, err := l.Load(context.Background(), key, ep)

@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -93,7 +94,7 @@ func TestLoadLogsNoSecretData(t *testing.T) {
 	}, funcr.Options{Verbosity: 10})
 	ctx := logr.NewContext(context.Background(), logger)
 
-	l := &Loader{Cache: NewCache(atlas.Config{}), API: clientsetReader{cs}, Now: func() time.Time { return now }}
+	l := &Loader{Cache: NewCache(atlas.Config{}), API: clientsetReader{cs}, Clock: clocktesting.NewFakePassiveClock(now)}
 	if _, _, err := l.Load(ctx, types.NamespacedName{Namespace: "ns", Name: "atlas"}, Endpoint{URL: "https://atlas.example/v2"}); err != nil {
 		t.Fatal(err)
 	}

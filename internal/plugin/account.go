@@ -246,7 +246,7 @@ func (so *statsKindOptions) Validate(cmd *cobra.Command, _ []string) error {
 	if so.format, err = so.options.format(cmd, false); err != nil {
 		return err
 	}
-	now := so.now()
+	now := so.clock.Now()
 	if so.start, err = parseTime(so.from, now, so.dir); err != nil {
 		return usageError(cmd, "--from: %v", err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
@@ -61,7 +62,7 @@ type options struct {
 	atlasTimeout time.Duration
 
 	// now is the clock for relative times and credential expiry.
-	now func() time.Time
+	clock clock.PassiveClock
 }
 
 const rootLong = `kubectl atlas calls the GlobalSign Atlas API of the account behind an
@@ -95,7 +96,7 @@ kubectl's connection flags work too (--kubeconfig, --context, -n, --cluster,
 // NewCommand returns the kubectl-atlas root command. It holds no global
 // state, so tests can build and run as many as they like in one process.
 func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &options{streams: streams, now: time.Now}
+	o := &options{streams: streams, clock: clock.RealClock{}}
 	root := &cobra.Command{
 		Use:   "kubectl-atlas",
 		Short: "Use the GlobalSign Atlas account behind an AtlasIssuer",

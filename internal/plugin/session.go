@@ -131,7 +131,7 @@ func (o *options) connect(ctx context.Context, cmd *cobra.Command) (*session, er
 	loader := &credentials.Loader{
 		Cache: credentials.NewCache(atlas.Config{Timeout: o.atlasTimeout, UserAgent: "kubectl-atlas"}),
 		API:   kc,
-		Now:   o.now,
+		Clock: o.clock,
 	}
 	cl, _, err := loader.Load(ctx, secretKey, credentials.Endpoint{URL: s.url, CABundle: resolved.Spec.CABundle})
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -434,37 +435,38 @@ func intentTime(ann map[string]string) time.Time {
 }
 
 func certFingerprint(certPEM []byte) (string, error) {
-	block, _ := pem.Decode(certPEM)
-	if block == nil {
-		return "", errors.New("certificate is not PEM")
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
+	c, err := parseCertificate(certPEM)
 	if err != nil {
 		return "", err
 	}
 	return issuance.PublicKeyFingerprint(c.PublicKey)
 }
 
+// parseCertificate parses the first PEM block, the leaf of what Atlas returns.
+func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		return nil, errors.New("certificate is not PEM")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
 // samePublicKey guards against handing out a certificate for another key:
 // whatever Atlas returns must certify the key of the request.
 func samePublicKey(certPEM, csrPEM []byte) error {
-	got, err := certFingerprint(certPEM)
+	cert, err := parseCertificate(certPEM)
 	if err != nil {
 		return fmt.Errorf("parse issued certificate: %w", err)
 	}
-	block, _ := pem.Decode(csrPEM)
-	if block == nil {
-		return errors.New("request CSR is not PEM")
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := pki.DecodeX509CertificateRequestBytes(csrPEM)
 	if err != nil {
 		return fmt.Errorf("parse CSR: %w", err)
 	}
-	want, err := issuance.PublicKeyFingerprint(csr.PublicKey)
+	equal, err := pki.PublicKeysEqual(cert.PublicKey, csr.PublicKey)
 	if err != nil {
-		return err
+		return fmt.Errorf("compare public keys: %w", err)
 	}
-	if got != want {
+	if !equal {
 		return errors.New("Atlas returned a certificate for a different public key")
 	}
 	return nil

@@ -93,7 +93,7 @@ func newEnv(t *testing.T, opts fake.Options) *env {
 	t.Helper()
 	e := &env{t: t, ann: &memAnnotator{}, clock: clocktesting.NewFakePassiveClock(time.Now())}
 	// The fake and the signer share one clock, so tests can move time.
-	opts.Clock = e.clock.Now
+	opts.Clock = e.clock
 	srv, err := fake.Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func (e *env) newSigner() {
 	sec := e.secret.DeepCopy()
 	sec.ResourceVersion = ""
 	api := ctrlfake.NewClientBuilder().WithObjects(sec).Build()
-	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Now: e.clock.Now}
+	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Clock: e.clock}
 	e.signer = New(loader, e.ann, nil, e.clock)
 }
 

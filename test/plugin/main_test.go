@@ -87,6 +87,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// offsetClock is the real time moved by clockOffset.
+type offsetClock struct{}
+
+func (offsetClock) Now() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) }
+
+func (c offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
 func setup(m *testing.M) (int, error) {
 	ctrllog.SetLogger(logr.Discard())
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -99,7 +106,7 @@ func setup(m *testing.M) (int, error) {
 	}
 
 	var err error
-	atlasSrv, err = fake.Start(fake.Options{Clock: func() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) }})
+	atlasSrv, err = fake.Start(fake.Options{Clock: offsetClock{}})
 	if err != nil {
 		return 0, err
 	}

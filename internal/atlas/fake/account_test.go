@@ -32,13 +32,13 @@ import (
 
 func TestStatsIssuedPaging(t *testing.T) {
 	clock := newTestClock()
-	_, c := ecdsaServer(t, Options{Clock: clock.Now, PendingPolls: 5})
+	_, c := ecdsaServer(t, Options{Clock: clock, PendingPolls: 5})
 	start := clock.Now()
 	var serials []string
 	for range 5 {
 		req, _ := ecRequest(t, clock.Now())
 		serials = append(serials, c.issue(req))
-		clock.Advance(time.Second)
+		clock.Step(time.Second)
 	}
 
 	page := func(query string) ([]atlas.CertificateMeta, http.Header) {
@@ -111,7 +111,7 @@ func TestStatsIssuedPaging(t *testing.T) {
 	}
 
 	// Default window: the last 30 days.
-	clock.Advance(31 * 24 * time.Hour)
+	clock.Step(31 * 24 * time.Hour)
 	c.login()
 	if rows, _ := page(""); len(rows) != 0 {
 		t.Errorf("default window still lists %d rows after 31 days", len(rows))
@@ -125,7 +125,7 @@ func TestStatsIssuedPaging(t *testing.T) {
 
 func TestStatsRevokedAndExpiring(t *testing.T) {
 	clock := newTestClock()
-	_, c := ecdsaServer(t, Options{Clock: clock.Now})
+	_, c := ecdsaServer(t, Options{Clock: clock})
 	now := clock.Now()
 	var serials []string
 	for _, days := range []int{10, 20, 60} {

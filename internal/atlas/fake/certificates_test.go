@@ -255,7 +255,7 @@ func TestPolicyViolations(t *testing.T) {
 			"subject_da", "subject_da: is forbidden"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := ecdsaServer(t, Options{Clock: clock.Now, Policy: tc.policy})
+			s, c := ecdsaServer(t, Options{Clock: clock, Policy: tc.policy})
 			req := certRequest(csrPEM(t, p256), now)
 			if tc.mutate != nil {
 				tc.mutate(&req)
@@ -272,11 +272,11 @@ func TestPolicyViolations(t *testing.T) {
 	}
 
 	t.Run("the same request passes the default policy", func(t *testing.T) {
-		_, c := ecdsaServer(t, Options{Clock: clock.Now})
+		_, c := ecdsaServer(t, Options{Clock: clock})
 		c.issue(certRequest(csrPEM(t, p256), now))
 	})
 	t.Run("static country filled in", func(t *testing.T) {
-		_, c := ecdsaServer(t, Options{Clock: clock.Now, Policy: restricted})
+		_, c := ecdsaServer(t, Options{Clock: clock, Policy: restricted})
 		req := certRequest(csrPEM(t, p256), now)
 		req.SAN.DNSNames = []string{"a.example.com"}
 		leaf, _ := c.retrieve(c.issue(req))
@@ -398,14 +398,14 @@ func TestPendingPollsThenIssued(t *testing.T) {
 
 func TestPendingFor(t *testing.T) {
 	clock := newTestClock()
-	_, c := ecdsaServer(t, Options{Clock: clock.Now, PendingFor: 30 * time.Second})
+	_, c := ecdsaServer(t, Options{Clock: clock, PendingFor: 30 * time.Second})
 	req, _ := ecRequest(t, clock.Now())
 	serial := c.issue(req)
-	clock.Advance(29 * time.Second)
+	clock.Step(29 * time.Second)
 	if resp, body := c.do(http.MethodGet, "/certificates/"+serial, nil); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("before PendingFor: %d %s", resp.StatusCode, body)
 	}
-	clock.Advance(time.Second)
+	clock.Step(time.Second)
 	_, info := c.retrieve(serial)
 	if want := clock.Now().Unix(); info.UpdatedAt != want {
 		t.Errorf("updated_at = %d, want the end of the pending time %d", info.UpdatedAt, want)
@@ -462,7 +462,7 @@ func TestQuota(t *testing.T) {
 
 func TestRevocation(t *testing.T) {
 	clock := newTestClock()
-	s, c := ecdsaServer(t, Options{Clock: clock.Now})
+	s, c := ecdsaServer(t, Options{Clock: clock})
 	req, _ := ecRequest(t, clock.Now())
 	serial := c.issue(req)
 
@@ -474,7 +474,7 @@ func TestRevocation(t *testing.T) {
 	resp, body = c.do(http.MethodPatch, "/certificates/"+serial, atlas.RevokeRequest{RevocationReason: "stolen"})
 	wantProblem(t, resp, body, http.StatusUnprocessableEntity, "revocation_reason")
 
-	clock.Advance(time.Minute)
+	clock.Step(time.Minute)
 	resp, body = c.do(http.MethodPatch, "/certificates/"+serial, atlas.RevokeRequest{RevocationReason: atlas.ReasonKeyCompromise})
 	if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
 		t.Fatalf("PATCH: %d %s", resp.StatusCode, body)

@@ -61,7 +61,7 @@ func getClaim(t *testing.T, c *apiClient, id string) atlas.Claim {
 
 func TestClaimStateMachine(t *testing.T) {
 	clock := newTestClock()
-	s := startFake(t, Options{Clock: clock.Now})
+	s := startFake(t, Options{Clock: clock})
 	c := loggedIn(t, s)
 
 	id, assertion := submitClaim(t, c, "Sub.Example.COM")
@@ -115,7 +115,7 @@ func TestClaimStateMachine(t *testing.T) {
 
 	// A second claim lets assert_by pass: 424 until reassert.
 	id2, first := submitClaim(t, c, "other.example.net.")
-	clock.Advance(time.Duration(first.AssertBy-clock.Now().Unix()+1) * time.Second)
+	clock.Step(time.Duration(first.AssertBy-clock.Now().Unix()+1) * time.Second)
 	c.login()
 	resp, body = c.do(http.MethodPost, "/claims/domains/"+id2+"/http", atlas.HTTPVerifyRequest{Scheme: "http"})
 	wantProblem(t, resp, body, http.StatusFailedDependency, "Claim expired. Reassert first")

@@ -36,27 +36,14 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
-// testClock is a settable Options.Clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newTestClock is a settable Options.Clock on a whole second.
+func newTestClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 }
 
 func startFake(t *testing.T, opts Options) *Server {

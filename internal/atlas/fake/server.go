@@ -47,6 +47,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
@@ -63,7 +65,7 @@ type Options struct {
 	// pending-for delays, claims and statistics. Default time.Now. The TLS
 	// and CA certificates use the real time, so a fake clock never breaks
 	// the handshake.
-	Clock func() time.Time
+	Clock clock.PassiveClock
 	// Policy is the account's validation policy; default DefaultPolicy().
 	Policy *atlas.ValidationPolicy
 	// PendingPolls makes GET /certificates/{serial} answer 202 this many
@@ -189,7 +191,7 @@ func (o Options) withDefaults() Options {
 		o.TokenLifetime = defaultTokenLifetime
 	}
 	if o.Clock == nil {
-		o.Clock = time.Now
+		o.Clock = clock.RealClock{}
 	}
 	if o.Quota <= 0 {
 		o.Quota = defaultQuota
@@ -311,7 +313,7 @@ func (s *Server) Close() {
 	})
 }
 
-func (s *Server) now() time.Time { return s.opts.Clock() }
+func (s *Server) now() time.Time { return s.opts.Clock.Now() }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.opts.Logger != nil {

@@ -156,18 +156,18 @@ func TestBodyHeaders(t *testing.T) {
 
 func TestTokenExpiry(t *testing.T) {
 	clock := newTestClock()
-	s := startFake(t, Options{Clock: clock.Now, TokenLifetime: 10 * time.Minute})
+	s := startFake(t, Options{Clock: clock, TokenLifetime: 10 * time.Minute})
 	c := loggedIn(t, s)
 
 	get := func() int {
 		resp, _ := c.do(http.MethodGet, "/quotas/issuance", nil)
 		return resp.StatusCode
 	}
-	clock.Advance(9*time.Minute + 59*time.Second)
+	clock.Step(9*time.Minute + 59*time.Second)
 	if got := get(); got != http.StatusOK {
 		t.Fatalf("before expiry: %d", got)
 	}
-	clock.Advance(time.Second)
+	clock.Step(time.Second)
 	if got := get(); got != http.StatusUnauthorized {
 		t.Fatalf("at expiry: %d, want 401", got)
 	}
