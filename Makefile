@@ -41,8 +41,8 @@ golangci-lint:
 
 ##@ Generated code
 .PHONY: generate manifests verify-generated
-generate: controller-gen ## Regenerate deepcopy code.
-	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
+generate: controller-gen ## Regenerate deepcopy code and the apply configurations (api/applyconfiguration).
+	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt applyconfiguration:headerFile=hack/boilerplate.go.txt paths=./api/...
 manifests: controller-gen ## Regenerate CRDs, the manager ClusterRole, and the chart's CRDs, schema and README.
 	$(BIN)/controller-gen rbac:roleName=manager-role crd paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac

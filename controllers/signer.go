@@ -21,7 +21,6 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -32,11 +31,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	metav1apply "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	acv1alpha1 "github.com/globalsign/atlas-issuer/api/applyconfiguration/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/signing"
@@ -82,40 +80,31 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 	return checkErr
 }
 
-// issuerStatusApply is the server-side apply body of an issuer's status. The
-// conditions stay empty, so StatusFieldOwner never claims them.
-type issuerStatusApply struct {
-	metav1.TypeMeta `json:",inline"`
-	ObjectMeta      *metav1apply.ObjectMetaApplyConfiguration `json:"metadata"`
-	Status          v1alpha1.AtlasIssuerStatus                `json:"status"`
-}
-
 // writeStatus applies the status fields beyond the conditions with their own
-// field manager, so issuer-lib's condition patches and ours never fight.
+// field manager, so issuer-lib's condition patches and ours never fight. The
+// body leaves the conditions out, so StatusFieldOwner never claims them.
 func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
-	status := v1alpha1.AtlasIssuerStatus{LastCheckTime: new(metav1.NewTime(h.CheckedAt)), RemainingQuota: h.Quota, ValidationPolicy: h.PolicySummary}
+	status := acv1alpha1.AtlasIssuerStatus().
+		WithLastCheckTime(metav1.NewTime(h.CheckedAt))
+	if h.PolicySummary != "" {
+		status.WithValidationPolicy(h.PolicySummary)
+	}
+	if h.Quota != nil {
+		status.WithRemainingQuota(*h.Quota)
+	}
 	if !h.CredentialsNotAfter.IsZero() {
-		status.CredentialsNotAfter = new(metav1.NewTime(h.CredentialsNotAfter))
+		status.WithCredentialsNotAfter(metav1.NewTime(h.CredentialsNotAfter))
 	}
-	gvk, err := c.client.GroupVersionKindFor(obj)
-	if err != nil {
-		return err
+	var body runtime.ApplyConfiguration
+	switch obj.(type) {
+	case *v1alpha1.AtlasClusterIssuer:
+		body = acv1alpha1.AtlasClusterIssuer(obj.GetName()).WithStatus(status)
+	case *v1alpha1.AtlasIssuer:
+		body = acv1alpha1.AtlasIssuer(obj.GetName(), obj.GetNamespace()).WithStatus(status)
+	default:
+		return fmt.Errorf("write status: unexpected issuer type %T", obj)
 	}
-	meta := metav1apply.ObjectMeta().WithName(obj.GetName())
-	if obj.GetNamespace() != "" {
-		meta.WithNamespace(obj.GetNamespace())
-	}
-	body, err := json.Marshal(issuerStatusApply{
-		TypeMeta:   metav1.TypeMeta{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind},
-		ObjectMeta: meta,
-		Status:     status,
-	})
-	if err != nil {
-		return err
-	}
-	target := obj.DeepCopyObject().(client.Object)
-	return c.client.Status().Patch(ctx, target, client.RawPatch(types.ApplyPatchType, body),
-		client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
+	return c.client.Status().Apply(ctx, body, client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
 }
 
 // notify tells users on the request what the mapping to the account's

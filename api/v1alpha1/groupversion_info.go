@@ -17,6 +17,8 @@ limitations under the License.
 // Package v1alpha1 holds the AtlasIssuer and AtlasClusterIssuer API of the
 // hvca.globalsign.com group.
 // +kubebuilder:object:generate=true
+// +kubebuilder:ac:generate=true
+// +kubebuilder:ac:output:package="../applyconfiguration"
 // +groupName=hvca.globalsign.com
 package v1alpha1
 
@@ -29,6 +31,10 @@ import (
 var (
 	// GroupVersion is the group and version of this API.
 	GroupVersion = schema.GroupVersion{Group: "hvca.globalsign.com", Version: "v1alpha1"}
+
+	// SchemeGroupVersion is GroupVersion under the name the generated apply
+	// configurations (api/applyconfiguration) look up.
+	SchemeGroupVersion = GroupVersion
 
 	// SchemeBuilder registers the API's types with a scheme.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
