@@ -27,6 +27,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
 )
 
 // Bundle is the PEM output for cert-manager.
@@ -44,7 +46,7 @@ type Bundle struct {
 // issuing CA first, root last, but clients have been seen to sort instead of
 // trusting it), and verifies the leaf's signature against each link.
 func Build(leafPEM []byte, trustChain []string) (*Bundle, error) {
-	leafCerts, err := parse(leafPEM)
+	leafCerts, err := pki.DecodeX509CertificateSetBytes(leafPEM)
 	if err != nil {
 		return nil, fmt.Errorf("parse certificate: %w", err)
 	}
@@ -55,7 +57,7 @@ func Build(leafPEM []byte, trustChain []string) (*Bundle, error) {
 
 	var pool []*x509.Certificate
 	for i, p := range trustChain {
-		certs, err := parse([]byte(p))
+		certs, err := pki.DecodeX509CertificateSetBytes([]byte(p))
 		if err != nil {
 			return nil, fmt.Errorf("parse trust chain element %d: %w", i, err)
 		}
@@ -102,29 +104,6 @@ func Build(leafPEM []byte, trustChain []string) (*Bundle, error) {
 
 func isSelfSigned(c *x509.Certificate) bool {
 	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
-}
-
-func parse(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no PEM CERTIFICATE block")
-	}
-	return out, nil
 }
 
 func encode(certs ...*x509.Certificate) []byte {

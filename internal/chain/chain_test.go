@@ -27,6 +27,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
 )
 
 type node struct {
@@ -64,7 +66,7 @@ func mint(t *testing.T, cn string, parent *node, isCA bool) *node {
 
 func subjects(t *testing.T, data []byte) []string {
 	t.Helper()
-	certs, err := parse(data)
+	certs, err := pki.DecodeX509CertificateSetBytes(data)
 	if err != nil {
 		t.Fatal(err)
 	}

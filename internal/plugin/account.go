@@ -17,13 +17,12 @@ limitations under the License.
 package plugin
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/spf13/cobra"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -146,7 +145,7 @@ func (to *trustChainOptions) Run(cmd *cobra.Command) error {
 	}
 	views := make([]caView, 0, len(chain))
 	for i, p := range chain {
-		c, err := parseCertificatePEM([]byte(p))
+		c, err := pki.DecodeX509CertificateBytes([]byte(p))
 		if err != nil {
 			return fmt.Errorf("trust chain entry %d from Atlas: %w", i+1, err)
 		}
@@ -161,20 +160,6 @@ func (to *trustChainOptions) Run(cmd *cobra.Command) error {
 			row(w, fmt.Sprint(i+1), v.Subject, v.Issuer, v.NotBefore, v.NotAfter)
 		}
 	})
-}
-
-// parseCertificatePEM parses the first CERTIFICATE block of data.
-func parseCertificatePEM(data []byte) (*x509.Certificate, error) {
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return nil, fmt.Errorf("no PEM CERTIFICATE block")
-		}
-		if b.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(b.Bytes)
-		}
-	}
 }
 
 func newStatsCommand(o *options) *cobra.Command {

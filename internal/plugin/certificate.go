@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -95,7 +96,7 @@ func (s *session) getCertificate(ctx context.Context, serial string) (*certifica
 	if info.Certificate == "" {
 		return v, nil
 	}
-	c, err := parseCertificatePEM([]byte(info.Certificate))
+	c, err := pki.DecodeX509CertificateBytes([]byte(info.Certificate))
 	if err != nil {
 		return nil, fmt.Errorf("certificate %s from Atlas: %w", serial, err)
 	}
@@ -223,7 +224,7 @@ func (s *session) serialFromSecret(ctx context.Context, name string) (string, er
 	if !ok || len(data) == 0 {
 		return "", fmt.Errorf("secret %s has no %s: is it a certificate Secret?", key, corev1.TLSCertKey)
 	}
-	c, err := parseCertificatePEM(data)
+	c, err := pki.DecodeX509CertificateBytes(data)
 	if err != nil {
 		return "", fmt.Errorf("secret %s key %s: %w", key, corev1.TLSCertKey, err)
 	}
