@@ -33,7 +33,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/globalsign/atlas-issuer/controllers"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
@@ -59,7 +58,7 @@ func main() {
 
 // options are the manager's command-line settings.
 type options struct {
-	metricsAddr             string
+	metrics                 controllers.MetricsOptions
 	probeAddr               string
 	pprofAddr               string
 	leaderElect             bool
@@ -72,7 +71,9 @@ type options struct {
 
 // AddFlags registers every setting on fs.
 func (o *options) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	fs.StringVar(&o.metrics.BindAddress, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	fs.BoolVar(&o.metrics.Secure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics; false serves plain HTTP to anyone.")
+	fs.StringVar(&o.metrics.CertDir, "metrics-cert-dir", "", "Directory with the metrics endpoint's tls.crt and tls.key, reloaded on change; empty: a self-signed certificate made at start.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the healthz and readyz endpoints bind to.")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address the Go pprof endpoints (/debug/pprof/) bind to, for profiling; empty or 0 disables them.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
@@ -159,7 +160,7 @@ func (o *options) newManager() (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgrOpts.Metrics = metricsserver.Options{BindAddress: o.metricsAddr}
+	mgrOpts.Metrics = o.metrics.ServerOptions()
 	mgrOpts.HealthProbeBindAddress = o.probeAddr
 	mgrOpts.PprofBindAddress = o.pprofAddr
 	mgrOpts.LeaderElection = o.leaderElect
