@@ -62,7 +62,9 @@ const FieldOwner = "atlas-issuer.hvca.globalsign.com"
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election needs Leases in the manager's own namespace only
+// ("system" is the namespace kustomize rewrites to the install's):
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=system
 
 // IssuerController runs the AtlasIssuer and AtlasClusterIssuer
 // reconcilers and the CertificateRequest and Kubernetes CSR signers of

@@ -151,7 +151,7 @@ func TestRenderHasEverything(t *testing.T) {
 		t.Errorf("container securityContext is not restricted: %+v", sc)
 	}
 	for _, arg := range []string{"--leader-elect", "--leader-election-namespace=" + releaseNamespace,
-		"--cluster-resource-namespace=" + releaseNamespace, "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
+		"--cluster-resource-namespace=" + releaseNamespace, "--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %v lack %s", c.Args, arg)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -44,8 +45,8 @@ func TestKustomizeDefault(t *testing.T) {
 	t.Parallel()
 	objs := kustomize(t, "config/default")
 	got := kinds(objs)
-	for kind, n := range map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2,
-		"ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "Deployment": 1} {
+	for kind, n := range map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 3,
+		"ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 1} {
 		if got[kind] != n {
 			t.Errorf("%d %s, want %d (all: %v)", got[kind], kind, n, got)
 		}
@@ -67,8 +68,19 @@ func TestKustomizeDefault(t *testing.T) {
 	if managerRole == nil {
 		t.Fatal("no atlas-issuer-manager-role ClusterRole")
 	}
-	if diff := cmp.Diff(generatedRules(t), managerRole.Rules); diff != "" {
+	clusterWide, namespaced := generatedRules(t)
+	if diff := cmp.Diff(clusterWide, managerRole.Rules); diff != "" {
 		t.Errorf("config/default changes the generated rules (-role.yaml +built):\n%s", diff)
+	}
+	// Leases: the generated Role, in the manager's namespace, bound there.
+	role := as[rbacv1.Role](t, only(t, objs, "Role"))
+	if diff := cmp.Diff(namespaced, role.Rules); diff != "" {
+		t.Errorf("config/default changes the generated Role (-role.yaml +built):\n%s", diff)
+	}
+	rb := as[rbacv1.RoleBinding](t, only(t, objs, "RoleBinding"))
+	if rb.RoleRef.Kind != "Role" || rb.RoleRef.Name != role.Name ||
+		!slices.Equal(rb.Subjects, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "atlas-issuer-controller-manager", Namespace: ns}}) {
+		t.Errorf("the Lease Role is bound as %+v to %+v", rb.RoleRef, rb.Subjects)
 	}
 	for _, o := range ofKind(objs, "ClusterRoleBinding") {
 		b := as[rbacv1.ClusterRoleBinding](t, o)
@@ -96,6 +108,54 @@ func TestKustomizeDefault(t *testing.T) {
 	}
 	if d.Spec.Template.Spec.ServiceAccountName != "atlas-issuer-controller-manager" {
 		t.Errorf("serviceAccountName = %q", d.Spec.Template.Spec.ServiceAccountName)
+	}
+	checkKustomizeMetrics(t, objs, c)
+}
+
+// checkKustomizeMetrics: the manager serves metrics over HTTPS with
+// authorization (the default of --metrics-secure), its Service reaches that
+// port, and config/prometheus's ServiceMonitor scrapes it with a token.
+func checkKustomizeMetrics(t *testing.T, objs []*unstructured.Unstructured, c corev1.Container) {
+	t.Helper()
+	if !slices.Contains(c.Args, "--metrics-bind-address=:8443") || slices.Contains(c.Args, "--metrics-secure=false") {
+		t.Errorf("manager args %v: want the secure metrics endpoint on :8443", c.Args)
+	}
+	if len(c.Ports) == 0 || c.Ports[0].Name != "https-metrics" || c.Ports[0].ContainerPort != 8443 {
+		t.Errorf("container ports %+v: want https-metrics 8443", c.Ports)
+	}
+	svc := as[corev1.Service](t, only(t, objs, "Service"))
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https-metrics" || svc.Spec.Ports[0].TargetPort.String() != "https-metrics" {
+		t.Errorf("metrics Service ports %+v", svc.Spec.Ports)
+	}
+	for k, v := range svc.Spec.Selector {
+		if d := as[appsv1.Deployment](t, only(t, objs, "Deployment")); d.Spec.Template.Labels[k] != v {
+			t.Errorf("the metrics Service selects %s=%s, which the manager pod lacks", k, v)
+		}
+	}
+	reader := false
+	for _, o := range ofKind(objs, "ClusterRole") {
+		r := as[rbacv1.ClusterRole](t, o)
+		reader = reader || (o.GetName() == "atlas-issuer-metrics-reader" && len(r.Rules) == 1 &&
+			slices.Equal(r.Rules[0].NonResourceURLs, []string{"/metrics"}) && slices.Equal(r.Rules[0].Verbs, []string{"get"}))
+	}
+	if !reader {
+		t.Error("no atlas-issuer-metrics-reader ClusterRole granting GET /metrics")
+	}
+
+	sm := only(t, kustomize(t, "config/prometheus"), "ServiceMonitor")
+	labels, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+	for k, v := range labels {
+		if svc.Labels[k] != v {
+			t.Errorf("the ServiceMonitor selects %s=%s, which the metrics Service lacks (%v)", k, v, svc.Labels)
+		}
+	}
+	eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(eps) != 1 {
+		t.Fatalf("ServiceMonitor endpoints %v", eps)
+	}
+	ep, _ := eps[0].(map[string]any)
+	if ep["port"] != "https-metrics" || ep["scheme"] != "https" || ep["bearerTokenFile"] == nil {
+		t.Errorf("the ServiceMonitor endpoint %v does not scrape https-metrics over HTTPS with a token", ep)
 	}
 }
 

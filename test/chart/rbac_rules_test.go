@@ -22,7 +22,6 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // grant is one permission a rule expands to; an empty name means any.
@@ -70,17 +69,41 @@ func covers(rules []rbacv1.PolicyRule, g grant) bool {
 
 // generatedRules is config/rbac/role.yaml, which controller-gen writes from
 // the +kubebuilder:rbac markers: the manager's needs as the code states
-// them.
-func generatedRules(t *testing.T) []rbacv1.PolicyRule {
+// them, cluster-wide (the ClusterRole) and in its own namespace (the Role:
+// Leases).
+func generatedRules(t *testing.T) (cluster, namespaced []rbacv1.PolicyRule) {
 	t.Helper()
-	var role rbacv1.ClusterRole
-	if err := yaml.Unmarshal([]byte(readFile(t, filepath.Join(root, "config", "rbac", "role.yaml"))), &role); err != nil {
-		t.Fatal(err)
+	for _, o := range decode(t, readFile(t, filepath.Join(root, "config", "rbac", "role.yaml"))) {
+		switch o.GetKind() {
+		case "ClusterRole":
+			cluster = append(cluster, as[rbacv1.ClusterRole](t, o).Rules...)
+		case "Role":
+			namespaced = append(namespaced, as[rbacv1.Role](t, o).Rules...)
+		default:
+			t.Fatalf("config/rbac/role.yaml holds a %s", o.GetKind())
+		}
 	}
-	if len(role.Rules) == 0 {
-		t.Fatal("config/rbac/role.yaml has no rules")
+	if len(cluster) == 0 || len(namespaced) == 0 {
+		t.Fatal("config/rbac/role.yaml lacks the ClusterRole or the Role")
 	}
-	return role.Rules
+	return cluster, namespaced
+}
+
+// TestGeneratedLeasesAreNamespaced: the markers grant Leases in the
+// manager's namespace only, never cluster-wide, and nothing else there.
+func TestGeneratedLeasesAreNamespaced(t *testing.T) {
+	t.Parallel()
+	cluster, namespaced := generatedRules(t)
+	for _, g := range expand(cluster) {
+		if g.resource == "leases" {
+			t.Errorf("the generated ClusterRole grants %s cluster-wide", g)
+		}
+	}
+	for _, g := range expand(namespaced) {
+		if g.resource != "leases" {
+			t.Errorf("the generated Role grants %s; only Leases belong there", g)
+		}
+	}
 }
 
 // TestChartGrantsGeneratedRules: every permission the code declares is
@@ -90,7 +113,8 @@ func generatedRules(t *testing.T) []rbacv1.PolicyRule {
 // does not declare.
 func TestChartGrantsGeneratedRules(t *testing.T) {
 	t.Parallel()
-	generated := generatedRules(t)
+	clusterWide, namespaced := generatedRules(t)
+	generated := append(clusterWide, namespaced...)
 	for mode, args := range map[string][]string{
 		"cluster-wide secrets": nil,
 		"least privilege":      {"--set", "secrets.namespaces={team-a}"},

@@ -71,3 +71,10 @@ when the mode is off.
 {{- printf "%s:%s" .Values.image.repository $tag }}
 {{- end }}
 {{- end }}
+
+{{/*
+The name of the metrics port, which says its scheme.
+*/}}
+{{- define "atlas-issuer.metricsPortName" -}}
+{{- if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
+{{- end }}

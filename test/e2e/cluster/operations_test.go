@@ -215,23 +215,28 @@ func (s *suite) scenarioObservability(st *stack) func(*testing.T) {
 			t.Errorf("%d manager pods, want 2", running)
 		}
 
-		if _, err := s.kubectl(ctx, []byte(scrapePod), "apply", "-f", "-"); err != nil {
+		if _, err := s.kubectl(ctx, []byte(scrapePods), "apply", "-f", "-"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "the scrape pod to finish", func() error {
-			p := &corev1.Pod{}
-			if err := st.c.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: "scrape"}, p); err != nil {
-				return err
-			}
-			if p.Status.Phase == corev1.PodFailed {
-				t.Fatalf("the scrape pod failed: %s", s.logs(ctx, t, testNamespace, "pod/scrape"))
-			}
-			if p.Status.Phase != corev1.PodSucceeded {
-				return fmt.Errorf("phase %s", p.Status.Phase)
-			}
-			return nil
-		})
-		if out := s.logs(ctx, t, testNamespace, "pod/scrape"); !strings.Contains(out, "atlas_issuer_sign_in_flight") {
+		// Each pod succeeds only when its scrape gets the status it expects:
+		// 200 for the metrics reader, 401 without a token, 403 for a
+		// ServiceAccount that is not a reader.
+		for _, pod := range []string{"scrape-reader", "scrape-anonymous", "scrape-outsider"} {
+			eventually(t, time.Minute, pod+" to finish", func() error {
+				p := &corev1.Pod{}
+				if err := st.c.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: pod}, p); err != nil {
+					return err
+				}
+				if p.Status.Phase == corev1.PodFailed {
+					t.Fatalf("%s failed: %s", pod, s.logs(ctx, t, testNamespace, "pod/"+pod))
+				}
+				if p.Status.Phase != corev1.PodSucceeded {
+					return fmt.Errorf("phase %s", p.Status.Phase)
+				}
+				return nil
+			})
+		}
+		if out := s.logs(ctx, t, testNamespace, "pod/scrape-reader"); !strings.Contains(out, "atlas_issuer_sign_in_flight") {
 			t.Errorf("the metrics scraped in the cluster have no atlas_issuer_sign_in_flight:\n%.2000s", out)
 		}
 		if out := s.logs(ctx, t, releaseNamespace, "deploy/"+release); !strings.Contains(out, `"version":"cluster-test"`) {
@@ -294,19 +299,61 @@ func (s *suite) scenarioLeastPrivilege(st *stack) func(*testing.T) {
 	}
 }
 
-// scrapePod reads the manager's metrics through its Service from inside the
-// cluster.
-const scrapePod = `
+// metricsReader is the ServiceAccount the chart binds to the metrics
+// reader role.
+const metricsReader = "metrics-reader"
+
+// scrapePods read the manager's metrics through its Service from inside
+// the cluster, over HTTPS: as the metrics reader, without a token, and as
+// a ServiceAccount the chart did not bind.
+const scrapePods = `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-reader, namespace: atlas-test}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: outsider, namespace: atlas-test}
+---
 apiVersion: v1
 kind: Pod
-metadata: {name: scrape, namespace: atlas-test}
+metadata: {name: scrape-reader, namespace: atlas-test}
 spec:
+  serviceAccountName: metrics-reader
   restartPolicy: Never
   securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
   containers:
     - name: scrape
       image: atlas.test/scrape:dev
       imagePullPolicy: Never
-      args: [http://atlas-issuer-metrics.atlas-system.svc:8080/metrics]
+      args: [--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token, --insecure-skip-verify, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
+      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: scrape-anonymous, namespace: atlas-test}
+spec:
+  automountServiceAccountToken: false
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: scrape
+      image: atlas.test/scrape:dev
+      imagePullPolicy: Never
+      args: [--insecure-skip-verify, --want-status=401, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
+      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: scrape-outsider, namespace: atlas-test}
+spec:
+  serviceAccountName: outsider
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: scrape
+      image: atlas.test/scrape:dev
+      imagePullPolicy: Never
+      args: [--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token, --insecure-skip-verify, --want-status=403, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
       securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
 `

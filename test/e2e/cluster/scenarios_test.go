@@ -136,7 +136,11 @@ func (s *suite) install(t *testing.T) *stack {
 	if err := s.helm(ctx, "install", release, filepath.Join(s.root, "charts", "atlas-issuer"),
 		"--namespace", releaseNamespace, "--wait", "--timeout", "3m",
 		"--set", "replicaCount=2", "--set", "image.repository="+imageRepo, "--set", "image.tag=dev",
-		"--set", "image.pullPolicy=Never"); err != nil {
+		"--set", "image.pullPolicy=Never",
+		// The secure metrics endpoint admits this ServiceAccount
+		// (scenarioObservability).
+		"--set", "metrics.readers[0].kind=ServiceAccount", "--set", "metrics.readers[0].name="+metricsReader,
+		"--set", "metrics.readers[0].namespace="+testNamespace); err != nil {
 		t.Fatal(err)
 	}
 	return st

@@ -18,10 +18,12 @@ limitations under the License.
 // suite runs it in a pod to read the manager's metrics from inside the
 // cluster, through the metrics Service, as Prometheus would. With
 // --token-file it sends that file's content as a bearer token (a pod's
-// ServiceAccount token), for a metrics endpoint that requires one.
+// ServiceAccount token). It exits 0 when the answer has the status
+// --want-status, so a pod can also prove that a scrape is refused.
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -33,18 +35,20 @@ import (
 
 func main() {
 	tokenFile := flag.String("token-file", "", "file with a bearer token to send")
+	insecure := flag.Bool("insecure-skip-verify", false, "accept any server certificate (the manager's self-signed one)")
+	want := flag.Int("want-status", http.StatusOK, "the HTTP status that counts as success")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: scrape [--token-file FILE] URL")
+		fmt.Fprintln(os.Stderr, "usage: scrape [--token-file FILE] [--insecure-skip-verify] [--want-status N] URL")
 		os.Exit(2)
 	}
-	if err := scrape(flag.Arg(0), *tokenFile); err != nil {
+	if err := scrape(flag.Arg(0), *tokenFile, *insecure, *want); err != nil {
 		fmt.Fprintln(os.Stderr, "scrape:", err)
 		os.Exit(1)
 	}
 }
 
-func scrape(url, tokenFile string) error {
+func scrape(url, tokenFile string, insecure bool, want int) error {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -56,13 +60,16 @@ func scrape(url, tokenFile string) error {
 		}
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // only for a self-signed test endpoint, by flag
+	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: tr}).Do(req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	defer func() { _ = resp.Body.Close() }()
+	fmt.Fprintln(os.Stderr, "status:", resp.Status)
+	if resp.StatusCode != want {
+		return fmt.Errorf("GET %s: %s, want %d", url, resp.Status, want)
 	}
 	_, err = io.Copy(os.Stdout, resp.Body)
 	return err
