@@ -40,6 +40,7 @@ import (
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/signing"
+	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
 // StatusFieldOwner owns the status fields beyond the conditions, which
@@ -69,7 +70,7 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 		return err
 	}
 	h, checkErr := c.signer.Check(ctx, iss)
-	if err := c.writeStatus(ctx, obj, h); err != nil {
+	if err := c.writeStatus(ctx, obj, h, signing.Cause(checkErr)); err != nil {
 		log.FromContext(ctx).Error(err, "could not write issuer status")
 	}
 	if !h.CredentialsNotAfter.IsZero() {
@@ -92,8 +93,15 @@ type issuerStatusApply struct {
 
 // writeStatus applies the status fields beyond the conditions with their own
 // field manager, so issuer-lib's condition patches and ours never fight.
-func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
-	status := v1alpha1.AtlasIssuerStatus{LastCheckTime: new(metav1.NewTime(h.CheckedAt)), RemainingQuota: h.Quota, ValidationPolicy: h.PolicySummary}
+// cause becomes status.reason, the Reason column of kubectl get.
+func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health, cause string) error {
+	status := v1alpha1.AtlasIssuerStatus{
+		LastCheckTime:     new(metav1.NewTime(h.CheckedAt)),
+		RemainingQuota:    h.Quota,
+		ValidationPolicy:  h.PolicySummary,
+		Reason:            cause,
+		ControllerVersion: version.Version,
+	}
 	if !h.CredentialsNotAfter.IsZero() {
 		status.CredentialsNotAfter = new(metav1.NewTime(h.CredentialsNotAfter))
 	}
