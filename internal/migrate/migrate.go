@@ -331,8 +331,22 @@ func (p *Plan) referrers(refs []Referrer) []Step {
 		}
 		steps = append(steps, step)
 	}
+	// Ingresses and Gateways go first: cert-manager's ingress-shim owns the
+	// Certificates it made for them and would set a Certificate changed
+	// before its Ingress back to the earlier kind, ordering a certificate
+	// from the earlier issuer on the way.
 	slices.SortStableFunc(steps, func(a, b Step) int {
-		return cmp.Compare(a.Kind+"/"+a.Namespace+"/"+a.Name, b.Kind+"/"+b.Namespace+"/"+b.Name)
+		return cmp.Or(
+			cmp.Compare(boolRank(a.Kind == "Certificate"), boolRank(b.Kind == "Certificate")),
+			cmp.Compare(a.Kind+"/"+a.Namespace+"/"+a.Name, b.Kind+"/"+b.Namespace+"/"+b.Name),
+		)
 	})
 	return steps
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -123,7 +123,7 @@ func TestBuild(t *testing.T) {
 				{Kind: "Gateway", Namespace: "ns", Name: "g", Annotations: map[string]string{AnnotationIssuerKind: "Issuer", AnnotationIssuerGroup: "hvca.globalsign.com"}},
 			}},
 		opts:      Options{FromNamespace: "same", ToNamespace: "same"},
-		steps:     []string{"patch Certificate ns/z", "patch Ingress ns/w"},
+		steps:     []string{"patch Ingress ns/w", "patch Certificate ns/z"},
 		unchanged: 1,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
