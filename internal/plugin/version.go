@@ -20,9 +20,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -35,7 +38,9 @@ cluster. The manager records its version in the status of every issuer it
 checks (status.controllerVersion); the plugin reads it from the issuer named
 by --issuer or --cluster-issuer, or else from the issuer checked most
 recently: AtlasClusterIssuers and AtlasIssuers in all namespaces, or in
-the current namespace when you may not list them cluster-wide.`
+the current namespace when you may not list them cluster-wide. Before any
+issuer has been checked, it reads the image tag of the manager's Deployment
+(label app.kubernetes.io/name=atlas-issuer), if you may list Deployments.`
 
 // versionInfo is what kubectl atlas version prints.
 type versionInfo struct {
@@ -115,7 +120,52 @@ func (vo *versionOptions) serverVersion(ctx context.Context) (*componentVersion,
 			return nil, err
 		}
 	}
-	return newest(candidates), nil
+	if v := newest(candidates); v != nil {
+		return v, nil
+	}
+	return deploymentVersion(ctx, kc)
+}
+
+// ManagerLabel selects the manager's Deployment: the Helm chart and the
+// kustomize install both set it.
+const ManagerLabel = "app.kubernetes.io/name=atlas-issuer"
+
+// deploymentVersion is the image tag of the manager's Deployment, for a
+// cluster where no issuer has been checked yet. Not finding it, or not
+// being allowed to list Deployments, leaves the version unknown.
+func deploymentVersion(ctx context.Context, kc client.Client) (*componentVersion, error) {
+	selector, err := labels.Parse(ManagerLabel)
+	if err != nil {
+		return nil, err
+	}
+	var deployments appsv1.DeploymentList
+	if err := kc.List(ctx, &deployments, client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing Deployments labelled %s: %w", ManagerLabel, err)
+	}
+	for _, d := range deployments.Items {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name == "manager" {
+				return &componentVersion{
+					Version: imageVersion(c.Image),
+					Source:  "Deployment " + d.Namespace + "/" + d.Name + " image " + c.Image + "; no issuer has been checked yet",
+				}, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// imageVersion is an image reference's tag, or the whole reference when
+// it has none (a digest alone names no version).
+func imageVersion(ref string) string {
+	name, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		return name[i+1:]
+	}
+	return ref
 }
 
 // versionSource is one issuer's record of the manager that checked it.

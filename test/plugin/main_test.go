@@ -39,6 +39,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/youmark/pkcs8"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -161,6 +162,9 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if err := networkingv1.AddToScheme(scheme); err != nil {
+		return 0, err
+	}
+	if err := appsv1.AddToScheme(scheme); err != nil {
 		return 0, err
 	}
 	if kube, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {

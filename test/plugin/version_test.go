@@ -22,10 +22,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/plugin"
 )
 
 // recordCheck writes what the manager's check writes into an issuer's
@@ -77,4 +80,31 @@ func TestVersionReadsTheManagersVersion(t *testing.T) {
 		t.Fatalf("version --issuer %s: %v", missingSecret, r.err)
 	}
 	mustContain(t, "version of an unchecked issuer", r.out, "Server:", "unknown")
+
+	// Then the manager's Deployment, labelled as both installs label it,
+	// names the version by its image tag.
+	labels := map[string]string{"app.kubernetes.io/name": "atlas-issuer"}
+	deployment := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: plugin.DefaultClusterResourceNamespace, Name: "atlas-issuer", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{
+					{Name: "kube-rbac-proxy", Image: "example.com/proxy:v9.9.9"},
+					{Name: "manager", Image: "ghcr.io/globalsign/atlas-issuer:v0.4.0@sha256:0123"},
+				}},
+			},
+		},
+	}
+	if err := kube.Create(ctx, deployment); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kube.Delete(context.Background(), deployment) })
+	r = run(t, "", "version", "--issuer", missingSecret, "-n", ns)
+	if r.err != nil {
+		t.Fatalf("version with the Deployment: %v", r.err)
+	}
+	mustContain(t, "version from the Deployment", r.out,
+		"atlas-issuer v0.4.0 (from Deployment "+plugin.DefaultClusterResourceNamespace+"/atlas-issuer image ghcr.io/globalsign/atlas-issuer:v0.4.0@sha256:0123")
 }
