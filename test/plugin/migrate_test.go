@@ -35,7 +35,18 @@ import (
 const (
 	legacyNS  = "legacy"
 	legacyURL = "https://emea.api.hvca.globalsign.com:8443/v2"
+	// fromNS is where the earlier controller read ClusterIssuer Secrets;
+	// named on the command line so the test does not depend on the two
+	// defaults staying apart.
+	fromNS = "earlier-issuer-system"
 )
+
+// migrateArgs runs migrate between fromNS and the plugin's default cluster
+// resource namespace, which the fixture creates.
+func migrateArgs(extra ...string) []string {
+	return append([]string{"migrate", "--from-cluster-resource-namespace", fromNS,
+		"--cluster-resource-namespace", plugin.DefaultClusterResourceNamespace}, extra...)
+}
 
 func unstructuredObj(apiVersion, kind, namespace, name string, fields map[string]any) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: fields}
@@ -74,9 +85,9 @@ func seedEarlierIssuer(ctx context.Context, t *testing.T) {
 	}
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: legacyNS}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: plugin.DefaultFromClusterResourceNamespace}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fromNS}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: legacyNS, Name: "old-credentials"}, Data: oldData},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: plugin.DefaultFromClusterResourceNamespace, Name: "old-cluster-credentials"}, Data: oldData},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: fromNS, Name: "old-cluster-credentials"}, Data: oldData},
 		unstructuredObj("hvca.globalsign.com/v1alpha1", "Issuer", legacyNS, "old", map[string]any{
 			"spec": map[string]any{"url": legacyURL, "authSecretName": "old-credentials"},
 		}),
@@ -114,14 +125,14 @@ func TestMigrate(t *testing.T) {
 	seedEarlierIssuer(ctx, t)
 
 	// The dry run prints the plan and changes nothing.
-	r := run(t, "", "migrate")
+	r := run(t, "", migrateArgs()...)
 	if r.err != nil {
 		t.Fatalf("migrate: %v\n%s", r.err, r.errOut)
 	}
 	mustContain(t, "plan", r.out,
 		"+++ AtlasIssuer legacy/old (new, from Issuer legacy/old)", "+kind: AtlasIssuer", "+  authSecretName: old-credentials", "+  url: "+legacyURL,
 		"+++ AtlasClusterIssuer old-cluster (new, from ClusterIssuer old-cluster)",
-		"+++ Secret "+plugin.DefaultClusterResourceNamespace+"/old-cluster-credentials (new, from Secret "+plugin.DefaultFromClusterResourceNamespace+"/old-cluster-credentials)",
+		"+++ Secret "+plugin.DefaultClusterResourceNamespace+"/old-cluster-credentials (new, from Secret "+fromNS+"/old-cluster-credentials)",
 		"+  apiSecret: (", "+  tls.key: (",
 		"--- Certificate legacy/by-issuer", "-spec.issuerRef.kind: Issuer\n+spec.issuerRef.kind: AtlasIssuer",
 		"--- Certificate legacy/by-default-kind\n+++ Certificate legacy/by-default-kind\n+spec.issuerRef.kind: AtlasIssuer",
@@ -137,7 +148,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("the dry run changed a Certificate to %q", got)
 	}
 
-	r = run(t, "", "migrate", "--apply")
+	r = run(t, "", migrateArgs("--apply")...)
 	if r.err != nil {
 		t.Fatalf("migrate --apply: %v\n%s", r.err, r.errOut)
 	}
@@ -194,7 +205,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// A second run finds nothing left to do.
-	r = run(t, "", "migrate")
+	r = run(t, "", migrateArgs()...)
 	if r.err != nil {
 		t.Fatalf("migrate again: %v", r.err)
 	}
