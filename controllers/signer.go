@@ -38,6 +38,7 @@ import (
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/signing"
+	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
 // StatusFieldOwner owns the status fields beyond the conditions, which
@@ -67,7 +68,7 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 		return err
 	}
 	h, checkErr := c.signer.Check(ctx, iss)
-	if err := c.writeStatus(ctx, obj, h); err != nil {
+	if err := c.writeStatus(ctx, obj, h, signing.Cause(checkErr)); err != nil {
 		log.FromContext(ctx).Error(err, "could not write issuer status")
 	}
 	if !h.CredentialsNotAfter.IsZero() {
@@ -83,9 +84,12 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 // writeStatus applies the status fields beyond the conditions with their own
 // field manager, so issuer-lib's condition patches and ours never fight. The
 // body leaves the conditions out, so StatusFieldOwner never claims them.
-func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health) error {
+// cause becomes status.reason, the Reason column of kubectl get.
+func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health, cause string) error {
 	status := acv1alpha1.AtlasIssuerStatus().
-		WithLastCheckTime(metav1.NewTime(h.CheckedAt))
+		WithLastCheckTime(metav1.NewTime(h.CheckedAt)).
+		WithReason(cause).
+		WithControllerVersion(version.Version)
 	if h.PolicySummary != "" {
 		status.WithValidationPolicy(h.PolicySummary)
 	}

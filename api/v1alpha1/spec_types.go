@@ -69,6 +69,18 @@ type AtlasIssuerStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// Reason is the outcome of the last check: Checked when the account can
+	// sign, otherwise the cause, such as CredentialsRejected, QuotaExhausted
+	// or SecretNotFound. The Ready condition's reason is issuer-lib's
+	// generic one (Pending, Failed); this is the one to act on.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// ControllerVersion is the version of the atlas-issuer manager that
+	// last checked this issuer.
+	// +optional
+	ControllerVersion string `json:"controllerVersion,omitempty"`
+
 	// LastCheckTime is when the credentials and the account were last
 	// checked against Atlas.
 	// +optional

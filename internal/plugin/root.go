@@ -89,6 +89,10 @@ Domain claims:
   claims email ID | verify-email ID    email verification
   claims reassert ID                   new token after assert_by has passed
 
+Cluster:
+  version                        this plugin's and the manager's versions
+  migrate [--apply]              move from the earlier Issuer/ClusterIssuer kinds
+
 Every command prints a table by default and JSON or YAML with -o json|yaml.
 kubectl's connection flags work too (--kubeconfig, --context, -n, --cluster,
 --user, --as, --as-group, --token, --server, --request-timeout, ...).`
@@ -152,6 +156,8 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		newPolicyCommand(o),
 		newCertificateCommand(o),
 		newClaimsCommand(o),
+		newMigrateCommand(o),
+		newVersionCommand(o),
 	)
 	return root
 }

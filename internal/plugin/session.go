@@ -24,6 +24,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -75,6 +76,9 @@ func (o *options) kubeClient() (client.Client, string, error) {
 	rc.UserAgent = "kubectl-atlas"
 	scheme := runtime.NewScheme()
 	if err := corev1.AddToScheme(scheme); err != nil {
+		return nil, "", err
+	}
+	if err := appsv1.AddToScheme(scheme); err != nil {
 		return nil, "", err
 	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {

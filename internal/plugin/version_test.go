@@ -37,3 +37,18 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("--version printed %q", got)
 	}
 }
+
+func TestImageVersion(t *testing.T) {
+	for ref, want := range map[string]string{
+		"ghcr.io/globalsign/atlas-issuer:v0.3.0":                 "v0.3.0",
+		"ghcr.io/globalsign/atlas-issuer:v0.3.0@sha256:0123abcd": "v0.3.0",
+		"registry.example.com:5000/atlas-issuer":                 "registry.example.com:5000/atlas-issuer",
+		"registry.example.com:5000/atlas-issuer:v1":              "v1",
+		"ghcr.io/globalsign/atlas-issuer@sha256:0123abcd":        "ghcr.io/globalsign/atlas-issuer@sha256:0123abcd",
+		"controller:latest":                                      "latest",
+	} {
+		if got := imageVersion(ref); got != want {
+			t.Errorf("imageVersion(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
 )
 
 // Causes that start an issuer's Ready message when Check fails, so users and
@@ -38,6 +39,28 @@ const (
 	CauseAccountUnusable           = "AccountUnusable"
 	CauseQuotaExhausted            = "QuotaExhausted"
 )
+
+// CauseChecked is the cause of a check that passed, and CauseCheckFailed of
+// one that failed for a reason no other cause names.
+const (
+	CauseChecked     = "Checked"
+	CauseCheckFailed = "CheckFailed"
+)
+
+// Cause names the outcome of a check for the issuer's status.reason: a
+// CheckError's cause, a credentials.Error's reason, CauseChecked for nil.
+func Cause(err error) string {
+	if err == nil {
+		return CauseChecked
+	}
+	if ce, ok := errors.AsType[*CheckError](err); ok {
+		return ce.Cause
+	}
+	if ce, ok := errors.AsType[*credentials.Error](err); ok {
+		return ce.Reason
+	}
+	return CauseCheckFailed
+}
 
 // CheckError is a failed issuer check with its cause.
 type CheckError struct {

@@ -49,6 +49,10 @@ var _ = Describe("AtlasIssuer", func() {
 		Expect(st.RemainingQuota).NotTo(BeNil())
 		Expect(*st.RemainingQuota).To(BeNumerically(">", 0))
 		Expect(st.ValidationPolicy).To(And(ContainSubstring("PKCS10"), ContainSubstring("RSA")))
+		Expect(st.Reason).To(Equal("Checked"))
+		Expect(st.ControllerVersion).To(Equal("dev"), "an unstamped manager reports dev")
+		cells := expectPrintedReason(ctx, iss, settle, "Checked")
+		Expect(cells).To(HaveKeyWithValue("Ready", "True"))
 
 		// Nothing about the issuer changes, so only the periodic re-check can
 		// move lastCheckTime.
@@ -67,6 +71,10 @@ var _ = Describe("AtlasIssuer", func() {
 			}
 			iss := createIssuer(ctx, ns, name)
 			cond := expectIssuerNotReady(ctx, iss, settle, want...)
+			// kubectl get shows the cause, and -o wide the message.
+			cells := expectPrintedReason(ctx, iss, settle, want[0])
+			Expect(cells).To(HaveKeyWithValue("Message", ContainSubstring(want[0])))
+			Expect(cells).To(HaveKeyWithValue("Ready", "False"))
 			c := atlasFake.Credentials()
 			Expect(cond.Message).NotTo(ContainSubstring(c.APISecret), "the message leaks the API secret")
 			Expect(cond.Message).NotTo(ContainSubstring("PRIVATE KEY"), "the message leaks key material")
@@ -140,6 +148,7 @@ var _ = Describe("AtlasIssuer", func() {
 		iss.Spec.URL = "https://127.0.0.1:1/v2"
 		create(ctx, iss)
 		expectIssuerNotReady(ctx, iss, settle, "AtlasUnreachable")
+		expectPrintedReason(ctx, iss, settle, "AtlasUnreachable")
 	})
 })
 
@@ -227,6 +236,7 @@ var _ = Describe("AtlasClusterIssuer", func() {
 		secret := createSecretGenerated(ctx, ns, secretData())
 		iss := createClusterIssuer(ctx, secret.Name)
 		expectIssuerNotReady(ctx, iss, settle, "SecretNotFound", clusterResourceNamespace+"/"+secret.Name)
+		expectPrintedReason(ctx, iss, settle, "SecretNotFound")
 	})
 })
 
@@ -241,6 +251,7 @@ var _ = Describe("Quota", Serial, func() {
 		approve(ctx, cr)
 
 		expectIssuerNotReady(ctx, iss, settle, "QuotaExhausted")
+		expectPrintedReason(ctx, iss, settle, "QuotaExhausted")
 		expectRequestWaiting(ctx, cr)
 		Expect(key.issued()).To(BeZero())
 

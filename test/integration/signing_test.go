@@ -356,6 +356,24 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		Expect(key.issued()).To(Equal(1))
 	})
 
+	// docs/kubernetes-csr.md: cert-manager's duration annotation wins over
+	// spec.expirationSeconds.
+	It("takes its duration from cert-manager's annotation before expirationSeconds", func(ctx SpecContext) {
+		ci := readyClusterIssuer(ctx)
+		key := newKey()
+		csr := newCSR(key, "atlasclusterissuers.hvca.globalsign.com/"+ci.Name)
+		csr.Annotations = map[string]string{"experimental.cert-manager.io/request-duration": "72h"}
+		create(ctx, csr)
+		approveCSR(ctx, csr)
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
+			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
+		}).WithTimeout(settle).WithPolling(polling).Should(Succeed())
+		leaf := parseCerts(csr.Status.Certificate)[0]
+		Expect(leaf.NotAfter.Sub(leaf.NotBefore)).To(BeNumerically("~", 72*time.Hour, time.Minute))
+	})
+
 	// A CSR is cluster-scoped, so whoever may create CSRs could otherwise
 	// spend any namespace's Atlas account. issuer-lib refuses namespaced
 	// issuer types for CSRs.

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -38,7 +39,9 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/youmark/pkcs8"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -113,8 +116,18 @@ func setup(m *testing.M) (int, error) {
 	defer atlasSrv.Close()
 	creds = atlasSrv.Credentials()
 
+	certificates, err := certManagerCRD("cert-manager.io_certificates.yaml")
+	if err != nil {
+		return 0, err
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		// The earlier issuer's kinds and cert-manager's Certificate are
+		// what kubectl atlas migrate reads and rewrites.
+		CRDDirectoryPaths: []string{
+			filepath.Join("..", "..", "config", "crd", "bases"),
+			filepath.Join("testdata", "earlier-issuer"),
+			certificates,
+		},
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
@@ -146,6 +159,12 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return 0, err
+	}
+	if err := networkingv1.AddToScheme(scheme); err != nil {
+		return 0, err
+	}
+	if err := appsv1.AddToScheme(scheme); err != nil {
 		return 0, err
 	}
 	if kube, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
@@ -209,6 +228,17 @@ func seed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// certManagerCRD is the path of one of cert-manager's CRDs in the module
+// this module requires, so the CRD matches the API the code is built
+// against.
+func certManagerCRD(file string) (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		return "", fmt.Errorf("locating the cert-manager module: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "deploy", "crds", file), nil
 }
 
 // encryptKey re-encrypts a PKCS#8 PEM key with a password (PBES2), as a
@@ -326,6 +356,15 @@ func mustContain(t *testing.T, what, got string, want ...string) {
 	for _, w := range want {
 		if !strings.Contains(got, w) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, got)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, what, got string, unwanted ...string) {
+	t.Helper()
+	for _, u := range unwanted {
+		if strings.Contains(got, u) {
+			t.Errorf("%s contains %q:\n%s", what, u, got)
 		}
 	}
 }

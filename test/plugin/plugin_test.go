@@ -52,7 +52,15 @@ func TestHelpNamesEveryOperation(t *testing.T) {
 		help.WriteString(r.out)
 	}
 	mustContain(t, "help", help.String(), "quota", "counters", "stats", "issued", "revoked", "expiring",
-		"trustchain", "policy", "revoke", "rekey", "claims", "list", "delete", "dns", "http", "email", "reassert")
+		"trustchain", "policy", "revoke", "rekey", "claims", "list", "delete", "dns", "http", "email", "reassert", "version", "migrate")
+
+	// migrate --help describes the migration before anyone runs it.
+	r := run(t, "", "migrate", "--help")
+	if r.err != nil {
+		t.Fatalf("migrate --help: %v", r.err)
+	}
+	mustContain(t, "migrate --help", r.out, "hvca.globalsign.com", "AtlasIssuer", "AtlasClusterIssuer", "issuerRef",
+		"cert-manager.io/issuer-kind", "--apply", "never deleted", "re-issues", "--from-cluster-resource-namespace")
 
 	// Every command a user can run documents itself with an example.
 	var walk func(c *cobra.Command)

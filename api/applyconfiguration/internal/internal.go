@@ -99,12 +99,18 @@ var schemaYAML = typed.YAMLObject(`types:
           elementRelationship: associative
           keys:
           - type
+    - name: controllerVersion
+      type:
+        scalar: string
     - name: credentialsNotAfter
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
     - name: lastCheckTime
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: reason
+      type:
+        scalar: string
     - name: remainingQuota
       type:
         scalar: numeric

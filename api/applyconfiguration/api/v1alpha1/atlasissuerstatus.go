@@ -30,6 +30,14 @@ import (
 type AtlasIssuerStatusApplyConfiguration struct {
 	// Conditions; Ready tells whether the issuer can sign, and why not.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// Reason is the outcome of the last check: Checked when the account can
+	// sign, otherwise the cause, such as CredentialsRejected, QuotaExhausted
+	// or SecretNotFound. The Ready condition's reason is issuer-lib's
+	// generic one (Pending, Failed); this is the one to act on.
+	Reason *string `json:"reason,omitempty"`
+	// ControllerVersion is the version of the atlas-issuer manager that
+	// last checked this issuer.
+	ControllerVersion *string `json:"controllerVersion,omitempty"`
 	// LastCheckTime is when the credentials and the account were last
 	// checked against Atlas.
 	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
@@ -60,6 +68,22 @@ func (b *AtlasIssuerStatusApplyConfiguration) WithConditions(values ...*v1.Condi
 		}
 		b.Conditions = append(b.Conditions, *values[i])
 	}
+	return b
+}
+
+// WithReason sets the Reason field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Reason field is set to the value of the last call.
+func (b *AtlasIssuerStatusApplyConfiguration) WithReason(value string) *AtlasIssuerStatusApplyConfiguration {
+	b.Reason = &value
+	return b
+}
+
+// WithControllerVersion sets the ControllerVersion field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ControllerVersion field is set to the value of the last call.
+func (b *AtlasIssuerStatusApplyConfiguration) WithControllerVersion(value string) *AtlasIssuerStatusApplyConfiguration {
+	b.ControllerVersion = &value
 	return b
 }
 
