@@ -164,12 +164,17 @@ func lookupFold(m map[string]string, key string) (string, bool) {
 	return "", false
 }
 
-// signature chooses the CA's signature algorithms when the policy requires
-// a choice. The algorithm is the one the CA signs with, so an entry of the
-// requester's key type is only a preference: an RSA CA may well issue for an
-// ECDSA key, and refusing would reject requests Atlas accepts.
-func (m *mapper) signature(keyAlg x509.PublicKeyAlgorithm) *atlas.Signature {
-	sp := m.p.Signature
+// Signature chooses the CA's signature algorithms for a request (or a
+// rekey) for a key of type keyAlg when the policy p requires a choice, and
+// returns nil when it does not. The algorithm is the one the CA signs with,
+// so an entry of the requester's key type is only a preference: an RSA CA
+// may well issue for an ECDSA key, and refusing would reject requests Atlas
+// accepts.
+func Signature(p *atlas.ValidationPolicy, keyAlg x509.PublicKeyAlgorithm) *atlas.Signature {
+	if p == nil {
+		return nil
+	}
+	sp := p.Signature
 	if sp == nil {
 		return nil
 	}

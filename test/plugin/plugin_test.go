@@ -366,6 +366,38 @@ func TestRekey(t *testing.T) {
 	}
 }
 
+// TestRekeySendsRequiredSignature: an account whose policy requires a hash
+// algorithm refuses a rekey without one, as it refuses such an issuance.
+func TestRekeySendsRequiredSignature(t *testing.T) {
+	c := issue(t, "rekey-hash.example.com")
+	p := fake.DefaultPolicy()
+	p.Signature = &atlas.SignaturePolicy{
+		HashAlgorithm: &atlas.ListPresencePolicy{Presence: atlas.PresenceRequired, List: []string{"SHA-384", "SHA-256"}},
+	}
+	atlasSrv.SetPolicy(p)
+	t.Cleanup(func() { atlasSrv.SetPolicy(fake.DefaultPolicy()) })
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "rekey-hash.example.com"}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrFile := filepath.Join(t.TempDir(), "new.csr")
+	if err := os.WriteFile(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]string
+	if err := json.Unmarshal([]byte(ok(t, "certificate", "rekey", c.serial, "--csr", csrFile, "-o", "json").out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if got, found := atlasSrv.Certificate(res["new_serial"]); !found || !key.PublicKey.Equal(got.PublicKey) {
+		t.Fatalf("rekey -o json = %v; the fake has no certificate for the new key", res)
+	}
+}
+
 func TestClaimsFlow(t *testing.T) {
 	var sub struct {
 		ID, Domain, Token string
