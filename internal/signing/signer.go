@@ -194,7 +194,10 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		}
 	}
 	if first, ok := s.submissions.get(cl, mapped); ok {
-		return s.collectTwin(ctx, cl, req, first, trust)
+		if b, done, err := s.collectTwin(ctx, cl, req, first, trust); done {
+			return b, err
+		}
+		s.submissions.forget(cl, mapped)
 	}
 	if len(notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, notes)
@@ -241,17 +244,33 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 // collectTwin serves a request from the certificate of its twin: another
 // request for the same key and contents submitted moments ago
 // (cert-manager creates such twins at times), so that one certificate
-// serves both.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (Bundle, error) {
-	log.FromContext(ctx).Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
+// serves both. The twin's certificate may have been revoked since (kubectl
+// atlas certificate revoke, the Atlas portal), which no memory of this
+// process can know, so its status is fetched before it is reused: one GET
+// instead of the POST it saves. done is false when it is revoked or will
+// never be issued, and the request is submitted on its own.
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (b Bundle, done bool, err error) {
+	logger := log.FromContext(ctx)
+	info, err := cl.RetrieveCertificate(ctx, first.serial)
+	if err != nil {
+		return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+	}
+	if info.Status != atlas.StatusIssued && info.Status != atlas.StatusPending {
+		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", info.Status)
+		return Bundle{}, false, nil
+	}
+	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
-		return Bundle{}, fmt.Errorf("persist serial %s: %w", first.serial, err)
+		return Bundle{}, true, fmt.Errorf("persist serial %s: %w", first.serial, err)
 	}
-	if kept, ok := s.issued.get(first.uid); ok && kept.serial == first.serial {
-		// The first request's certificate is still at hand: no GET.
-		return s.finish(req, first.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: kept.leaf}, kept.trust)
+	if info.Status == atlas.StatusPending {
+		return Bundle{}, true, signer.PendingError{
+			Err:          fmt.Errorf("Atlas is still issuing certificate %s", first.serial),
+			RequeueAfter: pollInterval(s.now().Sub(first.at)),
+		}
 	}
-	return s.collect(ctx, cl, req, first.serial, trust, first.at)
+	b, err = s.finish(req, first.serial, info, trust)
+	return b, true, err
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
@@ -275,7 +294,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.submissions.put(cl, mapped, serial, req.Object.GetUID(), s.now())
+	s.submissions.put(cl, mapped, serial, s.now())
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
