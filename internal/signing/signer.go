@@ -27,6 +27,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
@@ -390,16 +391,25 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 			return serial, true, nil
 		}
 	}
-	// A failed or pending candidate does not end the search, since another
-	// may match; only when none does is it reported, as the caller must not
-	// conclude "not submitted" while a candidate is unknown.
-	var firstErr error
+	// A candidate that cannot be decided yet does not end the search, since
+	// another may match; only when none does is it reported, as the caller
+	// must not conclude "not submitted" while a candidate is unknown.
 	var pending *pendingCandidate
 	for _, serial := range unknown {
 		info, err := cl.RetrieveCertificate(ctx, serial)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
+			if ctx.Err() != nil {
+				return "", false, err
+			}
+			switch classifyCandidate(err, s.now().Sub(intent.NotBefore) < s.LookupGrace) {
+			case candidateFatal:
+				return "", false, err
+			case candidateNoMatch:
+				s.fingerprints.put(cl, serial, "")
+			case candidateUndecided:
+				if pending == nil {
+					pending = &pendingCandidate{serial: serial, err: err}
+				}
 			}
 			continue
 		}
@@ -418,19 +428,63 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 			return serial, true, nil
 		}
 	}
-	if firstErr != nil {
-		return "", false, firstErr
-	}
 	if pending != nil {
 		return "", false, pending
 	}
 	return "", false, nil
 }
 
-type pendingCandidate struct{ serial string }
+// pendingCandidate is a lookup that found no match but a candidate it
+// cannot decide yet: one Atlas is still issuing, or one whose GET failed
+// (err). The request waits and looks again, without a retry budget: failing
+// it would make cert-manager create a new request, and submit again, while
+// the candidate may be the certificate already submitted.
+type pendingCandidate struct {
+	serial string
+	err    error
+}
 
 func (p *pendingCandidate) Error() string {
+	if p.err != nil {
+		return fmt.Sprintf("candidate certificate %s cannot be checked yet (%v); looking again rather than risk a second certificate", p.serial, p.err)
+	}
 	return fmt.Sprintf("candidate certificate %s is still being issued", p.serial)
+}
+
+// candidateOutcome is what a failed GET of a lookup candidate means.
+type candidateOutcome int
+
+const (
+	// candidateUndecided: the candidate may still be the certificate
+	// submitted; look again later.
+	candidateUndecided candidateOutcome = iota
+	// candidateNoMatch: the candidate is certainly no certificate to
+	// collect.
+	candidateNoMatch
+	// candidateFatal: no candidate can be checked (credentials or quota
+	// refused); the lookup returns the error, which makes the issuer not
+	// Ready while the request waits.
+	candidateFatal
+)
+
+// classifyCandidate decides what a failed GET of a candidate means. A 422 is
+// Atlas's answer for a certificate the CA rejected after accepting it (or a
+// serial it cannot read): never issued, so neither the certificate to
+// collect nor one a new submission would duplicate. A 404 is a serial Atlas
+// has not made visible yet while the lookup grace lasts (withinGrace), and
+// after it a serial Atlas does not have. Every other failure, other 4xx
+// included, leaves the candidate undecided rather than failing the request.
+func classifyCandidate(err error, withinGrace bool) candidateOutcome {
+	switch code := atlas.StatusCode(err); {
+	case atlas.IsAuth(err), atlas.IsQuota(err):
+		return candidateFatal
+	case code == http.StatusUnprocessableEntity:
+		return candidateNoMatch
+	case code == http.StatusNotFound && !withinGrace:
+		return candidateNoMatch
+	default:
+		return candidateUndecided
+	}
 }
 
 // definitive reports whether Atlas answered a POST with an error that means
