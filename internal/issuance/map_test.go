@@ -589,7 +589,12 @@ func TestMap(t *testing.T) {
 			policy: func(p *atlas.ValidationPolicy) { p.SubjectDN.Organization = sp("required", "") },
 			field:  "subject_dn.organization", reason: "is required"},
 	}
+	runMapCases(t, cases)
+}
 
+// runMapCases runs each case as a subtest of t.
+func runMapCases(t *testing.T, cases []mapCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{
