@@ -101,7 +101,7 @@ func TestMapOtherNames(t *testing.T) {
 			policy: otherNamePolicy,
 			field:  "san.other_names", reason: `"mallory@evil.com", does not match the account's format`},
 		{name: "too many otherNames of a type",
-			csr: &csrSpec{extensions: []pkix.Extension{sanExt(upn, otherNameGN(oidUPN, utf8Value("bob@example.com")))}},
+			csr:    &csrSpec{extensions: []pkix.Extension{sanExt(upn, otherNameGN(oidUPN, utf8Value("bob@example.com")))}},
 			policy: otherNamePolicy,
 			field:  "san.other_names", reason: "allows at most 1"},
 		{name: "IA5 policy takes a UTF8 value that fits, with a note",
