@@ -311,11 +311,11 @@ func TestMap(t *testing.T) {
 			check: func(t *testing.T, r *Result) {
 				eq(t, "subject", r.Request.SubjectDN, atlas.SubjectDN{})
 			}},
-		{name: "subject attribute without an Atlas field is left out",
+		{name: "subject attribute without an Atlas field fails unless extra_attributes allows it",
 			csr: &csrSpec{dns: []string{"a.example.com"}, subject: pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
 				{Type: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: "x"},
 			}}},
-			notes: []string{"subject attribute 1.2.3.4 has no Atlas field and was left out"}},
+			field: "subject_dn.extra_attributes", reason: "a subject attribute of type 1.2.3.4, which the account's validation policy does not allow"},
 		{name: "organizational units over the maximum",
 			csr:    &csrSpec{dns: []string{"a.example.com"}, subject: pkix.Name{OrganizationalUnit: []string{"A", "B"}}},
 			policy: func(p *atlas.ValidationPolicy) { p.SubjectDN.OrganizationalUnit.MaxCount = 1 },
