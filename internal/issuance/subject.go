@@ -103,29 +103,9 @@ var dnAttrs = []dnAttr{
 // repeated common name or serial number, and lose the RDN structure and
 // the encodings: what should be refused would be hidden.
 func (m *mapper) subject(csr *x509.CertificateRequest, req *atlas.CertificateRequest) error {
-	attrs, err := subjectAttrs(csr)
+	values, extra, err := subjectValues(csr)
 	if err != nil {
 		return err
-	}
-	values := map[string][]string{}
-	var extra []rawOIDValue
-	known := map[string]bool{oidCommonName: true, oidOrganizationalUnit: true}
-	for _, a := range dnAttrs {
-		known[a.oid] = true
-	}
-	for _, atv := range attrs {
-		oid := atv.Type.String()
-		if !known[oid] {
-			extra = append(extra, rawOIDValue{oid: oid, value: atv.Value})
-			continue
-		}
-		s, ok := attrText(atv)
-		if !ok {
-			return policyErr("csr", "the subject attribute %s has a value that is not text", oid)
-		}
-		if s != "" && !slices.Contains(values[oid], s) {
-			values[oid] = append(values[oid], s)
-		}
 	}
 
 	dp := m.p.SubjectDN
@@ -185,6 +165,37 @@ func (m *mapper) subject(csr *x509.CertificateRequest, req *atlas.CertificateReq
 	}
 	req.SubjectDN.ExtraAttributes, err = m.oidValues("subject_dn.extra_attributes", "subject attribute", extra, extraPols)
 	return err
+}
+
+// subjectValues splits the CSR's subject into the distinct texts of the
+// attributes Atlas has a field for, by OID, and the other attributes as
+// written.
+func subjectValues(csr *x509.CertificateRequest) (map[string][]string, []rawOIDValue, error) {
+	attrs, err := subjectAttrs(csr)
+	if err != nil {
+		return nil, nil, err
+	}
+	values := map[string][]string{}
+	var extra []rawOIDValue
+	known := map[string]bool{oidCommonName: true, oidOrganizationalUnit: true}
+	for _, a := range dnAttrs {
+		known[a.oid] = true
+	}
+	for _, atv := range attrs {
+		oid := atv.Type.String()
+		if !known[oid] {
+			extra = append(extra, rawOIDValue{oid: oid, value: atv.Value})
+			continue
+		}
+		s, ok := attrText(atv)
+		if !ok {
+			return nil, nil, policyErr("csr", "the subject attribute %s has a value that is not text", oid)
+		}
+		if s != "" && !slices.Contains(values[oid], s) {
+			values[oid] = append(values[oid], s)
+		}
+	}
+	return values, extra, nil
 }
 
 // commonName settles the common name before the generic rules see it.
