@@ -325,21 +325,29 @@ func TestRevokeFromSecret(t *testing.T) {
 	}
 }
 
-func TestRekey(t *testing.T) {
-	c := issue(t, "rekey.example.com")
+// newKeyCSR writes a CSR for a new RSA key into dir and returns the key
+// and the file.
+func newKeyCSR(t *testing.T, dir, cn string) (*rsa.PrivateKey, string) {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "rekey.example.com"}}, key)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	csrFile := filepath.Join(dir, "new.csr")
 	if err := os.WriteFile(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return key, csrFile
+}
+
+func TestRekey(t *testing.T) {
+	c := issue(t, "rekey.example.com")
+	dir := t.TempDir()
+	key, csrFile := newKeyCSR(t, dir, "rekey.example.com")
 
 	var res map[string]string
 	if err := json.Unmarshal([]byte(ok(t, "certificate", "rekey", c.serial, "--csr", csrFile, "-o", "json").out), &res); err != nil {
@@ -377,18 +385,7 @@ func TestRekeySendsRequiredSignature(t *testing.T) {
 	atlasSrv.SetPolicy(p)
 	t.Cleanup(func() { atlasSrv.SetPolicy(fake.DefaultPolicy()) })
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "rekey-hash.example.com"}}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrFile := filepath.Join(t.TempDir(), "new.csr")
-	if err := os.WriteFile(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key, csrFile := newKeyCSR(t, t.TempDir(), "rekey-hash.example.com")
 	var res map[string]string
 	if err := json.Unmarshal([]byte(ok(t, "certificate", "rekey", c.serial, "--csr", csrFile, "-o", "json").out), &res); err != nil {
 		t.Fatal(err)
