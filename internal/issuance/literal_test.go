@@ -81,7 +81,7 @@ func TestMapLiteralSubject(t *testing.T) {
 		{name: "attribute the policy's extra_attributes allows is sent",
 			csr:    &csrSpec{dns: dns, rawSubject: literal(atv(oidO, "Acme"), atv(oidCN, "a.example.com"), atv(oidUID, "alice"))},
 			policy: uidPolicy,
-			notes:  []string{"keeps its text but is written as a UTF8STRING"},
+			notes:  []string{"keeps its text but is written as UTF8STRING"},
 			check: func(t *testing.T, r *Result) {
 				eq(t, "subject", r.Request.SubjectDN, atlas.SubjectDN{
 					Organization: "Acme", CommonName: "a.example.com",

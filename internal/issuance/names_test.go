@@ -110,7 +110,7 @@ func TestMapOtherNames(t *testing.T) {
 				otherNamePolicy(p)
 				p.SAN.OtherNames[oidUPN] = atlas.TypeAndValuePolicy{ValueType: "ia5string", MaxCount: 1}
 			},
-			notes: []string{"keeps its text but is written as a IA5STRING"},
+			notes: []string{"keeps its text but is written as IA5STRING"},
 			check: func(t *testing.T, r *Result) {
 				eq(t, "other names", r.Request.SAN.OtherNames, []atlas.OIDValue{{Type: oidUPN, Value: "alice@example.com"}})
 			}},

@@ -120,7 +120,7 @@ func (m *mapper) typedValue(field, what string, v rawOIDValue, pol atlas.TypeAnd
 			return out, policyErr(field, "the account's validation policy takes a %s for the %s of type %s, which cannot hold %s", vt, what, v.oid, quote(text))
 		}
 		if raw.Tag != stringTags[vt] {
-			m.note("the %s of type %s keeps its text but is written as a %s, the type the account's validation policy uses", what, v.oid, vt)
+			m.note("the %s of type %s keeps its text but is written as %s, the type the account's validation policy uses", what, v.oid, vt)
 		}
 		out.Value = text
 	default:
