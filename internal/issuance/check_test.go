@@ -74,6 +74,87 @@ func TestCheckAccount(t *testing.T) {
 			p.Signature = &atlas.SignaturePolicy{HashAlgorithm: &atlas.ListPresencePolicy{Presence: atlas.PresenceRequired}}
 			return p
 		}, field: "signature.hash_algorithm", reason: "lists none"},
+		{name: "required custom extension", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.CustomExtensions = map[string]atlas.CustomExtensionPolicy{
+				"2.5.29.99.2": {Presence: atlas.PresenceOptional, ValueType: "UTF8STRING"},
+				"2.5.29.99.1": {Presence: "required", ValueType: "NIL"},
+			}
+			return p
+		}, field: "custom_extensions.2.5.29.99.1", reason: "requires a custom extension, which no cert-manager request can carry"},
+		{name: "optional and static custom extensions are fine", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.CustomExtensions = map[string]atlas.CustomExtensionPolicy{
+				"2.5.29.99.1": {Presence: atlas.PresenceOptional}, "2.5.29.99.2": {Presence: atlas.PresenceStatic},
+			}
+			return p
+		}},
+		{name: "required template id", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.MSExtensionTemplate = &atlas.MSExtensionTemplatePolicy{TemplateID: sp(atlas.PresenceRequired, "")}
+			return p
+		}, field: "ms_extension_template.template_id", reason: "Microsoft certificate template"},
+		{name: "required template version", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.MSExtensionTemplate = &atlas.MSExtensionTemplatePolicy{
+				TemplateID:   sp(atlas.PresenceOptional, ""),
+				MinorVersion: &atlas.IntegerPolicy{Presence: atlas.PresenceRequired},
+			}
+			return p
+		}, field: "ms_extension_template", reason: "template version"},
+		{name: "optional template is fine", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.MSExtensionTemplate = &atlas.MSExtensionTemplatePolicy{
+				TemplateID: sp(atlas.PresenceOptional, ""), MajorVersion: &atlas.IntegerPolicy{Presence: atlas.PresenceStatic},
+			}
+			return p
+		}},
+		{name: "required date of birth", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDA = &atlas.SubjectDAPolicy{Gender: sp(atlas.PresenceOptional, ""), DateOfBirth: atlas.PresenceRequired}
+			return p
+		}, field: "subject_da.date_of_birth", reason: "requires subject directory attributes"},
+		{name: "required country of residence", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDA = &atlas.SubjectDAPolicy{CountryOfResidence: &atlas.ListPolicy{MinCount: 1, MaxCount: 2}}
+			return p
+		}, field: "subject_da.country_of_residence", reason: "subject directory attributes"},
+		{name: "required directory extra attribute", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDA = &atlas.SubjectDAPolicy{ExtraAttributes: map[string]atlas.TypeAndValuePolicy{"1.2.3": {MinCount: 1, MaxCount: 1}}}
+			return p
+		}, field: "subject_da.extra_attributes.1.2.3", reason: "subject directory attributes"},
+		{name: "optional and static directory attributes are fine", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDA = &atlas.SubjectDAPolicy{
+				Gender: sp(atlas.PresenceOptional, ""), DateOfBirth: atlas.PresenceForbidden,
+				CountryOfCitizenship: &atlas.ListPolicy{Static: true, MinCount: 1, List: []string{"BE"}},
+				ExtraAttributes:      map[string]atlas.TypeAndValuePolicy{"1.2.3": {MaxCount: 1}},
+			}
+			return p
+		}},
+		{name: "required qualified statement", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.QualifiedStatements = &atlas.QualifiedStatementsPolicy{ETSIQCType: sp(atlas.PresenceRequired, "")}
+			return p
+		}, field: "qualified_statements.etsi_qc_type", reason: "qualified statements"},
+		{name: "required subject extra attribute", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDN.ExtraAttributes = map[string]atlas.TypeAndValuePolicy{
+				"1.2.3.5": {MaxCount: 1}, "1.2.3.4": {MinCount: 1, MaxCount: 1, ValueType: "UTF8STRING"},
+			}
+			return p
+		}, field: "subject_dn.extra_attributes.1.2.3.4", reason: "a subject attribute of type 1.2.3.4 in every certificate"},
+		{name: "static subject extra attribute is fine", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SubjectDN.ExtraAttributes = map[string]atlas.TypeAndValuePolicy{"1.2.3.4": {Static: true, MinCount: 1, MaxCount: 1}}
+			return p
+		}},
+		{name: "required other name", policy: func() *atlas.ValidationPolicy {
+			p := basePolicy()
+			p.SAN.OtherNames = map[string]atlas.TypeAndValuePolicy{"1.3.6.1.4.1.311.20.2.3": {MinCount: 1, MaxCount: 1, ValueType: "UTF8STRING"}}
+			return p
+		}, field: "san.other_names.1.3.6.1.4.1.311.20.2.3", reason: "an otherName SAN"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,10 +42,13 @@ limitations under the License.
 //     "example.com" itself, and "example.com" also allows "badexample.com",
 //     exactly as a plain suffix test does. An empty suffix allows anything.
 //     An empty list with a non-zero maxcount places no constraint.
-//   - A subject attribute the policy does not mention is left out with a
-//     note rather than failing the request; a SAN list the policy does not
-//     mention fails the request, since leaving a name out would give a
-//     certificate that does not cover it.
+//   - A subject attribute with an Atlas field that the policy does not
+//     mention is left out with a note rather than failing the request. An
+//     attribute Atlas has no field for is sent as an extra attribute when
+//     the policy lists its OID and fails the request otherwise, and a SAN
+//     the policy does not provide for (an otherName included) fails the
+//     request, since leaving a name out would give a certificate that does
+//     not cover it.
 //   - Enum values the package does not know are treated leniently (as
 //     OPTIONAL), since Atlas has added values over time.
 package issuance

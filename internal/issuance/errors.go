@@ -82,6 +82,9 @@ func CheckAccount(p *atlas.ValidationPolicy) error {
 			return policyErr("signature.hash_algorithm", "the account's validation policy requires a hash algorithm but lists none to choose from")
 		}
 	}
+	if err := unsatisfiable(p); err != nil {
+		return err
+	}
 	return nil
 }
 

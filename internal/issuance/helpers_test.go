@@ -69,6 +69,12 @@ type csrSpec struct {
 	ips     []string
 	emails  []string
 	uris    []string
+	// extensions are added as they are; a SAN extension here replaces the
+	// one crypto/x509 would build from the names above.
+	extensions []pkix.Extension
+	// rawSubject, if set, is the subject's DER as written, like
+	// cert-manager's literalSubject.
+	rawSubject []byte
 }
 
 // csrDER builds a signed CSR the way cert-manager does, with crypto/x509.
@@ -77,7 +83,9 @@ func csrDER(s csrSpec) []byte {
 	if key == nil {
 		key = rsa2048()
 	}
-	tmpl := &x509.CertificateRequest{Subject: s.subject, DNSNames: s.dns, EmailAddresses: s.emails}
+	tmpl := &x509.CertificateRequest{
+		Subject: s.subject, RawSubject: s.rawSubject, DNSNames: s.dns, EmailAddresses: s.emails, ExtraExtensions: s.extensions,
+	}
 	for _, ip := range s.ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
 	}

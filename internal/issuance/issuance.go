@@ -122,7 +122,7 @@ func Map(in Input, p *atlas.ValidationPolicy) (*Result, error) {
 	if req.KeyUsages, err = m.keyUsages(in.KeyUsage); err != nil {
 		return nil, err
 	}
-	req.Signature = m.signature(csr.PublicKeyAlgorithm)
+	req.Signature = Signature(m.p, csr.PublicKeyAlgorithm)
 	return &Result{
 		Request:              req,
 		NotBefore:            notBefore,

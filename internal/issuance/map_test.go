@@ -311,11 +311,11 @@ func TestMap(t *testing.T) {
 			check: func(t *testing.T, r *Result) {
 				eq(t, "subject", r.Request.SubjectDN, atlas.SubjectDN{})
 			}},
-		{name: "subject attribute without an Atlas field is left out",
+		{name: "subject attribute without an Atlas field fails unless extra_attributes allows it",
 			csr: &csrSpec{dns: []string{"a.example.com"}, subject: pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
 				{Type: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: "x"},
 			}}},
-			notes: []string{"subject attribute 1.2.3.4 has no Atlas field and was left out"}},
+			field: "subject_dn.extra_attributes", reason: "a subject attribute of type 1.2.3.4, which the account's validation policy does not allow"},
 		{name: "organizational units over the maximum",
 			csr:    &csrSpec{dns: []string{"a.example.com"}, subject: pkix.Name{OrganizationalUnit: []string{"A", "B"}}},
 			policy: func(p *atlas.ValidationPolicy) { p.SubjectDN.OrganizationalUnit.MaxCount = 1 },
@@ -500,6 +500,12 @@ func TestMap(t *testing.T) {
 		{name: "cert sign with STATIC_FALSE",
 			in:    func(in *Input) { in.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign },
 			field: "key_usages.key_certificate_sign", reason: "is a CA usage"},
+		{name: "a usage the key_usages section does not mention is noted",
+			in:    func(in *Input) { in.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageEncipherOnly },
+			notes: []string{"does not mention key usages; encipher only was left out"},
+			check: func(t *testing.T, r *Result) {
+				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{DigitalSignature: new(true)})
+			}},
 		{name: "CRL sign without a key_usages section",
 			in:     func(in *Input) { in.KeyUsage = x509.KeyUsageCRLSign },
 			policy: func(p *atlas.ValidationPolicy) { p.KeyUsages = nil },
@@ -510,8 +516,10 @@ func TestMap(t *testing.T) {
 			check: func(t *testing.T, r *Result) {
 				eq(t, "ku", r.Request.KeyUsages, &atlas.KeyUsages{KeyCertificateSign: new(true)})
 			}},
-		{name: "no key_usages section sends nothing and says nothing",
+		{name: "no key_usages section sends nothing and says so",
 			policy: func(p *atlas.ValidationPolicy) { p.KeyUsages = nil },
+			notes: []string{"the account's validation policy does not mention key usages; " +
+				"digital signature, key encipherment were left out and Atlas decides"},
 			check: func(t *testing.T, r *Result) {
 				eq(t, "ku", r.Request.KeyUsages, (*atlas.KeyUsages)(nil))
 			}},
@@ -568,6 +576,7 @@ func TestMap(t *testing.T) {
 			notes: []string{
 				"subject common name is not in the account's validation policy",
 				"does not mention extended key usages",
+				"does not mention key usages; digital signature was left out",
 			},
 			check: func(t *testing.T, r *Result) {
 				eq(t, "validity", r.Request.Validity, atlas.Validity{NotBefore: now, NotAfter: now + 90*86400})
@@ -580,7 +589,12 @@ func TestMap(t *testing.T) {
 			policy: func(p *atlas.ValidationPolicy) { p.SubjectDN.Organization = sp("required", "") },
 			field:  "subject_dn.organization", reason: "is required"},
 	}
+	runMapCases(t, cases)
+}
 
+// runMapCases runs each case as a subtest of t.
+func runMapCases(t *testing.T, cases []mapCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{

@@ -26,8 +26,9 @@ import (
 // san maps the CSR's subject alternative names. Unlike a subject attribute,
 // a name the policy does not provide for fails the request: leaving it out
 // would issue a certificate that does not cover a name the user asked for.
-// The common name is never added here; the earlier issuer did, and sent
-// duplicates.
+// The same holds for otherNames, and for a kind of name Atlas has no field
+// for at all. The common name is never added here; the earlier issuer did,
+// and sent duplicates.
 func (m *mapper) san(csr *x509.CertificateRequest) (*atlas.SAN, error) {
 	var sp atlas.SANPolicy
 	if m.p.SAN != nil {
@@ -53,6 +54,13 @@ func (m *mapper) san(csr *x509.CertificateRequest) (*atlas.SAN, error) {
 		return nil, err
 	}
 	if out.URIs, err = m.sanList("san.uris", "URIs", dedupe(uris, identity), sp.URIs, matchRegex); err != nil {
+		return nil, err
+	}
+	ons, err := otherNames(csr)
+	if err != nil {
+		return nil, err
+	}
+	if out.OtherNames, err = m.oidValues("san.other_names", "otherName", ons, sp.OtherNames); err != nil {
 		return nil, err
 	}
 	if out.Empty() {

@@ -99,30 +99,13 @@ var dnAttrs = []dnAttr{
 
 // subject maps every attribute of the CSR's subject into req.SubjectDN,
 // since Atlas ignores the subject inside the CSR itself. Attributes are read
-// from the raw names, not pkix.Name's fields, which keep only the last of a
-// repeated common name or serial number and hide what should be refused.
+// from the raw RDNs, not pkix.Name's fields, which keep only the last of a
+// repeated common name or serial number, and lose the RDN structure and
+// the encodings: what should be refused would be hidden.
 func (m *mapper) subject(csr *x509.CertificateRequest, req *atlas.CertificateRequest) error {
-	values := map[string][]string{}
-	var unknown []string
-	known := map[string]bool{oidCommonName: true, oidOrganizationalUnit: true}
-	for _, a := range dnAttrs {
-		known[a.oid] = true
-	}
-	for _, atv := range csr.Subject.Names {
-		oid := atv.Type.String()
-		s, ok := atv.Value.(string)
-		if !ok {
-			return policyErr("csr", "the subject attribute %s has a value that is not text", oid)
-		}
-		if !known[oid] {
-			if !slices.Contains(unknown, oid) {
-				unknown = append(unknown, oid)
-			}
-			continue
-		}
-		if s != "" && !slices.Contains(values[oid], s) {
-			values[oid] = append(values[oid], s)
-		}
+	values, extra, err := subjectValues(csr)
+	if err != nil {
+		return err
 	}
 
 	dp := m.p.SubjectDN
@@ -174,10 +157,45 @@ func (m *mapper) subject(csr *x509.CertificateRequest, req *atlas.CertificateReq
 		}
 	}
 
-	for _, oid := range unknown {
-		m.note("subject attribute %s has no Atlas field and was left out", oid)
+	// An attribute Atlas has no field for goes to extra_attributes, or
+	// fails: left out, it would change the subject.
+	var extraPols map[string]atlas.TypeAndValuePolicy
+	if dp != nil {
+		extraPols = dp.ExtraAttributes
 	}
-	return nil
+	req.SubjectDN.ExtraAttributes, err = m.oidValues("subject_dn.extra_attributes", "subject attribute", extra, extraPols)
+	return err
+}
+
+// subjectValues splits the CSR's subject into the distinct texts of the
+// attributes Atlas has a field for, by OID, and the other attributes as
+// written.
+func subjectValues(csr *x509.CertificateRequest) (map[string][]string, []rawOIDValue, error) {
+	attrs, err := subjectAttrs(csr)
+	if err != nil {
+		return nil, nil, err
+	}
+	values := map[string][]string{}
+	var extra []rawOIDValue
+	known := map[string]bool{oidCommonName: true, oidOrganizationalUnit: true}
+	for _, a := range dnAttrs {
+		known[a.oid] = true
+	}
+	for _, atv := range attrs {
+		oid := atv.Type.String()
+		if !known[oid] {
+			extra = append(extra, rawOIDValue{oid: oid, value: atv.Value})
+			continue
+		}
+		s, ok := attrText(atv)
+		if !ok {
+			return nil, nil, policyErr("csr", "the subject attribute %s has a value that is not text", oid)
+		}
+		if s != "" && !slices.Contains(values[oid], s) {
+			values[oid] = append(values[oid], s)
+		}
+	}
+	return values, extra, nil
 }
 
 // commonName settles the common name before the generic rules see it.

@@ -115,6 +115,7 @@ var keyUsageFields = []struct {
 func (m *mapper) keyUsages(ku x509.KeyUsage) (*atlas.KeyUsages, error) {
 	out := &atlas.KeyUsages{}
 	set := false
+	var unmentioned []string
 	for _, f := range keyUsageFields {
 		if ku&f.bit == 0 {
 			continue
@@ -129,6 +130,7 @@ func (m *mapper) keyUsages(ku x509.KeyUsage) (*atlas.KeyUsages, error) {
 			return nil, policyErr("key_usages."+f.name, "%s is a CA usage; Atlas issues end-entity certificates and the account's validation policy does not allow it; remove it from the requested usages", f.label)
 		case !mentioned:
 			// Older accounts have no key_usages section; Atlas decides.
+			unmentioned = append(unmentioned, f.label)
 		case val == atlas.KeyUsageStaticFalse:
 			m.note("the account does not allow key usage %s; the certificate will not have it", f.label)
 		default: // OPTIONAL, and values Atlas may add later
@@ -136,6 +138,13 @@ func (m *mapper) keyUsages(ku x509.KeyUsage) (*atlas.KeyUsages, error) {
 			*f.field(out) = &t
 			set = true
 		}
+	}
+	if len(unmentioned) > 0 {
+		verb := " was"
+		if len(unmentioned) > 1 {
+			verb = " were"
+		}
+		m.note("the account's validation policy does not mention key usages; %s%s left out and Atlas decides", strings.Join(unmentioned, ", "), verb)
 	}
 	if !set {
 		return nil, nil
@@ -155,12 +164,17 @@ func lookupFold(m map[string]string, key string) (string, bool) {
 	return "", false
 }
 
-// signature chooses the CA's signature algorithms when the policy requires
-// a choice. The algorithm is the one the CA signs with, so an entry of the
-// requester's key type is only a preference: an RSA CA may well issue for an
-// ECDSA key, and refusing would reject requests Atlas accepts.
-func (m *mapper) signature(keyAlg x509.PublicKeyAlgorithm) *atlas.Signature {
-	sp := m.p.Signature
+// Signature chooses the CA's signature algorithms for a request (or a
+// rekey) for a key of type keyAlg when the policy p requires a choice, and
+// returns nil when it does not. The algorithm is the one the CA signs with,
+// so an entry of the requester's key type is only a preference: an RSA CA
+// may well issue for an ECDSA key, and refusing would reject requests Atlas
+// accepts.
+func Signature(p *atlas.ValidationPolicy, keyAlg x509.PublicKeyAlgorithm) *atlas.Signature {
+	if p == nil {
+		return nil
+	}
+	sp := p.Signature
 	if sp == nil {
 		return nil
 	}

@@ -19,6 +19,10 @@ package plugin
 import (
 	"bufio"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -37,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/issuance"
 )
 
 func newCertificateCommand(o *options) *cobra.Command {
@@ -479,7 +484,9 @@ func (ro *rekeyOptions) Run(cmd *cobra.Command) error {
 		return fmt.Errorf("--csr %s: %w", ro.csrFile, err)
 	}
 	serial := ro.serial
-	newSerial, err := s.atlas.RekeyCertificate(ctx, serial, atlas.RekeyRequest{PublicKey: pub})
+	// The policy's signature section governs a rekey as it does an issuance.
+	rekey := atlas.RekeyRequest{PublicKey: pub, Signature: issuance.Signature(policy, ro.key.algorithm)}
+	newSerial, err := s.atlas.RekeyCertificate(ctx, serial, rekey)
 	if atlas.IsNotFound(err) {
 		return &notFoundError{fmt.Sprintf("certificate %s not found in the Atlas account of %s", serial, s.issuer)}
 	}
@@ -498,8 +505,9 @@ func (ro *rekeyOptions) Run(cmd *cobra.Command) error {
 
 // publicKeyFile is what --csr held.
 type publicKeyFile struct {
-	csrPEM  string // set when the file is a CSR
-	spkiPEM string
+	csrPEM    string // set when the file is a CSR
+	spkiPEM   string
+	algorithm x509.PublicKeyAlgorithm
 }
 
 // readPublicKeyFile accepts a PEM CSR or a PEM SubjectPublicKeyInfo.
@@ -524,14 +532,16 @@ func readPublicKeyFile(data []byte) (*publicKeyFile, error) {
 				return nil, err
 			}
 			return &publicKeyFile{
-				csrPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: b.Bytes})),
-				spkiPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki})),
+				csrPEM:    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: b.Bytes})),
+				spkiPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: spki})),
+				algorithm: csr.PublicKeyAlgorithm,
 			}, nil
 		case "PUBLIC KEY":
-			if _, err := x509.ParsePKIXPublicKey(b.Bytes); err != nil {
+			pub, err := x509.ParsePKIXPublicKey(b.Bytes)
+			if err != nil {
 				return nil, err
 			}
-			return &publicKeyFile{spkiPEM: string(pem.EncodeToMemory(b))}, nil
+			return &publicKeyFile{spkiPEM: string(pem.EncodeToMemory(b)), algorithm: publicKeyAlgorithm(pub)}, nil
 		}
 	}
 }
@@ -548,4 +558,18 @@ func (k *publicKeyFile) forPolicy(p *atlas.ValidationPolicy) (string, error) {
 		return k.csrPEM, nil
 	}
 	return k.spkiPEM, nil
+}
+
+// publicKeyAlgorithm names the type of a parsed public key the way a parsed
+// CSR does.
+func publicKeyAlgorithm(pub crypto.PublicKey) x509.PublicKeyAlgorithm {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return x509.RSA
+	case *ecdsa.PublicKey:
+		return x509.ECDSA
+	case ed25519.PublicKey:
+		return x509.Ed25519
+	}
+	return x509.UnknownPublicKeyAlgorithm
 }

@@ -40,8 +40,9 @@ import (
 // DefaultClusterResourceNamespace is where the plugin looks for the Secret of
 // an AtlasClusterIssuer unless --cluster-resource-namespace says otherwise.
 // The controller reads those Secrets from its own namespace (its
-// --cluster-resource-namespace flag), which the plugin cannot discover; the
-// chart's conventional namespace is the best guess.
+// --cluster-resource-namespace flag), which the plugin cannot discover; this
+// is the namespace both the kustomize install and the documented Helm
+// install use.
 const DefaultClusterResourceNamespace = "atlas-issuer"
 
 // options are the flags every command shares.

@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -96,10 +95,7 @@ type submissionKey struct {
 
 type submission struct {
 	serial string
-	// uid is the request that was submitted: while the signer still keeps
-	// its certificate (issuedCertificates), a twin is answered without Atlas calls.
-	uid types.UID
-	at  time.Time
+	at     time.Time
 }
 
 // contentsOf hashes what Atlas is asked for, apart from the key itself and
@@ -127,10 +123,20 @@ func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submi
 	return c.cache.Get(submissionKey{cl, mapped.PublicKeyFingerprint, sum})
 }
 
-func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, serial string, uid types.UID, now time.Time) {
+func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, serial string, now time.Time) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
 		return
 	}
-	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, submission{serial: serial, uid: uid, at: now}, recentWindow)
+	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, submission{serial: serial, at: now}, recentWindow)
+}
+
+// forget drops the submission remembered for mapped's key and contents, once
+// its certificate can no longer serve a twin.
+func (c recentSubmissions) forget(cl *atlas.Client, mapped *issuance.Result) {
+	sum, ok := contentsOf(mapped)
+	if !ok {
+		return
+	}
+	c.cache.ExpireWithin(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, 0)
 }

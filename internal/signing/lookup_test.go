@@ -19,15 +19,21 @@ package signing
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cert-manager/issuer-lib/controllers/signer"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
 )
@@ -88,6 +94,91 @@ func TestLookupFetchesEachCandidateOnce(t *testing.T) {
 	}
 	if e.calls(fake.OpRequestCertificate) != n || e.fake.Duplicates() != 0 {
 		t.Errorf("POSTs = %d, duplicates = %d", e.calls(fake.OpRequestCertificate), e.fake.Duplicates())
+	}
+}
+
+// TestLookupRejectedCandidate: the certificate submitted before a crash was
+// rejected by the CA, so its GET answers 422. That candidate is decided (it
+// was never issued, so there is nothing to collect and nothing a new
+// submission would duplicate): the request does not fail, it waits out the
+// lookup grace and is then submitted anew.
+func TestLookupRejectedCandidate(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	e.fake.RejectNext(1)
+	req := e.request("rejected.example.com", false)
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	signUntilCrash(t, e, req, failpoint.AfterSubmit)
+	e.newSigner()
+
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	_, err := e.signer.Sign(context.Background(), req, e.iss)
+	if !errors.As(err, &signer.PendingError{}) {
+		t.Fatalf("within the grace: err = %v, want PendingError", err)
+	}
+	e.clock.SetTime(e.clock.Now().Add(e.signer.LookupGrace))
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatalf("after the grace: %v", err)
+	}
+	if n := e.calls(fake.OpRequestCertificate); n != 2 {
+		t.Errorf("POSTs = %d, want 2: the rejected one and its replacement", n)
+	}
+}
+
+// TestLookupUnreadableCandidate: a candidate whose GET fails leaves the
+// lookup undecided, however long it lasts: the request waits (PendingError,
+// which has no retry budget) instead of failing, since a failed request is
+// followed by a new one and a second POST while the candidate may be the
+// certificate already submitted. Once the candidate can be read, it is
+// collected.
+func TestLookupUnreadableCandidate(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	req := e.request("unreadable.example.com", false)
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	signUntilCrash(t, e, req, failpoint.AfterSubmit)
+	e.newSigner()
+
+	e.fake.SetFaults(fake.Faults{ErrorRate: 1, Operations: []string{fake.OpRetrieveCertificate}})
+	e.clock.SetTime(e.clock.Now().Add(2 * e.signer.LookupGrace))
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	_, err := e.signer.Sign(context.Background(), req, e.iss)
+	if !errors.As(err, &signer.PendingError{}) || !strings.Contains(err.Error(), "cannot be checked yet") {
+		t.Fatalf("err = %v, want a PendingError for the unreadable candidate", err)
+	}
+	e.fake.SetFaults(fake.Faults{})
+	req.Object.SetResourceVersion(strconv.Itoa(e.ann.rv))
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.calls(fake.OpRequestCertificate); n != 1 || e.fake.Duplicates() != 0 {
+		t.Errorf("POSTs = %d, duplicates = %d; want 1 and 0", n, e.fake.Duplicates())
+	}
+}
+
+func TestClassifyCandidate(t *testing.T) {
+	status := func(code int) error {
+		return fmt.Errorf("retrieve certificate 01AB: %w", &atlas.Error{Operation: "RetrieveCertificate", StatusCode: code})
+	}
+	cases := []struct {
+		name        string
+		err         error
+		withinGrace bool
+		want        candidateOutcome
+	}{
+		{"422 rejected", status(http.StatusUnprocessableEntity), true, candidateNoMatch},
+		{"404 within the grace", status(http.StatusNotFound), true, candidateUndecided},
+		{"404 after the grace", status(http.StatusNotFound), false, candidateNoMatch},
+		{"400", status(http.StatusBadRequest), false, candidateUndecided},
+		{"409", status(http.StatusConflict), false, candidateUndecided},
+		{"503", status(http.StatusServiceUnavailable), false, candidateUndecided},
+		{"transport", errors.New("connection reset by peer"), false, candidateUndecided},
+		{"401", status(http.StatusUnauthorized), false, candidateFatal},
+		{"402", status(http.StatusPaymentRequired), false, candidateFatal},
+	}
+	for _, tc := range cases {
+		if got := classifyCandidate(tc.err, tc.withinGrace); got != tc.want {
+			t.Errorf("%s: classifyCandidate = %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
@@ -194,7 +195,10 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		}
 	}
 	if first, ok := s.submissions.get(cl, mapped); ok {
-		return s.collectTwin(ctx, cl, req, first, trust)
+		if b, done, err := s.collectTwin(ctx, cl, req, first, trust); done {
+			return b, err
+		}
+		s.submissions.forget(cl, mapped)
 	}
 	if len(notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, notes)
@@ -241,17 +245,33 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 // collectTwin serves a request from the certificate of its twin: another
 // request for the same key and contents submitted moments ago
 // (cert-manager creates such twins at times), so that one certificate
-// serves both.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (Bundle, error) {
-	log.FromContext(ctx).Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
+// serves both. The twin's certificate may have been revoked since (kubectl
+// atlas certificate revoke, the Atlas portal), which no memory of this
+// process can know, so its status is fetched before it is reused: one GET
+// instead of the POST it saves. done is false when it is revoked or will
+// never be issued, and the request is submitted on its own.
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (b Bundle, done bool, err error) {
+	logger := log.FromContext(ctx)
+	info, err := cl.RetrieveCertificate(ctx, first.serial)
+	if err != nil {
+		return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+	}
+	if info.Status != atlas.StatusIssued && info.Status != atlas.StatusPending {
+		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", info.Status)
+		return Bundle{}, false, nil
+	}
+	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
-		return Bundle{}, fmt.Errorf("persist serial %s: %w", first.serial, err)
+		return Bundle{}, true, fmt.Errorf("persist serial %s: %w", first.serial, err)
 	}
-	if kept, ok := s.issued.get(first.uid); ok && kept.serial == first.serial {
-		// The first request's certificate is still at hand: no GET.
-		return s.finish(req, first.serial, &atlas.CertificateInfo{Status: atlas.StatusIssued, Certificate: kept.leaf}, kept.trust)
+	if info.Status == atlas.StatusPending {
+		return Bundle{}, true, signer.PendingError{
+			Err:          fmt.Errorf("Atlas is still issuing certificate %s", first.serial),
+			RequeueAfter: pollInterval(s.now().Sub(first.at)),
+		}
 	}
-	return s.collect(ctx, cl, req, first.serial, trust, first.at)
+	b, err = s.finish(req, first.serial, info, trust)
+	return b, true, err
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
@@ -275,7 +295,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.submissions.put(cl, mapped, serial, req.Object.GetUID(), s.now())
+	s.submissions.put(cl, mapped, serial, s.now())
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
@@ -371,16 +391,25 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 			return serial, true, nil
 		}
 	}
-	// A failed or pending candidate does not end the search, since another
-	// may match; only when none does is it reported, as the caller must not
-	// conclude "not submitted" while a candidate is unknown.
-	var firstErr error
+	// A candidate that cannot be decided yet does not end the search, since
+	// another may match; only when none does is it reported, as the caller
+	// must not conclude "not submitted" while a candidate is unknown.
 	var pending *pendingCandidate
 	for _, serial := range unknown {
 		info, err := cl.RetrieveCertificate(ctx, serial)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
+			if ctx.Err() != nil {
+				return "", false, err
+			}
+			switch classifyCandidate(err, s.now().Sub(intent.NotBefore) < s.LookupGrace) {
+			case candidateFatal:
+				return "", false, err
+			case candidateNoMatch:
+				s.fingerprints.put(cl, serial, "")
+			case candidateUndecided:
+				if pending == nil {
+					pending = &pendingCandidate{serial: serial, err: err}
+				}
 			}
 			continue
 		}
@@ -399,19 +428,63 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 			return serial, true, nil
 		}
 	}
-	if firstErr != nil {
-		return "", false, firstErr
-	}
 	if pending != nil {
 		return "", false, pending
 	}
 	return "", false, nil
 }
 
-type pendingCandidate struct{ serial string }
+// pendingCandidate is a lookup that found no match but a candidate it
+// cannot decide yet: one Atlas is still issuing, or one whose GET failed
+// (err). The request waits and looks again, without a retry budget: failing
+// it would make cert-manager create a new request, and submit again, while
+// the candidate may be the certificate already submitted.
+type pendingCandidate struct {
+	serial string
+	err    error
+}
 
 func (p *pendingCandidate) Error() string {
+	if p.err != nil {
+		return fmt.Sprintf("candidate certificate %s cannot be checked yet (%v); looking again rather than risk a second certificate", p.serial, p.err)
+	}
 	return fmt.Sprintf("candidate certificate %s is still being issued", p.serial)
+}
+
+// candidateOutcome is what a failed GET of a lookup candidate means.
+type candidateOutcome int
+
+const (
+	// candidateUndecided: the candidate may still be the certificate
+	// submitted; look again later.
+	candidateUndecided candidateOutcome = iota
+	// candidateNoMatch: the candidate is certainly no certificate to
+	// collect.
+	candidateNoMatch
+	// candidateFatal: no candidate can be checked (credentials or quota
+	// refused); the lookup returns the error, which makes the issuer not
+	// Ready while the request waits.
+	candidateFatal
+)
+
+// classifyCandidate decides what a failed GET of a candidate means. A 422 is
+// Atlas's answer for a certificate the CA rejected after accepting it (or a
+// serial it cannot read): never issued, so neither the certificate to
+// collect nor one a new submission would duplicate. A 404 is a serial Atlas
+// has not made visible yet while the lookup grace lasts (withinGrace), and
+// after it a serial Atlas does not have. Every other failure, other 4xx
+// included, leaves the candidate undecided rather than failing the request.
+func classifyCandidate(err error, withinGrace bool) candidateOutcome {
+	switch code := atlas.StatusCode(err); {
+	case atlas.IsAuth(err), atlas.IsQuota(err):
+		return candidateFatal
+	case code == http.StatusUnprocessableEntity:
+		return candidateNoMatch
+	case code == http.StatusNotFound && !withinGrace:
+		return candidateNoMatch
+	default:
+		return candidateUndecided
+	}
 }
 
 // definitive reports whether Atlas answered a POST with an error that means

@@ -355,6 +355,7 @@ func TestCheck(t *testing.T) {
 		name      string
 		mutate    func(e *env)
 		wantCause string
+		wantText  string // in the message, when set
 	}{
 		{name: "healthy"},
 		{name: "wrong api key", mutate: func(e *env) { e.secret.Data[credentials.KeyAPIKey] = []byte("wrong") }, wantCause: CauseCredentialsRejected},
@@ -371,6 +372,11 @@ func TestCheck(t *testing.T) {
 			p.PublicKeySignature = atlas.PresenceRequired
 			e.fake.SetPolicy(p)
 		}, wantCause: CauseAccountUnusable},
+		{name: "account requires a custom extension", mutate: func(e *env) {
+			p := fake.DefaultPolicy()
+			p.CustomExtensions = map[string]atlas.CustomExtensionPolicy{"2.5.29.99.1": {Presence: atlas.PresenceRequired, ValueType: "NIL"}}
+			e.fake.SetPolicy(p)
+		}, wantCause: CauseAccountUnusable, wantText: "custom_extensions.2.5.29.99.1: the account's validation policy requires a custom extension"},
 		{name: "no quota", mutate: func(e *env) { e.fake.SetQuota(0) }, wantCause: CauseQuotaExhausted},
 		{name: "atlas down", mutate: func(e *env) { e.fake.SetFaults(fake.Faults{Down: true}) }, wantCause: CauseAtlasUnreachable},
 	}
@@ -397,6 +403,9 @@ func TestCheck(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), tc.wantCause+": ") {
 				t.Errorf("message %q does not start with its cause", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("message %q does not contain %q", err, tc.wantText)
 			}
 		})
 	}

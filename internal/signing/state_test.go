@@ -24,6 +24,8 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
@@ -78,10 +80,10 @@ func TestCompletedLifecycle(t *testing.T) {
 	}
 }
 
-// A twin of a request signed moments ago is answered from the certificate
-// the signer still keeps: no Atlas call at all. Once the first request has
-// settled and its grace has passed, the twin costs one GET, never a POST.
-func TestTwinFromMemory(t *testing.T) {
+// A twin of a request signed moments ago gets the first request's
+// certificate for one GET, which checks that the certificate is still
+// ISSUED, and never a POST.
+func TestTwinCostsOneGet(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	first := e.request("twin.example.com", false)
 	b1, err := e.signer.Sign(context.Background(), first, e.iss)
@@ -93,20 +95,52 @@ func TestTwinFromMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := e.fake.TotalCalls() - before; n != 0 {
-		t.Errorf("the twin cost %d Atlas calls, want 0", n)
+	if n, posts := e.fake.TotalCalls()-before, e.calls(fake.OpRequestCertificate); n != 1 || posts != 1 {
+		t.Errorf("the twin cost %d Atlas calls (POSTs in all %d), want 1 GET and still 1 POST", n, posts)
 	}
 	if b1.Serial != b2.Serial || !bytes.Equal(b1.ChainPEM, b2.ChainPEM) || !bytes.Equal(b1.CAPEM, b2.CAPEM) {
 		t.Error("the twin did not get the first request's certificate")
 	}
+}
 
-	e.signer.Settled(first.Object.GetUID())
-	e.clock.SetTime(e.clock.Now().Add(e.signer.issued.grace))
-	before = e.fake.TotalCalls()
-	if _, err := e.signer.Sign(context.Background(), twin(e, first, "twin-3"), e.iss); err != nil {
+// TestTwinOfRevokedCertificate: a certificate revoked after it was issued
+// (here through the Atlas API, as kubectl atlas certificate revoke does) is
+// never handed to a twin, even while this process still keeps it; the twin
+// gets a certificate of its own.
+func TestTwinOfRevokedCertificate(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	first := e.request("revoked-twin.example.com", false)
+	b1, err := e.signer.Sign(context.Background(), first, e.iss)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n, posts := e.fake.TotalCalls()-before, e.calls(fake.OpRequestCertificate); n != 1 || posts != 1 {
-		t.Errorf("a twin after the grace cost %d calls (POSTs in all %d), want 1 GET and still 1 POST", n, posts)
+	cl, _, err := e.signer.Loader.Load(context.Background(), e.iss.Secret, e.iss.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.RevokeCertificate(context.Background(), b1.Serial, atlas.RevokeRequest{RevocationReason: "keyCompromise"}); err != nil {
+		t.Fatal(err)
+	}
+	second := twin(e, first, "revoked-twin-2")
+	b2, err := e.signer.Sign(context.Background(), second, e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.Serial == b1.Serial || bytes.Equal(b1.ChainPEM, b2.ChainPEM) {
+		t.Fatalf("the twin got the revoked certificate %s", b1.Serial)
+	}
+	if got := second.Object.GetAnnotations()[v1alpha1.SerialAnnotation]; got == b1.Serial {
+		t.Error("the revoked serial was persisted on the twin")
+	}
+	if n := e.calls(fake.OpRequestCertificate); n != 2 {
+		t.Errorf("POSTs = %d, want 2: the twin needs a certificate of its own", n)
+	}
+	// The new certificate serves the next twin.
+	b3, err := e.signer.Sign(context.Background(), twin(e, first, "revoked-twin-3"), e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b3.Serial != b2.Serial || e.calls(fake.OpRequestCertificate) != 2 {
+		t.Errorf("third twin got %s (POSTs %d), want %s without a POST", b3.Serial, e.calls(fake.OpRequestCertificate), b2.Serial)
 	}
 }

@@ -18,6 +18,9 @@ package chart
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -27,6 +30,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/globalsign/atlas-issuer/internal/plugin"
 )
 
 func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
@@ -51,7 +56,9 @@ func TestKustomizeDefault(t *testing.T) {
 			t.Errorf("%d %s, want %d (all: %v)", got[kind], kind, n, got)
 		}
 	}
-	const ns = "atlas-issuer-system"
+	// kubectl atlas looks for AtlasClusterIssuer Secrets in its default
+	// cluster resource namespace, which is the manager's own namespace.
+	ns := plugin.DefaultClusterResourceNamespace
 	for _, o := range objs {
 		if o.GetKind() != "Namespace" && o.GetKind() != "CustomResourceDefinition" && o.GetKind() != "ClusterRole" &&
 			o.GetKind() != "ClusterRoleBinding" && o.GetNamespace() != ns {
@@ -156,6 +163,30 @@ func checkKustomizeMetrics(t *testing.T, objs []*unstructured.Unstructured, c co
 	ep, _ := eps[0].(map[string]any)
 	if ep["port"] != "https-metrics" || ep["scheme"] != "https" || ep["bearerTokenFile"] == nil {
 		t.Errorf("the ServiceMonitor endpoint %v does not scrape https-metrics over HTTPS with a token", ep)
+	}
+}
+
+// TestDocumentedHelmNamespace: every helm install the READMEs show uses the
+// namespace kubectl atlas assumes for AtlasClusterIssuer Secrets, so that a
+// user who follows them need not pass --cluster-resource-namespace.
+func TestDocumentedHelmNamespace(t *testing.T) {
+	t.Parallel()
+	installNS := regexp.MustCompile(`helm (?:install|upgrade)[^` + "`" + `]*?--namespace[ =](\S+)`)
+	found := 0
+	for _, doc := range []string{"README.md", filepath.Join("charts", "atlas-issuer", "README.md")} {
+		b, err := os.ReadFile(filepath.Join(root, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range installNS.FindAllStringSubmatch(string(b), -1) {
+			found++
+			if m[1] != plugin.DefaultClusterResourceNamespace {
+				t.Errorf("%s installs the chart into namespace %q; kubectl atlas assumes %q", doc, m[1], plugin.DefaultClusterResourceNamespace)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no helm install with --namespace found in the READMEs; the check sees nothing")
 	}
 }
 

@@ -333,21 +333,29 @@ func TestRevokeFromSecret(t *testing.T) {
 	}
 }
 
-func TestRekey(t *testing.T) {
-	c := issue(t, "rekey.example.com")
+// newKeyCSR writes a CSR for a new RSA key into dir and returns the key
+// and the file.
+func newKeyCSR(t *testing.T, dir, cn string) (*rsa.PrivateKey, string) {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "rekey.example.com"}}, key)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	csrFile := filepath.Join(dir, "new.csr")
 	if err := os.WriteFile(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return key, csrFile
+}
+
+func TestRekey(t *testing.T) {
+	c := issue(t, "rekey.example.com")
+	dir := t.TempDir()
+	key, csrFile := newKeyCSR(t, dir, "rekey.example.com")
 
 	var res map[string]string
 	if err := json.Unmarshal([]byte(ok(t, "certificate", "rekey", c.serial, "--csr", csrFile, "-o", "json").out), &res); err != nil {
@@ -371,6 +379,27 @@ func TestRekey(t *testing.T) {
 	r := run(t, "", "certificate", "rekey", c.serial, "--csr", pubFile, "--issuer", issuer, "-n", ns)
 	if r.err == nil || !strings.Contains(r.err.Error(), "takes a CSR") {
 		t.Errorf("rekey with a public key on a PKCS10 account: %v", r.err)
+	}
+}
+
+// TestRekeySendsRequiredSignature: an account whose policy requires a hash
+// algorithm refuses a rekey without one, as it refuses such an issuance.
+func TestRekeySendsRequiredSignature(t *testing.T) {
+	c := issue(t, "rekey-hash.example.com")
+	p := fake.DefaultPolicy()
+	p.Signature = &atlas.SignaturePolicy{
+		HashAlgorithm: &atlas.ListPresencePolicy{Presence: atlas.PresenceRequired, List: []string{"SHA-384", "SHA-256"}},
+	}
+	atlasSrv.SetPolicy(p)
+	t.Cleanup(func() { atlasSrv.SetPolicy(fake.DefaultPolicy()) })
+
+	key, csrFile := newKeyCSR(t, t.TempDir(), "rekey-hash.example.com")
+	var res map[string]string
+	if err := json.Unmarshal([]byte(ok(t, "certificate", "rekey", c.serial, "--csr", csrFile, "-o", "json").out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if got, found := atlasSrv.Certificate(res["new_serial"]); !found || !key.PublicKey.Equal(got.PublicKey) {
+		t.Fatalf("rekey -o json = %v; the fake has no certificate for the new key", res)
 	}
 }
 

@@ -334,7 +334,11 @@ func (s *Server) handleRekeyCertificate(w http.ResponseWriter, r *http.Request) 
 	}
 	v := &violations{}
 	plan := *src
-	checkPublicKey(v, &plan, s.currentPolicy(), req.PublicKey, req.PublicKeySignature)
+	policy := s.currentPolicy()
+	checkPublicKey(v, &plan, policy, req.PublicKey, req.PublicKeySignature)
+	if policy != nil {
+		checkSignature(v, policy.Signature, req.Signature)
+	}
 	if !v.empty() {
 		writeProblemBody(w, http.StatusUnprocessableEntity, v.body())
 		return
