@@ -41,6 +41,11 @@ type RetryPolicy struct {
 	// longer one ends the call with the error, whose RetryAfter tells the
 	// caller when to come back. Default 60s.
 	MaxRetryAfter time.Duration
+	// ReturnRetryAfter ends the call with the error at any Retry-After
+	// instead of waiting for it, for callers that hold a shared resource
+	// while they call (a signing slot) and would rather come back later:
+	// RetryAfter(err) tells them when.
+	ReturnRetryAfter bool
 }
 
 // Defaults of RetryPolicy.
@@ -155,7 +160,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		delay := c.jitter(c.retry.backoff(tries - 1))
 		var ae *Error
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			if ae.RetryAfter > c.retry.MaxRetryAfter {
+			if c.retry.ReturnRetryAfter || ae.RetryAfter > c.retry.MaxRetryAfter {
 				return nil, err
 			}
 			delay = ae.RetryAfter
