@@ -32,12 +32,12 @@ import (
 
 func TestLimiter(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(2)
-	r1, err := l.acquire(context.Background(), m)
+	l := NewLimiter(2, 1)
+	r1, err := l.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := l.acquire(context.Background(), m)
+	r2, err := l.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestLimiter(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := l.acquire(ctx, m); !errors.Is(err, context.Canceled) {
+	if _, err := l.acquire(ctx, "a", m); !errors.Is(err, context.Canceled) {
 		t.Fatalf("third acquire with both slots taken = %v, want the context's end", err)
 	}
 	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
@@ -56,7 +56,7 @@ func TestLimiter(t *testing.T) {
 
 	got := make(chan func())
 	go func() {
-		r, err := l.acquire(context.Background(), m)
+		r, err := l.acquire(context.Background(), "a", m)
 		if err != nil {
 			t.Error(err)
 		}
@@ -84,13 +84,13 @@ func TestLimiter(t *testing.T) {
 	}
 
 	var unlimited *Limiter
-	release, err := unlimited.acquire(context.Background(), m)
+	release, err := unlimited.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	if cap(NewLimiter(0).slots) != 1 {
-		t.Error("a limiter of 0 slots would never sign")
+	if l := NewLimiter(0, 0.5); l.size != 1 || l.perIssuer != 1 {
+		t.Errorf("a limiter of 0 slots has %d slots, %d per issuer; want 1 and 1, or it would never sign", l.size, l.perIssuer)
 	}
 }
 
@@ -105,19 +105,20 @@ func (anyVersion) Annotate(context.Context, client.Object, map[string]string, ..
 func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}
-	e.signer.Limiter = NewLimiter(2)
+	e.signer.Limiter = NewLimiter(2, 1)
 	e.signer.Metrics = NewMetrics(prometheus.NewRegistry())
 	// Load the account first, so the measured calls are the signing ones.
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
 	}
-	reqs := make([]Request, 6)
+	// Two hold the slots and two wait: as many as the issuer may queue.
+	reqs := make([]Request, 4)
 	for i := range reqs {
 		reqs[i] = e.request("www"+string(rune('a'+i))+".example.com", false)
 	}
 	e.fake.Reset()
 	// Every POST waits in the fake until the test lets it go. Once two
-	// POSTs are held and the other four Signs wait for a slot, a third
+	// POSTs are held and the other two Signs wait for a slot, a third
 	// POST could only come from a limiter that lets it through.
 	posts := make(chan struct{}, len(reqs))
 	gate := make(chan struct{})

@@ -87,6 +87,11 @@ type Signer struct {
 	Failpoint func(name string)
 	// Limiter, when set, bounds the requests signed against Atlas at once.
 	Limiter *Limiter
+	// SignTimeout bounds one Sign, slot wait included, and CheckTimeout one
+	// Check, so that an Atlas that never answers holds a reconcile worker
+	// and a slot no longer than that. New sets DefaultSignTimeout and
+	// DefaultCheckTimeout.
+	SignTimeout, CheckTimeout time.Duration
 
 	clock        clock.PassiveClock
 	accounts     accountStates
@@ -103,6 +108,8 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		Annotator:    annotator,
 		Metrics:      metrics,
 		LookupGrace:  2 * time.Minute,
+		SignTimeout:  DefaultSignTimeout,
+		CheckTimeout: DefaultCheckTimeout,
 		clock:        clk,
 		issued:       newIssuedCertificates(5*time.Minute, clk),
 		fingerprints: newFingerprints(clk),
@@ -133,6 +140,8 @@ func (s *Signer) now() time.Time {
 // or a plain error (retried with backoff).
 func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	start := s.now()
+	ctx, cancel := withTimeout(ctx, s.SignTimeout)
+	defer cancel()
 	b, err := s.sign(ctx, req, iss)
 	s.Metrics.observeSign(iss, err, req.Object.GetCreationTimestamp().Time, start, s.now())
 	return b, err
@@ -150,18 +159,19 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if req.Details.IsCA {
 		return Bundle{}, signer.PermanentError{Err: errors.New("isCA: Atlas issues end-entity certificates only")}
 	}
-	// Everything below may call Atlas. The slot is taken before the intent
-	// is written, so that a request never waits between its intent and its
-	// POST: a crash in that gap costs the lookup grace.
-	release, err := s.Limiter.acquire(ctx, s.Metrics)
-	if err != nil {
-		return Bundle{}, err
-	}
-	defer release()
 	cl, _, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
-		return Bundle{}, signer.IssuerError{Err: err}
+		return Bundle{}, signer.IssuerError{Err: loadError(err)}
 	}
+	// Everything below may call Atlas; loading the credentials above needs
+	// no slot. The slot is taken before the intent is written, so that a
+	// request never waits between its intent and its POST: a crash in that
+	// gap costs the lookup grace.
+	release, err := s.Limiter.acquire(ctx, iss.Key, s.Metrics)
+	if err != nil {
+		return Bundle{}, slotError(err)
+	}
+	defer release()
 	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
 	if err != nil {
 		return Bundle{}, signError("load account", err)
