@@ -141,6 +141,39 @@ var _ = Describe("AtlasIssuer", func() {
 		create(ctx, iss)
 		expectIssuerNotReady(ctx, iss, settle, "AtlasUnreachable")
 	})
+
+	It("sends no credentials to a URL outside --allowed-atlas-urls, and says so", func(ctx SpecContext) {
+		bh := newBlackhole()
+		secret := createSecretGenerated(ctx, ns, secretData())
+		iss := &v1alpha1.AtlasIssuer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "atlas-"},
+			Spec:       issuerSpec(secret.Name),
+		}
+		// The suite allows 127.0.0.1 only; localhost is the same listener
+		// under a name no rule allows.
+		iss.Spec.URL = "https://localhost:" + bh.port + "/v2"
+		create(ctx, iss)
+		expectIssuerNotReady(ctx, iss, settle, "URLNotAllowed", "--allowed-atlas-urls", iss.Spec.URL)
+		Expect(bh.accepted()).To(BeZero(), "the manager connected to a URL it may not use")
+	})
+
+	It("checks other issuers while one issuer's Atlas never answers", func(ctx SpecContext) {
+		bh := newBlackhole()
+		secret := createSecretGenerated(ctx, ns, secretData())
+		stuck := &v1alpha1.AtlasIssuer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "stuck-"},
+			Spec:       issuerSpec(secret.Name),
+		}
+		stuck.Spec.URL = "https://127.0.0.1:" + bh.port + "/v2"
+		create(ctx, stuck)
+		Eventually(bh.accepted).WithTimeout(settle).WithPolling(polling).Should(BeNumerically(">", 0))
+
+		// The first connection stays open until its TLS handshake times out,
+		// so a check that completes meanwhile ran beside the stuck one.
+		other := createIssuer(ctx, ns, secret.Name)
+		expectIssuerReady(ctx, other)
+		Expect(bh.firstClosed()).To(BeFalse(), "the other issuer was checked only after the stuck check gave up")
+	})
 })
 
 // Without the periodic re-check, what these specs observe can only come
