@@ -136,7 +136,7 @@ func (s *suite) install(t *testing.T) *stack {
 	if err := s.helm(ctx, "install", release, filepath.Join(s.root, "charts", "atlas-issuer"),
 		"--namespace", releaseNamespace, "--wait", "--timeout", "3m",
 		"--set", "replicaCount=2", "--set", "image.repository="+imageRepo, "--set", "image.tag=dev",
-		"--set", "image.pullPolicy=Never", "--set", "allowedAtlasURLs="+fakeURL); err != nil {
+		"--set", "image.pullPolicy=Never", "--set", "allowedAtlasURLs={"+fakeURL+"}"); err != nil {
 		t.Fatal(err)
 	}
 	return st
