@@ -156,3 +156,80 @@ func TestSignHonoursTheLimiter(t *testing.T) {
 		t.Errorf("peak Atlas calls in flight = %d, want 2", got)
 	}
 }
+
+// TestLimiterFairShare: an issuer at its share neither takes a free slot
+// nor queues beyond its share, and a freed slot goes to the first waiter
+// still under its share.
+func TestLimiterFairShare(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	l := NewLimiter(4, 0.5)
+	ctx := context.Background()
+	mustAcquire := func(issuer string) func() {
+		t.Helper()
+		r, err := l.acquire(ctx, issuer, m)
+		if err != nil {
+			t.Fatalf("%s: %v", issuer, err)
+		}
+		return r
+	}
+	waitFor := func(issuer string) <-chan func() {
+		got := make(chan func(), 1)
+		go func() {
+			r, err := l.acquire(ctx, issuer, m)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- r
+		}()
+		return got
+	}
+	waiting := func(n float64) {
+		for testutil.ToFloat64(m.signWaiting) != n {
+			runtime.Gosched()
+		}
+	}
+
+	h1, h2 := mustAcquire("hostile"), mustAcquire("hostile")
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.acquire(done, "hostile", m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("hostile beyond its share with two slots free = %v, want a wait", err)
+	}
+	h3 := waitFor("hostile")
+	waiting(1)
+	h4 := waitFor("hostile")
+	waiting(2)
+	if _, err := l.acquire(ctx, "hostile", m); !errors.Is(err, ErrIssuerBusy) {
+		t.Fatalf("hostile with its share held and as many waiting = %v, want ErrIssuerBusy", err)
+	}
+
+	g1, g2 := mustAcquire("good"), mustAcquire("good")
+	g3 := waitFor("good")
+	waiting(3)
+	// The queue is hostile, hostile, good: the hostile waiters are at
+	// their share, so the good one gets the slot a good request frees.
+	g1()
+	r := <-g3
+	select {
+	case <-h3:
+		t.Fatal("a hostile waiter took a slot beyond its share")
+	case <-h4:
+		t.Fatal("a hostile waiter took a slot beyond its share")
+	default:
+	}
+	h1()
+	r3 := <-h3
+	for _, release := range []func(){h2, g2, r, r3} {
+		release()
+	}
+	(<-h4)()
+	if f, w := testutil.ToFloat64(m.signInFlight), testutil.ToFloat64(m.signWaiting); f != 0 || w != 0 {
+		t.Errorf("after every release: in flight %v, waiting %v; want 0 and 0", f, w)
+	}
+	if got := IssuerSlots(16, 0.5); got != 8 {
+		t.Errorf("IssuerSlots(16, 0.5) = %d, want 8", got)
+	}
+	if got := IssuerSlots(3, 0.1); got != 1 {
+		t.Errorf("IssuerSlots(3, 0.1) = %d, want 1", got)
+	}
+}
