@@ -149,13 +149,10 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 		return nil, err
 	}
 	clients := credentials.NewCache(atlas.Config{
-		Timeout: c.AtlasTimeout,
-		Metrics: atlas.NewMetrics(c.Registry),
-		Logger:  ctrl.Log.WithName("atlas"),
-		Clock:   c.Clock,
-		// Calls run inside a signing slot: a Retry-After is not waited out
-		// there but becomes the request's requeue.
-		Retry:       atlas.RetryPolicy{ReturnRetryAfter: true},
+		Timeout:     c.AtlasTimeout,
+		Metrics:     atlas.NewMetrics(c.Registry),
+		Logger:      ctrl.Log.WithName("atlas"),
+		Clock:       c.Clock,
 		AllowedURLs: allowed,
 	})
 	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Clock: c.Clock}

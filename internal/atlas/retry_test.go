@@ -161,23 +161,22 @@ func TestReturnRetryAfter(t *testing.T) {
 	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		f := newFakeAtlas(t, false)
 		f.setAPI(failThen(1, status(code, "Retry-After", "2"), counterAPI))
-		c, rec := newClient(t, f, func(cfg *atlas.Config) { cfg.Retry.ReturnRetryAfter = true })
-		_, err := c.CountIssued(testCtx(t))
+		c, rec := newClient(t, f)
+		_, err := c.CountIssued(atlas.ReturnRetryAfter(testCtx(t)))
 		if got, ok := atlas.RetryAfter(err); !ok || got != 2*time.Second {
 			t.Fatalf("%d: RetryAfter(%v) = %v, %v; want 2s", code, err, got, ok)
 		}
 		if _, api := f.counts(); api != 1 || len(rec.get()) != 0 {
 			t.Errorf("%d: attempts = %d, sleeps = %v; want 1 attempt and no wait", code, api, rec.get())
 		}
-		// Positive control: without the option the same answer is waited
-		// out and retried.
+		// Positive control: a caller that did not ask is made to wait the
+		// same answer out, and the call is retried.
 		f.setAPI(failThen(1, status(code, "Retry-After", "2"), counterAPI))
-		c, rec = newClient(t, f)
 		if _, err := c.CountIssued(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 		if got := rec.get(); !reflect.DeepEqual(got, []time.Duration{2 * time.Second}) {
-			t.Errorf("%d: delays = %v, want [2s]", code, got)
+			t.Errorf("%d: delays = %v, want [2s], the wait of the second call only", code, got)
 		}
 	}
 }

@@ -172,6 +172,9 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		return Bundle{}, slotError(err)
 	}
 	defer release()
+	// Nothing sleeps in a slot: a Retry-After ends the call, and the
+	// request comes back after it (signError).
+	ctx = atlas.ReturnRetryAfter(ctx)
 	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
 	if err != nil {
 		return Bundle{}, signError("load account", err)

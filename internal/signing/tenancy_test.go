@@ -159,7 +159,6 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := newEnv(t, fake.Options{})
-		e.withClientConfig(atlas.Config{Retry: atlas.RetryPolicy{ReturnRetryAfter: true}})
 		e.signer.Limiter = NewLimiter(1, 1)
 		if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 			t.Fatal(err)
