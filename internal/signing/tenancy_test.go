@@ -89,6 +89,18 @@ func holdCalls(t *testing.T, f *fake.Server) *gate {
 
 func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 
+// expectSlotFree fails unless issuer gets a slot of l without waiting.
+func expectSlotFree(t *testing.T, l *Limiter, issuer, when string) {
+	t.Helper()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	release, err := l.acquire(done, issuer, nil)
+	if err != nil {
+		t.Fatalf("no free slot %s: %v", when, err)
+	}
+	release()
+}
+
 // TestHostileIssuerCannotTakeAnotherIssuersSlots: an issuer whose Atlas
 // never answers holds its share of the slots and queues as many requests
 // again; its next request is turned away at once as pending, and another
@@ -173,13 +185,7 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 		if n := e.calls(fake.OpRequestCertificate); n != 1 {
 			t.Errorf("POSTs = %d, want 1: the client must not retry inside the slot", n)
 		}
-		done, cancel := context.WithCancel(context.Background())
-		cancel()
-		release, err := e.signer.Limiter.acquire(done, e.iss.Key, nil)
-		if err != nil {
-			t.Fatalf("the only slot is still held after the 429: %v", err)
-		}
-		release()
+		expectSlotFree(t, e.signer.Limiter, e.iss.Key, "after the 429")
 	}
 }
 
@@ -191,8 +197,10 @@ func TestSignAndCheckEndAtTheirDeadline(t *testing.T) {
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
 	}
-	// The per-attempt timeout stays at 30s: only the deadlines can end these.
-	e.signer.SignTimeout, e.signer.CheckTimeout = time.Second, time.Second
+	// The per-attempt timeout stays at 30s: only the deadlines can end
+	// these. They leave the warm client ample time to reach the fake, whose
+	// hook reports the held call.
+	e.signer.SignTimeout, e.signer.CheckTimeout = 2*time.Second, 2*time.Second
 	g := holdCalls(t, e.fake)
 
 	_, err := e.signer.Sign(context.Background(), e.request("blackhole.example.com", false), e.iss)
@@ -202,13 +210,7 @@ func TestSignAndCheckEndAtTheirDeadline(t *testing.T) {
 	if op := <-g.entered; op != fake.OpRequestCertificate {
 		t.Errorf("held call = %s, want the POST", op)
 	}
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	release, err := e.signer.Limiter.acquire(done, e.iss.Key, nil)
-	if err != nil {
-		t.Fatalf("the slot is still held after Sign's deadline: %v", err)
-	}
-	release()
+	expectSlotFree(t, e.signer.Limiter, e.iss.Key, "after Sign's deadline")
 
 	_, err = e.signer.Check(context.Background(), e.iss)
 	var ce *CheckError

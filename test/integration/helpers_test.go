@@ -360,6 +360,18 @@ func mergePatchAnnotations(ctx context.Context, obj client.Object, ann map[strin
 	Expect(k8s.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))).To(Succeed())
 }
 
+// createIssuerAt creates an AtlasIssuer for the Secret that points at url.
+func createIssuerAt(ctx context.Context, ns, secretName, url string) *v1alpha1.AtlasIssuer {
+	GinkgoHelper()
+	iss := &v1alpha1.AtlasIssuer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "atlas-"},
+		Spec:       issuerSpec(secretName),
+	}
+	iss.Spec.URL = url
+	create(ctx, iss)
+	return iss
+}
+
 // blackhole is a TCP listener on 127.0.0.1 that accepts connections and
 // never answers, an Atlas that hangs.
 type blackhole struct {
