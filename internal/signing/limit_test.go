@@ -21,6 +21,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -232,4 +233,26 @@ func TestLimiterFairShare(t *testing.T) {
 	if got := IssuerSlots(3, 0.1); got != 1 {
 		t.Errorf("IssuerSlots(3, 0.1) = %d, want 1", got)
 	}
+}
+
+// BenchmarkLimiter measures one acquire and release with every slot
+// contended by parallel goroutines of four issuers.
+func BenchmarkLimiter(b *testing.B) {
+	l := NewLimiter(16, DefaultIssuerShare)
+	issuers := []string{"a", "b", "c", "d"}
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		issuer := issuers[next.Add(1)%int64(len(issuers))]
+		for pb.Next() {
+			release, err := l.acquire(context.Background(), issuer, nil)
+			if errors.Is(err, ErrIssuerBusy) {
+				continue
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			release()
+		}
+	})
 }
