@@ -60,8 +60,9 @@ type Options struct {
 	// LookupGrace is how long after a restart a request submitted before
 	// it is looked for in Atlas before it is submitted again.
 	LookupGrace time.Duration
-	// IssuerShare is the share of the MaxConcurrentRequests slots one
-	// issuer may hold, in (0, 1]; zero means signing.DefaultIssuerShare.
+	// IssuerShare is the share of the MaxConcurrentRequests slots the
+	// AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold,
+	// in (0, 1]; zero means signing.DefaultIssuerShare.
 	IssuerShare float64
 	// SignTimeout and CheckTimeout bound one Sign and one issuer Check;
 	// zero means signing.DefaultSignTimeout and DefaultCheckTimeout.

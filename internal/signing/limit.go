@@ -38,7 +38,8 @@ const DefaultIssuerShare = 0.5
 // (docs/performance.md).
 //
 // No issuer holds more than perIssuer of the slots, even while the others
-// are free: a slot held by a slow or hostile Atlas frees only when its call
+// are free (an issuer here is what Issuer.shareKey names: the AtlasIssuers
+// of one namespace together, or one cluster issuer): a slot held by a slow or hostile Atlas frees only when its call
 // ends, so slots an issuer could borrow would be missing when another
 // issuer's request arrives. Waiters are served in arrival order among
 // those still under their share.

@@ -48,11 +48,24 @@ import (
 // needs.
 type Issuer struct {
 	// Key identifies the issuer in caches and metrics: kind/namespace/name.
-	Key      string
-	Kind     string
-	Name     string
-	Endpoint credentials.Endpoint
-	Secret   types.NamespacedName
+	Key  string
+	Kind string
+	// Namespace is an AtlasIssuer's namespace, empty for a cluster issuer.
+	Namespace string
+	Name      string
+	Endpoint  credentials.Endpoint
+	Secret    types.NamespacedName
+}
+
+// shareKey is who a share of the Atlas slots belongs to. AtlasIssuers of
+// one namespace share one share, or a tenant could multiply its share by
+// creating issuers; each cluster issuer, which only administrators create,
+// has its own.
+func (i Issuer) shareKey() string {
+	if i.Namespace != "" {
+		return "namespace/" + i.Namespace
+	}
+	return i.Key
 }
 
 // Request is a CertificateRequest or Kubernetes CSR to sign.
@@ -167,7 +180,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	// no slot. The slot is taken before the intent is written, so that a
 	// request never waits between its intent and its POST: a crash in that
 	// gap costs the lookup grace.
-	release, err := s.Limiter.acquire(ctx, iss.Key, s.Metrics)
+	release, err := s.Limiter.acquire(ctx, iss.shareKey(), s.Metrics)
 	if err != nil {
 		return Bundle{}, slotError(err)
 	}

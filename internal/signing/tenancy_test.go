@@ -63,6 +63,7 @@ func newTenants(t *testing.T) *tenants {
 	ts := &tenants{signer: New(loader, anyVersion{}, NewMetrics(prometheus.NewRegistry()), good.clock), good: good, hostile: hostile,
 		goodIss: good.iss, hostIss: hostile.iss}
 	ts.hostIss.Key = "AtlasIssuer/hostile/atlas"
+	ts.hostIss.Namespace = "hostile"
 	ts.hostIss.Secret.Namespace = "hostile"
 	return ts
 }
@@ -103,8 +104,9 @@ func expectSlotFree(t *testing.T, l *Limiter, issuer, when string) {
 
 // TestHostileIssuerCannotTakeAnotherIssuersSlots: an issuer whose Atlas
 // never answers holds its share of the slots and queues as many requests
-// again; its next request is turned away at once as pending, and another
-// issuer's request still gets a slot and is signed.
+// again; its next request, and one through another issuer of its
+// namespace, is turned away at once as pending, and another tenant's
+// request still gets a slot and is signed.
 func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
 	ts := newTenants(t)
 	ctx := context.Background()
@@ -140,6 +142,12 @@ func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
 	var pe signer.PendingError
 	if !errors.As(err, &pe) || !errors.Is(err, ErrIssuerBusy) || pe.RequeueAfter != busyRequeue {
 		t.Fatalf("fifth hostile request = %v, want pending with ErrIssuerBusy after %s", err, busyRequeue)
+	}
+	// A second issuer in the hostile namespace shares the same share.
+	second := ts.hostIss
+	second.Key, second.Name = "AtlasIssuer/hostile/atlas-2", "atlas-2"
+	if _, err := ts.signer.Sign(ctx, ts.hostile.request("hostile-f.example.com", false), second); !errors.Is(err, ErrIssuerBusy) {
+		t.Fatalf("request through a second hostile issuer = %v, want ErrIssuerBusy", err)
 	}
 
 	if _, err := ts.signer.Sign(ctx, ts.good.request("good.example.com", false), ts.goodIss); err != nil {
@@ -185,7 +193,7 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 		if n := e.calls(fake.OpRequestCertificate); n != 1 {
 			t.Errorf("POSTs = %d, want 1: the client must not retry inside the slot", n)
 		}
-		expectSlotFree(t, e.signer.Limiter, e.iss.Key, "after the 429")
+		expectSlotFree(t, e.signer.Limiter, e.iss.shareKey(), "after the 429")
 	}
 }
 
@@ -210,7 +218,7 @@ func TestSignAndCheckEndAtTheirDeadline(t *testing.T) {
 	if op := <-g.entered; op != fake.OpRequestCertificate {
 		t.Errorf("held call = %s, want the POST", op)
 	}
-	expectSlotFree(t, e.signer.Limiter, e.iss.Key, "after Sign's deadline")
+	expectSlotFree(t, e.signer.Limiter, e.iss.shareKey(), "after Sign's deadline")
 
 	_, err = e.signer.Check(context.Background(), e.iss)
 	var ce *CheckError
@@ -256,5 +264,22 @@ func TestURLNotAllowed(t *testing.T) {
 	}
 	if n := e.calls(fake.OpLogin); n != 1 {
 		t.Fatalf("logins = %d, want 1", n)
+	}
+}
+
+func TestShareKey(t *testing.T) {
+	tests := []struct {
+		iss  Issuer
+		want string
+	}{
+		{Issuer{Key: "AtlasIssuer/team-a/one", Namespace: "team-a"}, "namespace/team-a"},
+		{Issuer{Key: "AtlasIssuer/team-a/two", Namespace: "team-a"}, "namespace/team-a"},
+		{Issuer{Key: "AtlasClusterIssuer//shared"}, "AtlasClusterIssuer//shared"},
+		{Issuer{Key: "AtlasClusterIssuer//other"}, "AtlasClusterIssuer//other"},
+	}
+	for _, tt := range tests {
+		if got := tt.iss.shareKey(); got != tt.want {
+			t.Errorf("shareKey(%s) = %q, want %q", tt.iss.Key, got, tt.want)
+		}
 	}
 }
