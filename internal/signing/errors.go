@@ -77,11 +77,13 @@ func loadError(err error) error {
 
 // slotError turns a request that could not get an Atlas slot into a
 // pending one: it is not the request's fault, so it must not spend the
-// request's retry budget.
-func slotError(err error) error {
+// request's retry budget. A request turned away comes back later the older
+// it is, as pending certificates are polled, so that an issuer whose slots
+// stay busy costs few reconciles (each writes the request's status).
+func slotError(err error, age time.Duration) error {
 	switch {
 	case errors.Is(err, ErrIssuerBusy):
-		return signer.PendingError{Err: err, RequeueAfter: busyRequeue}
+		return signer.PendingError{Err: err, RequeueAfter: max(busyRequeue, pollInterval(age))}
 	case errors.Is(err, context.DeadlineExceeded):
 		return signer.PendingError{Err: err, RequeueAfter: slotWaitRequeue}
 	default:

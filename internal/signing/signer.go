@@ -182,7 +182,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	// gap costs the lookup grace.
 	release, err := s.Limiter.acquire(ctx, iss.shareKey(), s.Metrics)
 	if err != nil {
-		return Bundle{}, slotError(err)
+		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
 	}
 	defer release()
 	// Nothing sleeps in a slot: a Retry-After ends the call, and the

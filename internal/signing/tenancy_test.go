@@ -143,6 +143,12 @@ func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
 	if !errors.As(err, &pe) || !errors.Is(err, ErrIssuerBusy) || pe.RequeueAfter != busyRequeue {
 		t.Fatalf("fifth hostile request = %v, want pending with ErrIssuerBusy after %s", err, busyRequeue)
 	}
+	// An older request turned away comes back later.
+	old := ts.hostile.request("hostile-old.example.com", false)
+	ts.good.clock.SetTime(old.Object.GetCreationTimestamp().Add(time.Minute)) // the signer's clock
+	if _, err := ts.signer.Sign(ctx, old, ts.hostIss); !errors.As(err, &pe) || pe.RequeueAfter != 15*time.Second {
+		t.Fatalf("hostile request a minute old = %v, want pending after 15s", err)
+	}
 	// A second issuer in the hostile namespace shares the same share.
 	second := ts.hostIss
 	second.Key, second.Name = "AtlasIssuer/hostile/atlas-2", "atlas-2"
