@@ -35,7 +35,9 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/globalsign/atlas-issuer/controllers"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
+	"github.com/globalsign/atlas-issuer/internal/signing"
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
@@ -84,6 +86,11 @@ func (o *options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.controllers.RecheckInterval, "issuer-recheck-interval", 5*time.Minute, "How often every issuer's credentials, quota and policy are checked again; 0 disables it.")
 	fs.DurationVar(&o.controllers.AtlasTimeout, "atlas-timeout", 30*time.Second, "Timeout of one HTTP call to Atlas.")
 	fs.DurationVar(&o.controllers.LookupGrace, "lookup-grace", 2*time.Minute, "After a restart, how long to look for a certificate submitted before the restart before submitting again.")
+	fs.Float64Var(&o.controllers.IssuerShare, "max-issuer-share", signing.DefaultIssuerShare, "Share of the --max-concurrent-requests slots the AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold, in (0, 1]: at most max(1, ceil(n*share)), even while the others are free.")
+	fs.DurationVar(&o.controllers.SignTimeout, "sign-timeout", signing.DefaultSignTimeout, "Deadline of one signing attempt of a request, the wait for a slot included.")
+	fs.DurationVar(&o.controllers.CheckTimeout, "check-timeout", signing.DefaultCheckTimeout, "Deadline of one issuer check.")
+	fs.IntVar(&o.controllers.IssuerWorkers, "issuer-check-workers", controllers.DefaultIssuerWorkers, "Issuers of each kind checked at once.")
+	fs.StringVar(&o.controllers.AllowedAtlasURLs, "allowed-atlas-urls", atlas.DefaultAllowedURLs, "Comma-separated Atlas URLs issuers may use: hosts (atlas.example.com, optionally :port), host globs (*.hvca.globalsign.com), https URL prefixes (https://atlas.example.com:8443/v2), or * for any; credentials are never sent elsewhere.")
 	fs.StringVar(&o.secretNamespaces, "secret-namespaces", "", "Comma-separated namespaces the controller may read Secrets in (least-privilege mode); empty: every namespace.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	o.zap.BindFlags(fs)
@@ -105,6 +112,15 @@ func (o *options) Validate() error {
 	}
 	if o.controllers.MaxRetryDuration <= 0 {
 		return fmt.Errorf("--max-retry-duration must be positive, got %s", o.controllers.MaxRetryDuration)
+	}
+	if s := o.controllers.IssuerShare; s <= 0 || s > 1 {
+		return fmt.Errorf("--max-issuer-share must be in (0, 1], got %g", s)
+	}
+	if o.controllers.SignTimeout <= 0 || o.controllers.CheckTimeout <= 0 || o.controllers.IssuerWorkers < 1 {
+		return errors.New("--sign-timeout and --check-timeout must be positive and --issuer-check-workers at least 1")
+	}
+	if _, err := atlas.ParseURLAllowlist(o.controllers.AllowedAtlasURLs); err != nil {
+		return fmt.Errorf("--allowed-atlas-urls: %w", err)
 	}
 	return nil
 }
@@ -145,7 +161,8 @@ func run() error {
 		return fmt.Errorf("controllers: %w", err)
 	}
 	setupLog.Info("starting manager", "version", version.Version, "revision", version.Revision, "clusterResourceNamespace", o.controllers.ClusterResourceNamespace,
-		"maxConcurrentRequests", o.controllers.MaxConcurrentRequests, "maxRetryDuration", o.controllers.MaxRetryDuration)
+		"maxConcurrentRequests", o.controllers.MaxConcurrentRequests, "maxIssuerShare", o.controllers.IssuerShare, "maxRetryDuration", o.controllers.MaxRetryDuration,
+		"allowedAtlasURLs", o.controllers.AllowedAtlasURLs)
 	return mgr.Start(ctx)
 }
 

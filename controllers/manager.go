@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
 // Options are the controller settings; main.go takes them from flags.
@@ -59,7 +60,25 @@ type Options struct {
 	// LookupGrace is how long after a restart a request submitted before
 	// it is looked for in Atlas before it is submitted again.
 	LookupGrace time.Duration
+	// IssuerShare is the share of the MaxConcurrentRequests slots the
+	// AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold,
+	// in (0, 1]; zero means signing.DefaultIssuerShare.
+	IssuerShare float64
+	// SignTimeout and CheckTimeout bound one Sign and one issuer Check;
+	// zero means signing.DefaultSignTimeout and DefaultCheckTimeout.
+	SignTimeout, CheckTimeout time.Duration
+	// IssuerWorkers is the number of issuers checked at once per issuer
+	// kind, so that one issuer whose Atlas does not answer delays no
+	// other's check. Zero means DefaultIssuerWorkers.
+	IssuerWorkers int
+	// AllowedAtlasURLs is the comma-separated list of Atlas URLs issuers
+	// may point at (atlas.ParseURLAllowlist); empty means
+	// atlas.DefaultAllowedURLs. No credential is sent to any other URL.
+	AllowedAtlasURLs string
 }
+
+// DefaultIssuerWorkers is the default of Options.IssuerWorkers.
+const DefaultIssuerWorkers = 4
 
 // Validate reports the first setting the controllers cannot run with.
 func (o Options) Validate() error {
@@ -73,7 +92,25 @@ func (o Options) Validate() error {
 	if o.ClusterResourceNamespace == "" {
 		errs = append(errs, errors.New("cluster resource namespace must be set"))
 	}
+	if o.IssuerShare < 0 || o.IssuerShare > 1 {
+		errs = append(errs, fmt.Errorf("issuer share must be in (0, 1], got %g", o.IssuerShare))
+	}
+	if o.SignTimeout < 0 || o.CheckTimeout < 0 || o.IssuerWorkers < 0 {
+		errs = append(errs, errors.New("sign timeout, check timeout and issuer workers must not be negative"))
+	}
+	if _, err := o.allowedURLs(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// allowedURLs parses AllowedAtlasURLs.
+func (o Options) allowedURLs() (*atlas.URLAllowlist, error) {
+	list := o.AllowedAtlasURLs
+	if strings.TrimSpace(list) == "" {
+		list = atlas.DefaultAllowedURLs
+	}
+	return atlas.ParseURLAllowlist(list)
 }
 
 // secretNamespaces is the set of namespaces Secrets may be read in, nil

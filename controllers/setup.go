@@ -98,7 +98,10 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	c.client = mgr.GetClient()
 	c.recorder = mgr.GetEventRecorder("atlas-issuer")
-	c.signer = c.newSigner(mgr)
+	var err error
+	if c.signer, err = c.newSigner(mgr); err != nil {
+		return err
+	}
 	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
 	for _, gk := range []schema.GroupKind{issuerGK, clusterIssuerGK} {
 		setup.recheck[gk] = make(chan event.GenericEvent, 64)
@@ -120,9 +123,12 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		FieldOwner:         FieldOwner,
 		Clock:              c.Clock,
 		MaxRetryDuration:   c.MaxRetryDuration,
-		Check:              c.Check,
-		Sign:               c.Sign,
-		EventRecorder:      c.recorder,
+		// Reaches the issuer reconcilers only: issuers are checked several
+		// at once, each within CheckTimeout.
+		ControllerOptions: controller.Options{MaxConcurrentReconciles: c.issuerWorkers()},
+		Check:             c.Check,
+		Sign:              c.Sign,
+		EventRecorder:     c.recorder,
 		// ca.crt holds the Atlas root, which users of Atlas's public
 		// hierarchy expect there.
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
@@ -130,22 +136,40 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}).SetupWithManager(ctx, mgr)
 }
 
+func (c *IssuerController) issuerWorkers() int {
+	if c.IssuerWorkers > 0 {
+		return c.IssuerWorkers
+	}
+	return DefaultIssuerWorkers
+}
+
 // newSigner builds the signing core: the Atlas client cache, the Secret
-// loader and the limiter.
-func (c *IssuerController) newSigner(mgr ctrl.Manager) *signing.Signer {
+// loader and the limiter. Options.Validate has parsed the URL allowlist.
+func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) {
+	allowed, err := c.allowedURLs()
+	if err != nil {
+		return nil, err
+	}
 	clients := credentials.NewCache(atlas.Config{
-		Timeout: c.AtlasTimeout,
-		Metrics: atlas.NewMetrics(c.Registry),
-		Logger:  ctrl.Log.WithName("atlas"),
-		Clock:   c.Clock,
+		Timeout:     c.AtlasTimeout,
+		Metrics:     atlas.NewMetrics(c.Registry),
+		Logger:      ctrl.Log.WithName("atlas"),
+		Clock:       c.Clock,
+		AllowedURLs: allowed,
 	})
 	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Clock: c.Clock}
 	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
-	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests)
+	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare)
+	if c.SignTimeout > 0 {
+		s.SignTimeout = c.SignTimeout
+	}
+	if c.CheckTimeout > 0 {
+		s.CheckTimeout = c.CheckTimeout
+	}
 	s.Notify = c.notify
 	s.Failpoint = c.Failpoint
-	return s
+	return s, nil
 }
 
 // watchSettled tells the signer when the cache shows a CertificateRequest

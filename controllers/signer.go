@@ -53,11 +53,12 @@ func (c *IssuerController) resolve(obj issuerapi.Issuer) (signing.Issuer, error)
 	}
 	return signing.Issuer{
 		// kind/namespace/name; the namespace is empty for cluster issuers.
-		Key:      r.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName(),
-		Kind:     r.Kind,
-		Name:     obj.GetName(),
-		Secret:   r.Secret,
-		Endpoint: credentials.Endpoint{URL: r.URL, CABundle: r.Spec.CABundle},
+		Key:       r.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName(),
+		Kind:      r.Kind,
+		Namespace: obj.GetNamespace(),
+		Name:      obj.GetName(),
+		Secret:    r.Secret,
+		Endpoint:  credentials.Endpoint{URL: r.URL, CABundle: r.Spec.CABundle},
 	}, nil
 }
 

@@ -75,6 +75,12 @@ type Config struct {
 	Logger logr.Logger
 	// UserAgent is sent on every request. Default DefaultUserAgent.
 	UserAgent string
+	// AllowedURLs, when set, refuses to build a client for any other URL,
+	// so that no credential is ever sent there.
+	AllowedURLs *URLAllowlist
+	// Proxy chooses the proxy of every connection, DiagnoseTLS's
+	// included. Default http.ProxyFromEnvironment.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // Defaults of Config.
@@ -126,8 +132,12 @@ type credentials struct {
 // issuer's certificate, HTTP/2 and a pool sized for many concurrent
 // requests to one host.
 func newTransport(cfg Config, timeout time.Duration) *http.Transport {
+	proxy := cfg.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		Proxy: proxy,
 		DialContext: (&net.Dialer{
 			Timeout:   timeout,
 			KeepAlive: 30 * time.Second,
@@ -161,6 +171,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("atlas: URL %q must not have user info, query or fragment", u.Redacted())
+	}
+	if err := cfg.AllowedURLs.Check(cfg.URL); err != nil {
+		return nil, err
 	}
 	if cfg.APIKey == "" || cfg.APISecret == "" {
 		return nil, errors.New("atlas: API key and API secret are required")

@@ -19,45 +19,38 @@ package atlas
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"net"
-	"net/url"
-	"time"
+	"net/http"
 )
 
-// DiagnoseTLS opens one TLS connection to the endpoint with the client's
-// certificate and returns the error the server answers it with, or nil when
-// the server accepts the connection. A server that requires client
-// certificates refuses an untrusted one with an alert that TLS 1.3 delivers
-// only on the first read, and Go's HTTP/2 transport reports that as "client
-// conn could not be established"; this probe recovers the alert so a user
-// is told their mTLS certificate was refused rather than that Atlas is down.
+// DiagnoseTLS sends one request, without credentials, to the endpoint over
+// a new HTTP/1.1 connection with the client's certificate and returns the
+// error the server answers it with, or nil when any HTTP response comes
+// back. A server that requires client certificates refuses an untrusted
+// one with an alert that TLS 1.3 delivers only on the first read, and Go's
+// HTTP/2 transport reports that as "client conn could not be established";
+// over HTTP/1.1 the alert surfaces as the request's error, so a user is
+// told their mTLS certificate was refused rather than that Atlas is down.
+// The probe goes through the client's own proxy and dialer, as every other
+// call does.
 func (c *Client) DiagnoseTLS(ctx context.Context) error {
-	u, err := url.Parse(c.base)
+	t := c.transport.Clone()
+	defer t.CloseIdleConnections()
+	t.ForceAttemptHTTP2 = false
+	// A non-nil empty map turns HTTP/2 off.
+	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	t.DisableKeepAlives = true
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/", nil)
 	if err != nil {
 		return err
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "443")
-	}
-	cfg := c.transport.TLSClientConfig.Clone()
-	cfg.ServerName = u.Hostname()
-	// HTTP/1.1 only: an HTTP/2 server would speak first and hide nothing,
-	// but an HTTP/1.1 server stays silent until asked, so any byte or
-	// error that arrives is the handshake's verdict.
-	cfg.NextProtos = []string{"http/1.1"}
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: c.timeout}, Config: cfg}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := t.RoundTrip(req)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	_ = conn.SetReadDeadline(c.clock.Now().Add(2 * time.Second))
-	_, err = conn.Read(make([]byte, 1))
-	var ne net.Error
-	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
-		return nil
-	}
-	return err
+	return resp.Body.Close()
 }

@@ -327,6 +327,20 @@ func IsPermanent(err error) bool {
 	return true
 }
 
+// RetryAfter returns how long the server asked the caller to wait before
+// calling again: the Retry-After of a 429 or 503 in err's chain. ok is
+// false when err carries no such request.
+func RetryAfter(err error) (wait time.Duration, ok bool) {
+	ae, isErr := errors.AsType[*Error](err)
+	if !isErr || ae.RetryAfter <= 0 {
+		return 0, false
+	}
+	if ae.StatusCode != http.StatusTooManyRequests && ae.StatusCode != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	return ae.RetryAfter, true
+}
+
 // IsNotFound reports a 404.
 func IsNotFound(err error) bool {
 	return StatusCode(err) == http.StatusNotFound

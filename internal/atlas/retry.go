@@ -39,8 +39,25 @@ type RetryPolicy struct {
 	MaxDelay time.Duration
 	// MaxRetryAfter is the longest Retry-After the client waits for; a
 	// longer one ends the call with the error, whose RetryAfter tells the
-	// caller when to come back. Default 60s.
+	// caller when to come back. Default 60s. A caller may ask for no wait
+	// at all with ReturnRetryAfter.
 	MaxRetryAfter time.Duration
+}
+
+type returnRetryAfterKey struct{}
+
+// ReturnRetryAfter returns a context whose calls end with the error at any
+// Retry-After instead of waiting for it. It is for callers that hold a
+// shared resource while they call (a signing slot) and would rather come
+// back later: RetryAfter(err) tells them when. The same client may serve
+// callers that can wait, such as issuer checks.
+func ReturnRetryAfter(ctx context.Context) context.Context {
+	return context.WithValue(ctx, returnRetryAfterKey{}, true)
+}
+
+func returnsRetryAfter(ctx context.Context) bool {
+	v, _ := ctx.Value(returnRetryAfterKey{}).(bool)
+	return v
 }
 
 // Defaults of RetryPolicy.
@@ -155,7 +172,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		delay := c.jitter(c.retry.backoff(tries - 1))
 		var ae *Error
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			if ae.RetryAfter > c.retry.MaxRetryAfter {
+			if ae.RetryAfter > c.retry.MaxRetryAfter || returnsRetryAfter(ctx) {
 				return nil, err
 			}
 			delay = ae.RetryAfter

@@ -19,6 +19,7 @@ package atlas_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -151,6 +152,52 @@ func TestRetryAfterTooLong(t *testing.T) {
 	}
 	if _, api := f.counts(); api != 1 || len(rec.get()) != 0 {
 		t.Errorf("attempts = %d, sleeps = %v; want 1 attempt and no wait", api, rec.get())
+	}
+}
+
+// TestReturnRetryAfter: a caller that holds a shared slot gets every
+// Retry-After back at once instead of a wait, and RetryAfter reads it.
+func TestReturnRetryAfter(t *testing.T) {
+	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		f := newFakeAtlas(t, false)
+		f.setAPI(failThen(1, status(code, "Retry-After", "2"), counterAPI))
+		c, rec := newClient(t, f)
+		_, err := c.CountIssued(atlas.ReturnRetryAfter(testCtx(t)))
+		if got, ok := atlas.RetryAfter(err); !ok || got != 2*time.Second {
+			t.Fatalf("%d: RetryAfter(%v) = %v, %v; want 2s", code, err, got, ok)
+		}
+		if _, api := f.counts(); api != 1 || len(rec.get()) != 0 {
+			t.Errorf("%d: attempts = %d, sleeps = %v; want 1 attempt and no wait", code, api, rec.get())
+		}
+		// Positive control: a caller that did not ask is made to wait the
+		// same answer out, and the call is retried.
+		f.setAPI(failThen(1, status(code, "Retry-After", "2"), counterAPI))
+		if _, err := c.CountIssued(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.get(); !reflect.DeepEqual(got, []time.Duration{2 * time.Second}) {
+			t.Errorf("%d: delays = %v, want [2s], the wait of the second call only", code, got)
+		}
+	}
+}
+
+func TestRetryAfterClassifies(t *testing.T) {
+	tests := []struct {
+		err  error
+		want time.Duration
+		ok   bool
+	}{
+		{&atlas.Error{StatusCode: 429, RetryAfter: time.Minute}, time.Minute, true},
+		{fmt.Errorf("wrapped: %w", &atlas.Error{StatusCode: 503, RetryAfter: time.Second}), time.Second, true},
+		{&atlas.Error{StatusCode: 429}, 0, false},
+		{&atlas.Error{StatusCode: 500, RetryAfter: time.Minute}, 0, false},
+		{errors.New("plain"), 0, false},
+		{nil, 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := atlas.RetryAfter(tt.err); got != tt.want || ok != tt.ok {
+			t.Errorf("RetryAfter(%v) = %v, %v; want %v, %v", tt.err, got, ok, tt.want, tt.ok)
+		}
 	}
 }
 

@@ -45,6 +45,8 @@ const ExpiryWarning = 30 * 24 * time.Hour
 // account shows on the issuer before a request needs it.
 func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	h := Health{CheckedAt: s.now()}
+	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
+	defer cancel()
 	err := s.check(ctx, iss, &h)
 	s.Metrics.observeCheck(iss, h, err)
 	return h, err
@@ -53,7 +55,7 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	cl, creds, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
-		return err
+		return loadError(err)
 	}
 	h.CredentialsNotAfter = creds.NotAfter
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 
@@ -38,6 +39,7 @@ const (
 	CauseAtlasError                = "AtlasError"
 	CauseAccountUnusable           = "AccountUnusable"
 	CauseQuotaExhausted            = "QuotaExhausted"
+	CauseURLNotAllowed             = "URLNotAllowed"
 )
 
 // CauseChecked is the cause of a check that passed, and CauseCheckFailed of
@@ -60,6 +62,56 @@ func Cause(err error) string {
 		return ce.Reason
 	}
 	return CauseCheckFailed
+}
+
+// Defaults of Signer.SignTimeout and Signer.CheckTimeout. A Sign makes up
+// to four Atlas calls of up to --atlas-timeout each on its common path; a
+// Check makes three, and a blackholed URL should show on the issuer soon.
+const (
+	DefaultSignTimeout  = 2 * time.Minute
+	DefaultCheckTimeout = 30 * time.Second
+)
+
+// Requeue delays of requests that could not get a slot, and the longest
+// Retry-After a request waits out: a server asking for more is asked again
+// then, so that a hostile Retry-After cannot park a request for ever.
+const (
+	busyRequeue     = 2 * time.Second
+	slotWaitRequeue = time.Second
+	maxRetryAfter   = 5 * time.Minute
+)
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// loadError names the cause of a failed credentials load that is not the
+// Secret's: an issuer URL the manager may not send credentials to.
+func loadError(err error) error {
+	if ue, ok := errors.AsType[*atlas.URLNotAllowedError](err); ok {
+		return &CheckError{Cause: CauseURLNotAllowed, Err: fmt.Errorf(
+			"spec.url %q matches none of the manager's --allowed-atlas-urls (%s; chart value allowedAtlasURLs), so no credentials are sent there", ue.URL, ue.Rules)}
+	}
+	return err
+}
+
+// slotError turns a request that could not get an Atlas slot into a
+// pending one: it is not the request's fault, so it must not spend the
+// request's retry budget. A request turned away comes back later the older
+// it is, as pending certificates are polled, so that an issuer whose slots
+// stay busy costs few reconciles (each writes the request's status).
+func slotError(err error, age time.Duration) error {
+	switch {
+	case errors.Is(err, ErrIssuerBusy):
+		return signer.PendingError{Err: err, RequeueAfter: max(busyRequeue, pollInterval(age))}
+	case errors.Is(err, context.DeadlineExceeded):
+		return signer.PendingError{Err: err, RequeueAfter: slotWaitRequeue}
+	default:
+		return err
+	}
 }
 
 // CheckError is a failed issuer check with its cause.
@@ -97,9 +149,14 @@ func isUnreachable(err error) bool {
 // signError maps an Atlas error met while signing to what issuer-lib does
 // with it: auth and quota problems mark the issuer not Ready (the request
 // waits without spending its retry budget), permanent 4xx fail the request
-// with Atlas's words, and everything else is retried with backoff.
+// with Atlas's words, a 429 or 503 with Retry-After comes back after that
+// wait as a pending request, and everything else is retried with backoff.
 func signError(op string, err error) error {
 	wrapped := fmt.Errorf("%s: %w", op, err)
+	if wait, ok := atlas.RetryAfter(err); ok {
+		// The client returned at once instead of waiting in the slot.
+		return signer.PendingError{Err: wrapped, RequeueAfter: min(wait, maxRetryAfter)}
+	}
 	switch {
 	case atlas.IsAuth(err):
 		return signer.IssuerError{Err: &CheckError{Cause: CauseCredentialsRejected, Err: wrapped}}

@@ -18,8 +18,16 @@ package signing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"sync"
 )
+
+// DefaultIssuerShare is the share of the slots one issuer may hold when
+// NewLimiter is given none: half, so that one tenant whose Atlas answers
+// slowly leaves the other half to everyone else.
+const DefaultIssuerShare = 0.5
 
 // Limiter bounds how many requests are signed against Atlas at once, across
 // every issuer and both request kinds: it is what --max-concurrent-requests
@@ -28,38 +36,151 @@ import (
 // status patches) that need no Atlas slot, so N workers as the bound keep
 // fewer than N requests with Atlas and leave throughput unused
 // (docs/performance.md).
+//
+// No issuer holds more than perIssuer of the slots, even while the others
+// are free (an issuer here is what Issuer.shareKey names: the AtlasIssuers
+// of one namespace together, or one cluster issuer): a slot held by a slow or hostile Atlas frees only when its call
+// ends, so slots an issuer could borrow would be missing when another
+// issuer's request arrives. Waiters are served in arrival order among
+// those still under their share.
+//
+// A request waits here on a reconcile worker, so one issuer may also have
+// only as many requests waiting as it may hold slots: the next one is
+// turned away at once with ErrIssuerBusy and comes back later, and the
+// workers stay free for the other issuers' requests.
 type Limiter struct {
-	slots chan struct{}
+	mu        sync.Mutex
+	size      int
+	perIssuer int
+	used      int
+	held      map[string]int
+	waiting   map[string]int
+	queue     []*slotWaiter
 }
 
-// NewLimiter returns a Limiter of n slots (at least one).
-func NewLimiter(n int) *Limiter {
-	return &Limiter{slots: make(chan struct{}, max(n, 1))}
+// ErrIssuerBusy is acquire's answer to a request whose issuer holds its
+// share of the slots and has as many requests waiting for more.
+var ErrIssuerBusy = errors.New("the issuer has its share of the Atlas slots in use and as many requests waiting")
+
+type slotWaiter struct {
+	issuer string
+	// granted is closed when the slot is handed over under mu.
+	granted chan struct{}
+	done    bool
 }
 
-// acquire waits for a slot; release gives it back. A nil Limiter does not
-// limit. Waiting ends with ctx: the manager is stopping, and the request is
-// retried by the next leader. m, which may be nil, counts the requests
-// waiting and in flight.
-func (l *Limiter) acquire(ctx context.Context, m *Metrics) (release func(), err error) {
+// NewLimiter returns a Limiter of n slots (at least one) of which one
+// issuer may hold at most max(1, ceil(n*share)); a share outside (0, 1]
+// means DefaultIssuerShare.
+func NewLimiter(n int, share float64) *Limiter {
+	n = max(n, 1)
+	if !(share > 0 && share <= 1) {
+		share = DefaultIssuerShare
+	}
+	return &Limiter{size: n, perIssuer: IssuerSlots(n, share), held: map[string]int{}, waiting: map[string]int{}}
+}
+
+// IssuerSlots is the number of slots of n one issuer may hold at share.
+func IssuerSlots(n int, share float64) int {
+	return min(max(1, int(math.Ceil(float64(n)*share))), max(n, 1))
+}
+
+// acquire waits for a slot for issuer; release gives it back. A nil Limiter
+// does not limit. Waiting ends with ctx: the deadline of the Sign passed,
+// or the manager is stopping and the request is retried by the next
+// leader. m, which may be nil, counts the requests waiting and in flight.
+func (l *Limiter) acquire(ctx context.Context, issuer string, m *Metrics) (release func(), err error) {
 	if l == nil {
 		return func() {}, nil
 	}
+	l.mu.Lock()
+	if l.used < l.size && l.held[issuer] < l.perIssuer {
+		l.take(issuer)
+		l.mu.Unlock()
+		m.inFlight(1)
+		return l.releaser(issuer, m), nil
+	}
+	if l.held[issuer]+l.waiting[issuer] >= 2*l.perIssuer {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("%w (%d slots per issuer)", ErrIssuerBusy, l.perIssuer)
+	}
+	w := &slotWaiter{issuer: issuer, granted: make(chan struct{})}
+	l.queue = append(l.queue, w)
+	l.waiting[issuer]++
+	l.mu.Unlock()
+	m.waiting(1)
 	select {
-	case l.slots <- struct{}{}:
-	default:
-		m.waiting(1)
-		select {
-		case l.slots <- struct{}{}:
-			m.waiting(-1)
-		case <-ctx.Done():
-			m.waiting(-1)
-			return nil, fmt.Errorf("wait for one of %d Atlas slots: %w", cap(l.slots), ctx.Err())
+	case <-w.granted:
+		m.waiting(-1)
+		m.inFlight(1)
+		return l.releaser(issuer, m), nil
+	case <-ctx.Done():
+	}
+	m.waiting(-1)
+	l.mu.Lock()
+	if w.done {
+		// Granted while the context ended: pass the slot on.
+		l.give(issuer)
+	} else {
+		w.done = true
+		l.queue = removeWaiter(l.queue, w)
+		l.unwait(issuer)
+	}
+	l.mu.Unlock()
+	return nil, fmt.Errorf("wait for one of %d Atlas slots (at most %d per issuer): %w", l.size, l.perIssuer, ctx.Err())
+}
+
+func (l *Limiter) releaser(issuer string, m *Metrics) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.inFlight(-1)
+			l.mu.Lock()
+			l.give(issuer)
+			l.mu.Unlock()
+		})
+	}
+}
+
+// take counts a slot as held by issuer; l.mu is held.
+func (l *Limiter) take(issuer string) {
+	l.used++
+	l.held[issuer]++
+}
+
+// give returns issuer's slot and hands free slots to the first waiters
+// still under their share; l.mu is held.
+func (l *Limiter) give(issuer string) {
+	l.used--
+	if l.held[issuer]--; l.held[issuer] <= 0 {
+		delete(l.held, issuer)
+	}
+	for i := 0; i < len(l.queue) && l.used < l.size; {
+		w := l.queue[i]
+		if l.held[w.issuer] >= l.perIssuer {
+			i++
+			continue
+		}
+		l.take(w.issuer)
+		l.unwait(w.issuer)
+		w.done = true
+		close(w.granted)
+		l.queue = append(l.queue[:i], l.queue[i+1:]...)
+	}
+}
+
+// unwait counts one of issuer's waiters gone; l.mu is held.
+func (l *Limiter) unwait(issuer string) {
+	if l.waiting[issuer]--; l.waiting[issuer] <= 0 {
+		delete(l.waiting, issuer)
+	}
+}
+
+func removeWaiter(q []*slotWaiter, w *slotWaiter) []*slotWaiter {
+	for i, x := range q {
+		if x == w {
+			return append(q[:i], q[i+1:]...)
 		}
 	}
-	m.inFlight(1)
-	return func() {
-		m.inFlight(-1)
-		<-l.slots
-	}, nil
+	return q
 }

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,12 +33,12 @@ import (
 
 func TestLimiter(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(2)
-	r1, err := l.acquire(context.Background(), m)
+	l := NewLimiter(2, 1)
+	r1, err := l.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := l.acquire(context.Background(), m)
+	r2, err := l.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestLimiter(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := l.acquire(ctx, m); !errors.Is(err, context.Canceled) {
+	if _, err := l.acquire(ctx, "a", m); !errors.Is(err, context.Canceled) {
 		t.Fatalf("third acquire with both slots taken = %v, want the context's end", err)
 	}
 	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
@@ -56,7 +57,7 @@ func TestLimiter(t *testing.T) {
 
 	got := make(chan func())
 	go func() {
-		r, err := l.acquire(context.Background(), m)
+		r, err := l.acquire(context.Background(), "a", m)
 		if err != nil {
 			t.Error(err)
 		}
@@ -84,13 +85,13 @@ func TestLimiter(t *testing.T) {
 	}
 
 	var unlimited *Limiter
-	release, err := unlimited.acquire(context.Background(), m)
+	release, err := unlimited.acquire(context.Background(), "a", m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	if cap(NewLimiter(0).slots) != 1 {
-		t.Error("a limiter of 0 slots would never sign")
+	if l := NewLimiter(0, 0.5); l.size != 1 || l.perIssuer != 1 {
+		t.Errorf("a limiter of 0 slots has %d slots, %d per issuer; want 1 and 1, or it would never sign", l.size, l.perIssuer)
 	}
 }
 
@@ -105,19 +106,20 @@ func (anyVersion) Annotate(context.Context, client.Object, map[string]string, ..
 func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}
-	e.signer.Limiter = NewLimiter(2)
+	e.signer.Limiter = NewLimiter(2, 1)
 	e.signer.Metrics = NewMetrics(prometheus.NewRegistry())
 	// Load the account first, so the measured calls are the signing ones.
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
 	}
-	reqs := make([]Request, 6)
+	// Two hold the slots and two wait: as many as the issuer may queue.
+	reqs := make([]Request, 4)
 	for i := range reqs {
 		reqs[i] = e.request("www"+string(rune('a'+i))+".example.com", false)
 	}
 	e.fake.Reset()
 	// Every POST waits in the fake until the test lets it go. Once two
-	// POSTs are held and the other four Signs wait for a slot, a third
+	// POSTs are held and the other two Signs wait for a slot, a third
 	// POST could only come from a limiter that lets it through.
 	posts := make(chan struct{}, len(reqs))
 	gate := make(chan struct{})
@@ -154,4 +156,103 @@ func TestSignHonoursTheLimiter(t *testing.T) {
 	if got := e.fake.PeakInFlight(); got != 2 {
 		t.Errorf("peak Atlas calls in flight = %d, want 2", got)
 	}
+}
+
+// TestLimiterFairShare: an issuer at its share neither takes a free slot
+// nor queues beyond its share, and a freed slot goes to the first waiter
+// still under its share.
+func TestLimiterFairShare(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	l := NewLimiter(4, 0.5)
+	ctx := context.Background()
+	mustAcquire := func(issuer string) func() {
+		t.Helper()
+		r, err := l.acquire(ctx, issuer, m)
+		if err != nil {
+			t.Fatalf("%s: %v", issuer, err)
+		}
+		return r
+	}
+	waitFor := func(issuer string) <-chan func() {
+		got := make(chan func(), 1)
+		go func() {
+			r, err := l.acquire(ctx, issuer, m)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- r
+		}()
+		return got
+	}
+	waiting := func(n float64) {
+		for testutil.ToFloat64(m.signWaiting) != n {
+			runtime.Gosched()
+		}
+	}
+
+	h1, h2 := mustAcquire("hostile"), mustAcquire("hostile")
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.acquire(done, "hostile", m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("hostile beyond its share with two slots free = %v, want a wait", err)
+	}
+	h3 := waitFor("hostile")
+	waiting(1)
+	h4 := waitFor("hostile")
+	waiting(2)
+	if _, err := l.acquire(ctx, "hostile", m); !errors.Is(err, ErrIssuerBusy) {
+		t.Fatalf("hostile with its share held and as many waiting = %v, want ErrIssuerBusy", err)
+	}
+
+	g1, g2 := mustAcquire("good"), mustAcquire("good")
+	g3 := waitFor("good")
+	waiting(3)
+	// The queue is hostile, hostile, good: the hostile waiters are at
+	// their share, so the good one gets the slot a good request frees.
+	g1()
+	r := <-g3
+	select {
+	case <-h3:
+		t.Fatal("a hostile waiter took a slot beyond its share")
+	case <-h4:
+		t.Fatal("a hostile waiter took a slot beyond its share")
+	default:
+	}
+	h1()
+	r3 := <-h3
+	for _, release := range []func(){h2, g2, r, r3} {
+		release()
+	}
+	(<-h4)()
+	if f, w := testutil.ToFloat64(m.signInFlight), testutil.ToFloat64(m.signWaiting); f != 0 || w != 0 {
+		t.Errorf("after every release: in flight %v, waiting %v; want 0 and 0", f, w)
+	}
+	if got := IssuerSlots(16, 0.5); got != 8 {
+		t.Errorf("IssuerSlots(16, 0.5) = %d, want 8", got)
+	}
+	if got := IssuerSlots(3, 0.1); got != 1 {
+		t.Errorf("IssuerSlots(3, 0.1) = %d, want 1", got)
+	}
+}
+
+// BenchmarkLimiter measures one acquire and release with every slot
+// contended by parallel goroutines of four issuers.
+func BenchmarkLimiter(b *testing.B) {
+	l := NewLimiter(16, DefaultIssuerShare)
+	issuers := []string{"a", "b", "c", "d"}
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		issuer := issuers[next.Add(1)%int64(len(issuers))]
+		for pb.Next() {
+			release, err := l.acquire(context.Background(), issuer, nil)
+			if errors.Is(err, ErrIssuerBusy) {
+				continue
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			release()
+		}
+	})
 }

@@ -49,11 +49,24 @@ import (
 // needs.
 type Issuer struct {
 	// Key identifies the issuer in caches and metrics: kind/namespace/name.
-	Key      string
-	Kind     string
-	Name     string
-	Endpoint credentials.Endpoint
-	Secret   types.NamespacedName
+	Key  string
+	Kind string
+	// Namespace is an AtlasIssuer's namespace, empty for a cluster issuer.
+	Namespace string
+	Name      string
+	Endpoint  credentials.Endpoint
+	Secret    types.NamespacedName
+}
+
+// shareKey is who a share of the Atlas slots belongs to. AtlasIssuers of
+// one namespace share one share, or a tenant could multiply its share by
+// creating issuers; each cluster issuer, which only administrators create,
+// has its own.
+func (i Issuer) shareKey() string {
+	if i.Namespace != "" {
+		return "namespace/" + i.Namespace
+	}
+	return i.Key
 }
 
 // Request is a CertificateRequest or Kubernetes CSR to sign.
@@ -88,6 +101,11 @@ type Signer struct {
 	Failpoint func(name string)
 	// Limiter, when set, bounds the requests signed against Atlas at once.
 	Limiter *Limiter
+	// SignTimeout bounds one Sign, slot wait included, and CheckTimeout one
+	// Check, so that an Atlas that never answers holds a reconcile worker
+	// and a slot no longer than that. New sets DefaultSignTimeout and
+	// DefaultCheckTimeout.
+	SignTimeout, CheckTimeout time.Duration
 
 	clock        clock.PassiveClock
 	accounts     accountStates
@@ -104,6 +122,8 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		Annotator:    annotator,
 		Metrics:      metrics,
 		LookupGrace:  2 * time.Minute,
+		SignTimeout:  DefaultSignTimeout,
+		CheckTimeout: DefaultCheckTimeout,
 		clock:        clk,
 		issued:       newIssuedCertificates(5*time.Minute, clk),
 		fingerprints: newFingerprints(clk),
@@ -134,6 +154,8 @@ func (s *Signer) now() time.Time {
 // or a plain error (retried with backoff).
 func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	start := s.now()
+	ctx, cancel := withTimeout(ctx, s.SignTimeout)
+	defer cancel()
 	b, err := s.sign(ctx, req, iss)
 	s.Metrics.observeSign(iss, err, req.Object.GetCreationTimestamp().Time, start, s.now())
 	return b, err
@@ -151,18 +173,22 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if req.Details.IsCA {
 		return Bundle{}, signer.PermanentError{Err: errors.New("isCA: Atlas issues end-entity certificates only")}
 	}
-	// Everything below may call Atlas. The slot is taken before the intent
-	// is written, so that a request never waits between its intent and its
-	// POST: a crash in that gap costs the lookup grace.
-	release, err := s.Limiter.acquire(ctx, s.Metrics)
-	if err != nil {
-		return Bundle{}, err
-	}
-	defer release()
 	cl, _, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
-		return Bundle{}, signer.IssuerError{Err: err}
+		return Bundle{}, signer.IssuerError{Err: loadError(err)}
 	}
+	// Everything below may call Atlas; loading the credentials above needs
+	// no slot. The slot is taken before the intent is written, so that a
+	// request never waits between its intent and its POST: a crash in that
+	// gap costs the lookup grace.
+	release, err := s.Limiter.acquire(ctx, iss.shareKey(), s.Metrics)
+	if err != nil {
+		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	}
+	defer release()
+	// Nothing sleeps in a slot: a Retry-After ends the call, and the
+	// request comes back after it (signError).
+	ctx = atlas.ReturnRetryAfter(ctx)
 	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
 	if err != nil {
 		return Bundle{}, signError("load account", err)

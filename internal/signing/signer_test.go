@@ -110,7 +110,7 @@ func newEnv(t *testing.T, opts fake.Options) *env {
 	e.fake, e.secret = srv, secret
 	e.newSigner()
 	e.iss = Issuer{
-		Key: "AtlasIssuer/ns/atlas", Kind: "AtlasIssuer", Name: "atlas",
+		Key: "AtlasIssuer/ns/atlas", Kind: "AtlasIssuer", Namespace: "ns", Name: "atlas",
 		Endpoint: credentials.Endpoint{URL: srv.URL(), CABundle: creds.ServerCAPEM},
 		Secret:   types.NamespacedName{Namespace: "ns", Name: "atlas"},
 	}

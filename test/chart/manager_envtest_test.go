@@ -84,7 +84,9 @@ func TestManagerIssuesUnderChartRBAC(t *testing.T) {
 			args := deploymentArgs(t, "mgr-"+mode.name, ns, mode.helmArgs...)
 			kubeconfig := writeKubeconfig(t, identity)
 			// Later flags win: no ports, since several managers may run.
-			args = append(args, "--kubeconfig", kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0")
+			// The fake Atlas listens on the loopback address, which the
+			// chart's default allowlist rightly refuses.
+			args = append(args, "--kubeconfig", kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--allowed-atlas-urls=127.0.0.1")
 			cmd := exec.Command(manager, args...)
 			cmd.Env = append(os.Environ(), "POD_NAMESPACE="+ns)
 			logPath := filepath.Join(t.TempDir(), "manager.log")

@@ -24,6 +24,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net"
+	"sync"
 	"time"
 
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
@@ -355,4 +358,79 @@ func mergePatchAnnotations(ctx context.Context, obj client.Object, ann map[strin
 	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(k8s.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))).To(Succeed())
+}
+
+// createIssuerAt creates an AtlasIssuer for the Secret that points at url.
+func createIssuerAt(ctx context.Context, ns, secretName, url string) *v1alpha1.AtlasIssuer {
+	GinkgoHelper()
+	iss := &v1alpha1.AtlasIssuer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "atlas-"},
+		Spec:       issuerSpec(secretName),
+	}
+	iss.Spec.URL = url
+	create(ctx, iss)
+	return iss
+}
+
+// blackhole is a TCP listener on 127.0.0.1 that accepts connections and
+// never answers, an Atlas that hangs.
+type blackhole struct {
+	port   string
+	mu     sync.Mutex
+	conns  int
+	closed bool
+}
+
+func newBlackhole() *blackhole {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	Expect(err).NotTo(HaveOccurred())
+	b := &blackhole{port: port}
+	var held []net.Conn
+	DeferCleanup(func() {
+		_ = l.Close()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.conns++
+			first := b.conns == 1
+			held = append(held, c)
+			b.mu.Unlock()
+			if first {
+				go func() {
+					// Nothing is ever written, so the read ends only when
+					// the client gives up on the connection.
+					_, _ = io.Copy(io.Discard, c)
+					b.mu.Lock()
+					b.closed = true
+					b.mu.Unlock()
+				}()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *blackhole) accepted() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.conns
+}
+
+func (b *blackhole) firstClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }

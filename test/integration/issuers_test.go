@@ -29,7 +29,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
@@ -140,15 +139,33 @@ var _ = Describe("AtlasIssuer", func() {
 
 	It("is not Ready when Atlas cannot be reached, and says so", func(ctx SpecContext) {
 		secret := createSecretGenerated(ctx, ns, secretData())
-		iss := &v1alpha1.AtlasIssuer{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "atlas-"},
-			Spec:       issuerSpec(secret.Name),
-		}
 		// Port 1 on loopback: nothing listens there.
-		iss.Spec.URL = "https://127.0.0.1:1/v2"
-		create(ctx, iss)
+		iss := createIssuerAt(ctx, ns, secret.Name, "https://127.0.0.1:1/v2")
 		expectIssuerNotReady(ctx, iss, settle, "AtlasUnreachable")
 		expectPrintedReason(ctx, iss, settle, "AtlasUnreachable")
+	})
+
+	It("sends no credentials to a URL outside --allowed-atlas-urls, and says so", func(ctx SpecContext) {
+		bh := newBlackhole()
+		secret := createSecretGenerated(ctx, ns, secretData())
+		// The suite allows 127.0.0.1 only; localhost is the same listener
+		// under a name no rule allows.
+		iss := createIssuerAt(ctx, ns, secret.Name, "https://localhost:"+bh.port+"/v2")
+		expectIssuerNotReady(ctx, iss, settle, "URLNotAllowed", "--allowed-atlas-urls", iss.Spec.URL)
+		Expect(bh.accepted()).To(BeZero(), "the manager connected to a URL it may not use")
+	})
+
+	It("checks other issuers while one issuer's Atlas never answers", func(ctx SpecContext) {
+		bh := newBlackhole()
+		secret := createSecretGenerated(ctx, ns, secretData())
+		createIssuerAt(ctx, ns, secret.Name, "https://127.0.0.1:"+bh.port+"/v2")
+		Eventually(bh.accepted).WithTimeout(settle).WithPolling(polling).Should(BeNumerically(">", 0))
+
+		// The first connection stays open until its TLS handshake times out,
+		// so a check that completes meanwhile ran beside the stuck one.
+		other := createIssuer(ctx, ns, secret.Name)
+		expectIssuerReady(ctx, other)
+		Expect(bh.firstClosed()).To(BeFalse(), "the other issuer was checked only after the stuck check gave up")
 	})
 })
 

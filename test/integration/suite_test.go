@@ -74,6 +74,7 @@ func defaultOptions() controllers.Options {
 		RecheckInterval:          2 * time.Second,
 		AtlasTimeout:             30 * time.Second,
 		LookupGrace:              2 * time.Minute,
+		AllowedAtlasURLs:         "127.0.0.1",
 	}
 }
 

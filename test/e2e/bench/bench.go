@@ -202,7 +202,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	b.pprof = addr
-	env, err := framework.Setup(ctx, framework.Options{WorkDir: work, ManagerArgs: []string{"--pprof-bind-address", addr}, Logf: logf})
+	// Each run measures one issuer against the whole pool of slots, so it
+	// may hold all of them.
+	env, err := framework.Setup(ctx, framework.Options{WorkDir: work, ManagerArgs: []string{"--pprof-bind-address", addr, "--max-issuer-share=1"}, Logf: logf})
 	if err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ func (s *suite) install(t *testing.T) *stack {
 	if err := s.helm(ctx, "install", release, filepath.Join(s.root, "charts", "atlas-issuer"),
 		"--namespace", releaseNamespace, "--wait", "--timeout", "3m",
 		"--set", "replicaCount=2", "--set", "image.repository="+imageRepo, "--set", "image.tag=dev",
-		"--set", "image.pullPolicy=Never",
+		"--set", "image.pullPolicy=Never", "--set", "allowedAtlasURLs={"+fakeURL+"}",
 		// The secure metrics endpoint admits this ServiceAccount
 		// (scenarioObservability).
 		"--set", "metrics.readers[0].kind=ServiceAccount", "--set", "metrics.readers[0].name="+metricsReader,

@@ -236,6 +236,8 @@ func (e *Env) ManagerArgs(extra ...string) []string {
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", "0",
 		"--zap-log-level", "info",
+		// The fake Atlas listens on the loopback address.
+		"--allowed-atlas-urls", "127.0.0.1,localhost",
 	}
 	args = append(args, e.opts.ManagerArgs...)
 	return append(args, extra...)
