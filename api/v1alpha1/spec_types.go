@@ -59,6 +59,15 @@ type AtlasIssuerSpec struct {
 	// endpoint, instead of the system roots. Only for a private endpoint.
 	// +optional
 	CABundle []byte `json:"caBundle,omitempty"`
+
+	// NamespaceSelector, on an AtlasClusterIssuer, limits the namespaces
+	// whose CertificateRequests it signs to those whose labels match; a
+	// request from another namespace fails with a reason naming the
+	// selector, and Kubernetes CertificateSigningRequests, which have no
+	// namespace, fail too. Unset, every namespace may use the issuer. An
+	// AtlasIssuer serves its own namespace only and refuses the field.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
 // AtlasIssuerStatus is the observed state of an issuer.
