@@ -105,18 +105,18 @@ type Signer struct {
 // by clk.
 func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk clock.PassiveClock) *Signer {
 	return &Signer{
-		Loader:       loader,
-		Annotator:    annotator,
-		Metrics:      metrics,
-		LookupGrace:  2 * time.Minute,
+		Loader:      loader,
+		Annotator:   annotator,
+		Metrics:     metrics,
+		LookupGrace: 2 * time.Minute,
 		// 2,000 certificates accepted around one intent's second: far more
 		// than one account issues, and a bound on what one lookup costs.
 		lookupPerPage:  100,
 		lookupMaxPages: 20,
-		clock:        clk,
-		issued:       newIssuedCertificates(5*time.Minute, clk),
-		fingerprints: newFingerprints(clk),
-		submissions:  newRecentSubmissions(clk),
+		clock:          clk,
+		issued:         newIssuedCertificates(5*time.Minute, clk),
+		fingerprints:   newFingerprints(clk),
+		submissions:    newRecentSubmissions(clk),
 	}
 }
 
