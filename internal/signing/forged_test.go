@@ -127,7 +127,7 @@ func TestForgedSerialIsNeverReturned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := e.requestFor("forged-"+strconv.Itoa(i), tc.csr)
 			annotated(t, e, req, map[string]string{v1alpha1.SerialAnnotation: tc.serial})
-			posts, gets := e.calls(fake.OpRequestCertificate), e.calls(fake.OpRetrieveCertificate)
+			posts, gets, total := e.calls(fake.OpRequestCertificate), e.calls(fake.OpRetrieveCertificate), e.fake.TotalCalls()
 			b, err := e.signer.Sign(context.Background(), req, e.iss)
 			if err == nil {
 				misissued++
@@ -141,6 +141,9 @@ func TestForgedSerialIsNeverReturned(t *testing.T) {
 			}
 			if n := e.calls(fake.OpRetrieveCertificate) - gets; n > tc.maxGETs {
 				t.Errorf("GETs = %d, want at most %d", n, tc.maxGETs)
+			}
+			if n := e.fake.TotalCalls() - total; n > tc.maxGETs {
+				t.Errorf("Atlas calls = %d, want at most %d", n, tc.maxGETs)
 			}
 		})
 	}
@@ -175,17 +178,31 @@ func TestForgedIntentIsIgnored(t *testing.T) {
 			e := newEnv(t, fake.Options{})
 			var warnings []string
 			e.signer.Warn = func(_ client.Object, reason, msg string) { warnings = append(warnings, reason+": "+msg) }
+			// What a normal issuance costs once the account is loaded.
+			var normal int
+			for _, name := range []string{"warm.example.com", "normal.example.com"} {
+				before := e.fake.TotalCalls()
+				if _, err := e.signer.Sign(context.Background(), e.request(name, false), e.iss); err != nil {
+					t.Fatal(err)
+				}
+				normal = e.fake.TotalCalls() - before
+			}
+
 			req := e.request("intent.example.com", false)
 			forged := tc.intent(e, req)
 			annotated(t, e, req, map[string]string{v1alpha1.IntentAnnotation: forged.String()})
+			before := e.fake.TotalCalls()
 			if _, err := e.signer.Sign(context.Background(), req, e.iss); err != nil {
 				t.Fatal(err)
+			}
+			if extra := e.fake.TotalCalls() - before - normal; extra != 0 {
+				t.Errorf("Atlas calls beyond a normal issuance = %d, want 0", extra)
 			}
 			if n := e.calls(fake.OpStatsIssued); n != 0 {
 				t.Errorf("stats pages read = %d, want 0", n)
 			}
-			if p, g := e.calls(fake.OpRequestCertificate), e.calls(fake.OpRetrieveCertificate); p != 1 || g != 1 {
-				t.Errorf("POSTs = %d, GETs = %d; want 1 and 1", p, g)
+			if p, g := e.calls(fake.OpRequestCertificate), e.calls(fake.OpRetrieveCertificate); p != 3 || g != 3 {
+				t.Errorf("POSTs = %d, GETs = %d; want 3 and 3 (one each per request)", p, g)
 			}
 			if len(warnings) != 1 || !strings.Contains(warnings[0], "IntentIgnored") || !strings.Contains(warnings[0], tc.reason) {
 				t.Errorf("warnings = %q, want one IntentIgnored naming %q", warnings, tc.reason)
