@@ -60,6 +60,8 @@ const FieldOwner = "atlas-issuer.hvca.globalsign.com"
 // cluster-scoped CSR could otherwise spend any namespace's Atlas account.
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=atlasclusterissuers.hvca.globalsign.com/*
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// The labels of namespaces, for an AtlasClusterIssuer's namespaceSelector.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // Leader election needs Leases in the manager's own namespace only
@@ -168,6 +170,7 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 		s.CheckTimeout = c.CheckTimeout
 	}
 	s.Notify = c.notify
+	s.Warn = c.warn
 	s.Failpoint = c.Failpoint
 	return s, nil
 }

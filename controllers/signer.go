@@ -136,11 +136,38 @@ func (c *IssuerController) Sign(ctx context.Context, cr signer.CertificateReques
 	if !ok {
 		return signer.PEMBundle{}, fmt.Errorf("request %T is not a Kubernetes object", cr)
 	}
+	if err := c.admit(ctx, reqObj, obj); err != nil {
+		return signer.PEMBundle{}, err
+	}
 	b, err := c.signer.Sign(ctx, signing.Request{Object: reqObj, Details: details}, iss)
 	if err != nil {
 		return signer.PEMBundle{}, err
 	}
 	return signer.PEMBundle{ChainPEM: b.ChainPEM, CAPEM: b.CAPEM}, nil
+}
+
+// warn tells users on the request about state the signer ignored.
+func (c *IssuerController) warn(obj client.Object, reason, message string) {
+	c.recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Sign", "%s", message)
+}
+
+// admit applies an AtlasClusterIssuer's namespaceSelector to the request's
+// namespace, read as metadata only from the manager's cache.
+func (c *IssuerController) admit(ctx context.Context, req client.Object, obj issuerapi.Issuer) error {
+	ci, ok := obj.(*v1alpha1.AtlasClusterIssuer)
+	if !ok || ci.Spec.NamespaceSelector == nil {
+		return nil
+	}
+	var nsLabels map[string]string
+	if name := req.GetNamespace(); name != "" {
+		ns := &metav1.PartialObjectMetadata{}
+		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+		if err := c.client.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+			return fmt.Errorf("read the labels of namespace %s: %w", name, err)
+		}
+		nsLabels = ns.Labels
+	}
+	return signing.AdmitNamespace(ci.Name, ci.Spec.NamespaceSelector, req.GetNamespace(), nsLabels)
 }
 
 // Annotator writes request annotations with a JSON merge patch that carries

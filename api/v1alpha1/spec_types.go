@@ -28,10 +28,14 @@ const DefaultURL = "https://emea.api.hvca.globalsign.com:8443/v2"
 const (
 	// SerialAnnotation holds the Atlas serial of the certificate ordered for
 	// the request. Once it is set, the request is never submitted again.
+	// Requesters can write it too, so the certificate it names is returned
+	// only if it matches the request's key, names and subject.
 	SerialAnnotation = "hvca.globalsign.com/serial"
 	// IntentAnnotation is written just before the request is submitted:
 	// "<unix seconds>/<sha256 of the public key>". A restart that finds it
-	// without a serial looks the certificate up instead of submitting again.
+	// without a serial looks the certificate up instead of submitting again;
+	// one whose fingerprint or time the signer cannot have written is
+	// ignored.
 	IntentAnnotation = "hvca.globalsign.com/intent"
 )
 
@@ -59,6 +63,15 @@ type AtlasIssuerSpec struct {
 	// endpoint, instead of the system roots. Only for a private endpoint.
 	// +optional
 	CABundle []byte `json:"caBundle,omitempty"`
+
+	// NamespaceSelector, on an AtlasClusterIssuer, limits the namespaces
+	// whose CertificateRequests it signs to those whose labels match; a
+	// request from another namespace fails with a reason naming the
+	// selector, and Kubernetes CertificateSigningRequests, which have no
+	// namespace, fail too. Unset, every namespace may use the issuer. An
+	// AtlasIssuer serves its own namespace only and refuses the field.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
 // AtlasIssuerStatus is the observed state of an issuer.

@@ -49,3 +49,28 @@ func ParseIntent(s string) (Intent, error) {
 	}
 	return Intent{NotBefore: time.Unix(n, 0), Fingerprint: fp}, nil
 }
+
+// intentSkew is how far an intent's time may lie outside [the request's
+// creation, now] and still be taken as the signer's own: the API server
+// stamps the creation time by its clock, the signer writes the intent by
+// its own.
+const intentSkew = time.Minute
+
+// check tells whether the intent can be the signer's own for a request
+// with this key fingerprint, created at created: anyone who may patch the
+// request can write the annotation, and a forged one must neither steer
+// the lookup (a time in 1970 scans the account's whole history, one in the
+// future polls until then) nor stand for another key's submission. The
+// signer only ever writes the CSR's fingerprint and a time between the
+// request's creation and the moment of writing.
+func (i Intent) check(fingerprint string, created, now time.Time) error {
+	switch {
+	case i.Fingerprint != fingerprint:
+		return fmt.Errorf("its key fingerprint %.16q is not the CSR's", i.Fingerprint)
+	case i.NotBefore.Before(created.Add(-intentSkew)):
+		return fmt.Errorf("its time %s is before the request was created (%s)", i.NotBefore.UTC().Format(time.RFC3339), created.UTC().Format(time.RFC3339))
+	case i.NotBefore.After(now.Add(intentSkew)):
+		return fmt.Errorf("its time %s is in the future", i.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
+}

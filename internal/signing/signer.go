@@ -107,6 +107,13 @@ type Signer struct {
 	// DefaultCheckTimeout.
 	SignTimeout, CheckTimeout time.Duration
 
+	// Warn, when set, tells users on the request about state the signer
+	// found on it and ignored, such as a forged intent annotation.
+	Warn func(obj client.Object, reason, message string)
+
+	// lookupPerPage and lookupMaxPages bound the stats pages a lookup reads.
+	lookupPerPage, lookupMaxPages int
+
 	clock        clock.PassiveClock
 	accounts     accountStates
 	issued       *issuedCertificates
@@ -124,10 +131,14 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		LookupGrace:  2 * time.Minute,
 		SignTimeout:  DefaultSignTimeout,
 		CheckTimeout: DefaultCheckTimeout,
-		clock:        clk,
-		issued:       newIssuedCertificates(5*time.Minute, clk),
-		fingerprints: newFingerprints(clk),
-		submissions:  newRecentSubmissions(clk),
+		// 2,000 certificates accepted around one intent's second: far more
+		// than one account issues, and a bound on what one lookup costs.
+		lookupPerPage:  100,
+		lookupMaxPages: 20,
+		clock:          clk,
+		issued:         newIssuedCertificates(5*time.Minute, clk),
+		fingerprints:   newFingerprints(clk),
+		submissions:    newRecentSubmissions(clk),
 	}
 }
 
@@ -164,6 +175,9 @@ func (s *Signer) Sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, error) {
 	logger := log.FromContext(ctx).WithValues("issuer", iss.Key)
 	ctx = log.IntoContext(ctx, logger)
+	if err := checkApproval(req.Object); err != nil {
+		return Bundle{}, err
+	}
 	if kept, ok := s.issued.get(req.Object.GetUID()); ok {
 		// Already signed by this process; the informer is behind.
 		if built, err := chain.Build([]byte(kept.leaf), kept.trust); err == nil {
@@ -194,11 +208,9 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		return Bundle{}, signError("load account", err)
 	}
 
-	ann := req.Object.GetAnnotations()
-	if serial := ann[v1alpha1.SerialAnnotation]; serial != "" {
-		return s.collect(ctx, cl, req, serial, trust, intentTime(ann))
-	}
-
+	// The mapping verifies the CSR's signature and gives what the returned
+	// certificate must carry, so it runs on every path: a serial or an
+	// intent on the request is the requester's to write, never proof.
 	mapped, err := issuance.Map(issuance.Input{
 		CSR:         req.Details.CSR,
 		Duration:    req.Details.Duration,
@@ -213,23 +225,71 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	for _, n := range mapped.Notes {
 		logger.V(1).Info("mapping note", "note", n)
 	}
-	notes := mapped.Notes
+	want := expected{mapped: mapped, policy: policy}
 
-	if raw := ann[v1alpha1.IntentAnnotation]; raw != "" {
-		if b, done, err := s.resumeIntent(ctx, cl, req, raw, trust); done {
+	ann := req.Object.GetAnnotations()
+	intent, intentOK := s.intent(ctx, req, mapped)
+	if serial := ann[v1alpha1.SerialAnnotation]; serial != "" {
+		return s.collect(ctx, cl, req, want, serial, trust, s.submittedAt(req, intent, intentOK))
+	}
+	if intentOK {
+		if b, done, err := s.resumeIntent(ctx, cl, req, want, intent, trust); done {
 			return b, err
 		}
 	}
 	if first, ok := s.submissions.get(cl, mapped); ok {
-		if b, done, err := s.collectTwin(ctx, cl, req, first, trust); done {
+		if b, done, err := s.collectTwin(ctx, cl, req, want, first, trust); done {
 			return b, err
 		}
 		s.submissions.forget(cl, mapped)
 	}
-	if len(notes) > 0 && s.Notify != nil {
-		s.Notify(req.Object, notes)
+	if len(mapped.Notes) > 0 && s.Notify != nil {
+		s.Notify(req.Object, mapped.Notes)
 	}
-	return s.submit(ctx, cl, req, mapped, trust)
+	return s.submit(ctx, cl, req, want, trust)
+}
+
+// expected is what a certificate returned for a request must carry: the
+// names and subject of the mapped request, under the policy it was mapped
+// with, and the CSR's key.
+type expected struct {
+	mapped *issuance.Result
+	policy *atlas.ValidationPolicy
+}
+
+// intent reads the request's intent annotation and reports whether it can
+// be the signer's own (Intent.check). One that cannot is ignored, with a
+// warning on the request: it neither starts a lookup nor delays a
+// submission.
+func (s *Signer) intent(ctx context.Context, req Request, mapped *issuance.Result) (Intent, bool) {
+	raw := req.Object.GetAnnotations()[v1alpha1.IntentAnnotation]
+	if raw == "" {
+		return Intent{}, false
+	}
+	intent, err := ParseIntent(raw)
+	if err == nil {
+		err = intent.check(mapped.PublicKeyFingerprint, req.Object.GetCreationTimestamp().Time, s.now())
+	}
+	if err != nil {
+		msg := fmt.Sprintf("ignoring the %s annotation: %v", v1alpha1.IntentAnnotation, err)
+		log.FromContext(ctx).Info(msg)
+		if s.Warn != nil {
+			s.Warn(req.Object, "IntentIgnored", msg)
+		}
+		return Intent{}, false
+	}
+	return intent, true
+}
+
+// submittedAt is when the request's certificate was submitted, for pacing
+// the polls of a serial: the intent's time when it can be trusted, else the
+// request's creation, so that a serial Atlas does not know is given up
+// after the lookup grace instead of polled every second.
+func (s *Signer) submittedAt(req Request, intent Intent, ok bool) time.Time {
+	if ok {
+		return intent.NotBefore
+	}
+	return req.Object.GetCreationTimestamp().Time
 }
 
 // resumeIntent handles a request whose intent annotation says a submission
@@ -237,12 +297,8 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 // and collects it, or waits while the lookup grace lasts. done is false
 // when nothing was found after the grace, and the request is submitted
 // anew.
-func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, raw string, trust []string) (b Bundle, done bool, err error) {
+func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust []string) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
-	intent, perr := ParseIntent(raw)
-	if perr != nil {
-		return Bundle{}, false, nil
-	}
 	serial, found, err := s.lookup(ctx, cl, intent)
 	if pc, ok := errors.AsType[*pendingCandidate](err); ok {
 		return Bundle{}, true, signer.PendingError{Err: pc, RequeueAfter: pollInterval(s.now().Sub(intent.NotBefore))}
@@ -255,7 +311,7 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 		if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); err != nil {
 			return Bundle{}, true, fmt.Errorf("persist serial %s: %w", serial, err)
 		}
-		b, err := s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
+		b, err := s.collect(ctx, cl, req, want, serial, trust, intent.NotBefore)
 		return b, true, err
 	}
 	if age := s.now().Sub(intent.NotBefore); age < s.LookupGrace {
@@ -264,7 +320,7 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 			RequeueAfter: pollInterval(age),
 		}
 	}
-	logger.Info("no certificate found for an earlier intent; submitting anew", "intent", raw)
+	logger.Info("no certificate found for an earlier intent; submitting anew", "intent", intent.String())
 	return Bundle{}, false, nil
 }
 
@@ -276,7 +332,7 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 // process can know, so its status is fetched before it is reused: one GET
 // instead of the POST it saves. done is false when it is revoked or will
 // never be issued, and the request is submitted on its own.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, first submission, trust []string) (b Bundle, done bool, err error) {
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust []string) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
 	info, err := cl.RetrieveCertificate(ctx, first.serial)
 	if err != nil {
@@ -296,13 +352,14 @@ func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request,
 			RequeueAfter: pollInterval(s.now().Sub(first.at)),
 		}
 	}
-	b, err = s.finish(req, first.serial, info, trust)
+	b, err = s.finish(req, want, first.serial, info, trust)
 	return b, true, err
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
 // certificate at once: one annotation write and two Atlas calls.
-func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapped *issuance.Result, trust []string) (Bundle, error) {
+func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust []string) (Bundle, error) {
+	mapped := want.mapped
 	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
 	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.IntentAnnotation: intent.String()}); err != nil {
@@ -325,7 +382,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
-		return s.finish(req, serial, info, trust)
+		return s.finish(req, want, serial, info, trust)
 	}
 	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
@@ -335,11 +392,11 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, mapp
 	if err != nil {
 		return Bundle{}, s.collectError(serial, err, 0)
 	}
-	return s.collect(ctx, cl, req, serial, trust, intent.NotBefore)
+	return s.collect(ctx, cl, req, want, serial, trust, intent.NotBefore)
 }
 
 // collect polls a submitted certificate.
-func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, serial string, trust []string, submitted time.Time) (Bundle, error) {
+func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, want expected, serial string, trust []string, submitted time.Time) (Bundle, error) {
 	age := time.Duration(0)
 	if !submitted.IsZero() {
 		age = s.now().Sub(submitted)
@@ -350,7 +407,7 @@ func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, ser
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		return s.finish(req, serial, info, trust)
+		return s.finish(req, want, serial, info, trust)
 	case atlas.StatusPending:
 		return Bundle{}, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
@@ -371,10 +428,16 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 	return signError("retrieve certificate "+serial, err)
 }
 
-// finish checks the certificate Atlas returned and builds the chain.
-func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo, trust []string) (Bundle, error) {
+// finish checks the certificate Atlas returned against the request and
+// builds the chain. Every path ends here, so no certificate reaches a
+// request unless it certifies the CSR's key with the names and subject the
+// request asked for, whatever serial the request's annotations named.
+func (s *Signer) finish(req Request, want expected, serial string, info *atlas.CertificateInfo, trust []string) (Bundle, error) {
 	if err := samePublicKey([]byte(info.Certificate), req.Details.CSR); err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
+	}
+	if err := matchesRequest([]byte(info.Certificate), want); err != nil {
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s does not match the request: %w", serial, err)}
 	}
 	built, err := chain.Build([]byte(info.Certificate), trust)
 	if err != nil {
@@ -391,7 +454,7 @@ func (s *Signer) finish(req Request, serial string, info *atlas.CertificateInfo,
 // each candidate's public key. A candidate still pending cannot be compared
 // yet, so the caller waits rather than risk a duplicate.
 func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (string, bool, error) {
-	q := atlas.StatsQuery{PerPage: 100, From: intent.NotBefore.Add(-time.Minute).Unix(), To: s.now().Add(time.Minute).Unix()}
+	q := atlas.StatsQuery{PerPage: s.lookupPerPage, From: intent.NotBefore.Add(-time.Minute).Unix(), To: s.now().Add(time.Minute).Unix()}
 	var candidates []string
 	for q.Page = 1; ; q.Page++ {
 		page, err := cl.StatsIssued(ctx, q)
@@ -403,8 +466,13 @@ func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (s
 				candidates = append(candidates, m.SerialNumber)
 			}
 		}
-		if !page.Next || len(page.Certificates) == 0 || q.Page >= 1000 {
+		if !page.Next || len(page.Certificates) == 0 {
 			break
+		}
+		if q.Page >= s.lookupMaxPages {
+			// Concluding "not submitted" from a partial scan could submit
+			// twice; the request retries with backoff instead.
+			return "", false, fmt.Errorf("more than %d certificates were accepted around %s; the lookup stops there", q.Page*q.PerPage, intent.NotBefore.UTC().Format(time.RFC3339))
 		}
 	}
 	// Keys already fetched by an earlier lookup first, then the others.
@@ -526,13 +594,6 @@ func pollInterval(age time.Duration) time.Duration {
 	return min(max(age/4, time.Second), 30*time.Second)
 }
 
-func intentTime(ann map[string]string) time.Time {
-	if i, err := ParseIntent(ann[v1alpha1.IntentAnnotation]); err == nil {
-		return i.NotBefore
-	}
-	return time.Time{}
-}
-
 func certFingerprint(certPEM []byte) (string, error) {
 	c, err := parseCertificate(certPEM)
 	if err != nil {
@@ -548,6 +609,16 @@ func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
 		return nil, errors.New("certificate is not PEM")
 	}
 	return x509.ParseCertificate(block.Bytes)
+}
+
+// matchesRequest checks the certificate's names and subject against the
+// mapped request.
+func matchesRequest(certPEM []byte, want expected) error {
+	cert, err := parseCertificate(certPEM)
+	if err != nil {
+		return fmt.Errorf("parse issued certificate: %w", err)
+	}
+	return issuance.CheckIssued(cert, want.mapped, want.policy)
 }
 
 // samePublicKey guards against handing out a certificate for another key:

@@ -19,6 +19,7 @@ package signing
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -132,20 +134,34 @@ func (e *env) request(dnsName string, isCA bool) Request {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	req := e.requestFor(dnsName, csrPEM(e.t, key, dnsName))
+	req.Details.IsCA = isCA
+	return req
+}
+
+// csrPEM is a CSR for dnsName (common name and DNS name) signed by key.
+func csrPEM(t *testing.T, key crypto.Signer, dnsName string) []byte {
+	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: dnsName}, DNSNames: []string{dnsName},
 	}, key)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// requestFor is an approved CertificateRequest named name with the given CSR.
+func (e *env) requestFor(name string, csr []byte) Request {
 	cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{
-		Namespace: "ns", Name: dnsName, UID: types.UID("uid-" + dnsName),
+		Namespace: "ns", Name: name, UID: types.UID("uid-" + name),
 		ResourceVersion: strconv.Itoa(e.ann.rv), CreationTimestamp: metav1.NewTime(e.clock.Now()),
-	}}
+	}, Status: cmapi.CertificateRequestStatus{Conditions: []cmapi.CertificateRequestCondition{
+		{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue, Reason: "test"},
+	}}}
 	return Request{Object: cr, Details: signer.CertificateDetails{
-		CSR:         pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+		CSR:         csr,
 		Duration:    24 * time.Hour,
-		IsCA:        isCA,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}}
@@ -257,7 +273,7 @@ func TestSignIntentWithoutPostSubmitsAfterGrace(t *testing.T) {
 	req := e.request("lost.example.com", false)
 	// A crash after the intent was written and before the POST.
 	if err := e.ann.Annotate(context.Background(), req.Object, map[string]string{
-		v1alpha1.IntentAnnotation: Intent{NotBefore: e.clock.Now().Truncate(time.Second), Fingerprint: "abc"}.String(),
+		v1alpha1.IntentAnnotation: Intent{NotBefore: e.clock.Now().Truncate(time.Second), Fingerprint: fingerprintOf(t, req)}.String(),
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -63,7 +64,9 @@ func literalRequest(t *testing.T, e *env, name string, rdns pkix.RDNSequence) (R
 	cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{
 		Namespace: "ns", Name: name, UID: types.UID("uid-" + name),
 		ResourceVersion: strconv.Itoa(e.ann.rv), CreationTimestamp: metav1.NewTime(e.clock.Now()),
-	}}
+	}, Status: cmapi.CertificateRequestStatus{Conditions: []cmapi.CertificateRequestCondition{
+		{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue, Reason: "test"},
+	}}}
 	return Request{Object: cr, Details: signer.CertificateDetails{
 		CSR:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
 		Duration: 24 * time.Hour,

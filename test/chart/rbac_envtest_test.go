@@ -27,6 +27,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,29 +108,72 @@ func TestRBACOnAPIServer(t *testing.T) {
 	})
 
 	t.Run("cert-manager may approve", func(t *testing.T) {
-		cs := kubernetes.NewForConfigOrDie(admin)
-		user := serviceAccountUser("cert-manager", "cert-manager")
-		groups := []string{"system:serviceaccounts", "system:serviceaccounts:cert-manager", "system:authenticated"}
-		for signer, want := range map[string]bool{
+		checkApprover(t, admin, "cert-manager", "cert-manager", map[string]bool{
 			ourIssuerSigners:            true,
 			ourClusterIssuerSigners:     true,
 			"issuers.cert-manager.io/*": false,
-		} {
-			attrs := authv1.ResourceAttributes{Group: "cert-manager.io", Resource: "signers", Name: signer, Verb: "approve"}
-			got := eventually(t, want, func(ctx context.Context) (bool, error) {
-				r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authv1.SubjectAccessReview{
-					Spec: authv1.SubjectAccessReviewSpec{User: user, Groups: groups, ResourceAttributes: &attrs},
-				}, metav1.CreateOptions{})
-				if err != nil {
-					return false, err
+		})
+	})
+
+	// docs/approval.md: with approver-policy, the chart grants approval on
+	// our signers to approver-policy's ServiceAccount instead.
+	t.Run("approver-policy may approve", func(t *testing.T) {
+		const policySA = "cert-manager-approver-policy"
+		ours := map[string]bool{ourIssuerSigners: false, ourClusterIssuerSigners: false}
+		// Nothing grants it yet: the review can see a denial.
+		checkApprover(t, admin, "cert-manager", policySA, ours)
+		installChart(t, admin, "atlas-ap", "atlas-ap-system", "--set", "crds.enabled=false,approver.subject.name="+policySA)
+		checkApprover(t, admin, "cert-manager", policySA, map[string]bool{
+			ourIssuerSigners:            true,
+			ourClusterIssuerSigners:     true,
+			"issuers.cert-manager.io/*": false,
+		})
+	})
+
+	// With approver.enabled=false the release grants approval to no one,
+	// for a cluster whose approver is given the right by other means.
+	t.Run("no approver", func(t *testing.T) {
+		const release = "atlas-noap"
+		installChart(t, admin, release, "atlas-noap-system", "--set", "crds.enabled=false,approver.enabled=false")
+		var roles rbacv1.ClusterRoleList
+		if err := adminClient.List(context.Background(), &roles, client.MatchingLabels{"app.kubernetes.io/instance": release}); err != nil {
+			t.Fatal(err)
+		}
+		if len(roles.Items) == 0 {
+			t.Fatalf("no ClusterRole of release %s found by its label", release)
+		}
+		for _, r := range roles.Items {
+			for _, rule := range r.Rules {
+				if slices.Contains(rule.Verbs, "approve") {
+					t.Errorf("ClusterRole %s grants approve on %v %v", r.Name, rule.Resources, rule.ResourceNames)
 				}
-				return r.Status.Allowed, nil
-			})
-			if got != want {
-				t.Errorf("cert-manager approve %s: allowed=%v, want %v", signer, got, want)
 			}
 		}
 	})
+}
+
+// checkApprover asks whether a ServiceAccount may approve requests for each
+// signer name.
+func checkApprover(t *testing.T, admin *rest.Config, namespace, name string, want map[string]bool) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(admin)
+	user := serviceAccountUser(namespace, name)
+	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	for signer, allowed := range want {
+		attrs := authv1.ResourceAttributes{Group: "cert-manager.io", Resource: "signers", Name: signer, Verb: "approve"}
+		got := eventually(t, allowed, func(ctx context.Context) (bool, error) {
+			r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authv1.SubjectAccessReview{
+				Spec: authv1.SubjectAccessReviewSpec{User: user, Groups: groups, ResourceAttributes: &attrs},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return false, err
+			}
+			return r.Status.Allowed, nil
+		})
+		if got != allowed {
+			t.Errorf("%s approve %s: allowed=%v, want %v", user, signer, got, allowed)
+		}
+	}
 }
 
 // managerScope is what one installation lets the manager reach.
@@ -159,6 +204,7 @@ func checkAccessReviews(t *testing.T, sa *rest.Config, s managerScope) {
 			ra{Group: hvcaGroup, Resource: "atlasclusterissuers", Verb: v},
 			ra{Group: "cert-manager.io", Resource: "certificaterequests", Verb: v, Namespace: appsNamespace},
 			ra{Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Verb: v},
+			ra{Resource: "namespaces", Verb: v, Name: appsNamespace},
 		)
 	}
 	for _, v := range []string{"list", "watch"} { // the cache watches every namespace
@@ -220,6 +266,8 @@ func checkAccessReviews(t *testing.T, sa *rest.Config, s managerScope) {
 		ra{Group: hvcaGroup, Resource: "atlasclusterissuers", Verb: "create"},
 		ra{Resource: "configmaps", Verb: "get", Namespace: s.namespace},
 		ra{Resource: "pods", Verb: "list"},
+		ra{Resource: "namespaces", Verb: "update", Name: appsNamespace},
+		ra{Resource: "namespaces", Verb: "delete", Name: appsNamespace},
 	)
 
 	cs := kubernetes.NewForConfigOrDie(sa)

@@ -44,6 +44,8 @@ var _ = Describe("Admission", func() {
 		Entry("not a URL", true, v1alpha1.AtlasIssuerSpec{URL: "emea.api.hvca.globalsign.com", AuthSecretName: "s"}, "url must be an absolute https URL"),
 		Entry("empty secret name", false, v1alpha1.AtlasIssuerSpec{URL: "https://atlas.example/v2"}, "authSecretName"),
 		Entry("secret name that is not a name", true, v1alpha1.AtlasIssuerSpec{AuthSecretName: "Not_A_Name"}, "authSecretName"),
+		Entry("namespace selector on a namespaced issuer", false, v1alpha1.AtlasIssuerSpec{AuthSecretName: "s",
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}}, "spec.namespaceSelector is for AtlasClusterIssuers"),
 	)
 
 	It("defaults the URL to the Atlas EMEA endpoint", func(ctx SpecContext) {

@@ -247,6 +247,32 @@ var _ = Describe("AtlasClusterIssuer", func() {
 		Expect(leafFingerprint(parseCerts(cr.Status.Certificate)[0])).To(Equal(key.fingerprint))
 	})
 
+	It("signs only for namespaces its namespaceSelector matches", func(ctx SpecContext) {
+		secret := createSecretGenerated(ctx, clusterResourceNamespace, secretData())
+		team := "team-" + secret.Name // unique to this spec
+		iss := &v1alpha1.AtlasClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "it-atlas-selective-"},
+			Spec:       issuerSpec(secret.Name),
+		}
+		iss.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"atlas-it/team": team}}
+		create(ctx, iss)
+		expectIssuerReady(ctx, iss)
+
+		allowed := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "it-", Labels: map[string]string{"atlas-it/team": team}}}
+		Expect(k8s.Create(ctx, allowed)).To(Succeed())
+		other := newNamespace(ctx)
+
+		ok, okKey := createRequest(ctx, allowed.Name, iss, "selected.example.com")
+		refused, refusedKey := createRequest(ctx, other, iss, "refused.example.com")
+		approve(ctx, ok)
+		approve(ctx, refused)
+		expectRequestReady(ctx, ok, settle)
+		Expect(okKey.issued()).To(Equal(1))
+		expectRequestNotReady(ctx, refused, cmapi.CertificateRequestReasonFailed,
+			"namespace "+other+" does not match spec.namespaceSelector (atlas-it/team="+team+")", iss.Name)
+		Expect(refusedKey.issued()).To(Equal(0), "a refused request reached Atlas")
+	})
+
 	It("ignores a Secret of the same name in another namespace", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		// Valid credentials, so reading them would make the issuer Ready.

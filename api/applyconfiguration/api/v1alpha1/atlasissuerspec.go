@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
 // AtlasIssuerSpecApplyConfiguration represents a declarative configuration of the AtlasIssuerSpec type for use
 // with apply.
 //
@@ -35,6 +39,13 @@ type AtlasIssuerSpecApplyConfiguration struct {
 	// CABundle is PEM-encoded CA certificates to trust for the Atlas
 	// endpoint, instead of the system roots. Only for a private endpoint.
 	CABundle []byte `json:"caBundle,omitempty"`
+	// NamespaceSelector, on an AtlasClusterIssuer, limits the namespaces
+	// whose CertificateRequests it signs to those whose labels match; a
+	// request from another namespace fails with a reason naming the
+	// selector, and Kubernetes CertificateSigningRequests, which have no
+	// namespace, fail too. Unset, every namespace may use the issuer. An
+	// AtlasIssuer serves its own namespace only and refuses the field.
+	NamespaceSelector *v1.LabelSelectorApplyConfiguration `json:"namespaceSelector,omitempty"`
 }
 
 // AtlasIssuerSpecApplyConfiguration constructs a declarative configuration of the AtlasIssuerSpec type for use with
@@ -66,5 +77,13 @@ func (b *AtlasIssuerSpecApplyConfiguration) WithCABundle(values ...byte) *AtlasI
 	for i := range values {
 		b.CABundle = append(b.CABundle, values[i])
 	}
+	return b
+}
+
+// WithNamespaceSelector sets the NamespaceSelector field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the NamespaceSelector field is set to the value of the last call.
+func (b *AtlasIssuerSpecApplyConfiguration) WithNamespaceSelector(value *v1.LabelSelectorApplyConfiguration) *AtlasIssuerSpecApplyConfiguration {
+	b.NamespaceSelector = value
 	return b
 }
