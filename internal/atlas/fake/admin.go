@@ -38,6 +38,11 @@ type AdminStats struct {
 	IssuedPerKey map[string]int `json:"issued_per_key"`
 	Quota        int64          `json:"quota"`
 	PeakInFlight int            `json:"peak_in_flight"`
+	// InFlight is the number of calls being served when the stats were
+	// read: a harness checks it to know a client is mid-call.
+	InFlight int `json:"in_flight"`
+	// FaultsInjected counts injected faults by kind (Server.FaultCounts).
+	FaultsInjected map[string]int `json:"faults_injected"`
 }
 
 // Stats gathers the counters the admin API reports.
@@ -50,6 +55,9 @@ func (s *Server) Stats() AdminStats {
 		IssuedPerKey: s.IssuedPerKey(),
 		Quota:        s.Quota(),
 		PeakInFlight: s.PeakInFlight(),
+		InFlight:     s.InFlight(),
+
+		FaultsInjected: s.FaultCounts(),
 	}
 }
 
