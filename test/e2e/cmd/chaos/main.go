@@ -46,6 +46,7 @@ func main() {
 	flag.IntVar(&cfg.FaultCerts, "fault-certs", 500, "Certificates issued under injected faults")
 	flag.IntVar(&cfg.CrashCerts, "crash-certs", 200, "Certificates issued while managers are killed")
 	flag.IntVar(&cfg.MinKills, "min-kills", 20, "manager kills the crash run must reach")
+	flag.IntVar(&cfg.TenantCerts, "tenant-certs", 40, "the well-behaved tenant's Certificates alone, and again beside the hostile tenant")
 	flag.IntVar(&cfg.LeaderKills, "leader-kills", 4, "kills of the leader among two replicas")
 	flag.DurationVar(&cfg.FaultTimeout, "fault-timeout", 9*time.Minute, "how long the fault run may take")
 	flag.DurationVar(&cfg.CrashTimeout, "crash-timeout", 8*time.Minute, "how long the crash run may take")
