@@ -85,6 +85,7 @@ type adminCount struct {
 //	PUT  /pending        {"polls": n, "for": "2s"}
 //	POST /reject         {"count": n}
 //	POST /reset
+//	POST /seed           {"count": n}: n issued certificates of other clients
 //	GET  /tokens         every access token issued so far, expired ones too
 //	GET  /credentials    Credentials, for a harness that cannot read the
 //	                     fake's files (the fake runs in a pod)
@@ -137,6 +138,16 @@ func (s *Server) AdminHandler() http.Handler {
 		var c adminCount
 		if adminDecode(w, r, &c, true) {
 			s.RejectNext(c.Count)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("POST /seed", func(w http.ResponseWriter, r *http.Request) {
+		var c adminCount
+		if adminDecode(w, r, &c, true) {
+			if err := s.Seed(c.Count); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
@@ -212,6 +223,11 @@ func (c *AdminClient) SetPending(ctx context.Context, polls int, d time.Duration
 // Reject makes the next n accepted certificates end REJECTED.
 func (c *AdminClient) Reject(ctx context.Context, n int) error {
 	return c.do(ctx, http.MethodPost, "/reject", adminCount{Count: n}, nil)
+}
+
+// Seed adds n issued certificates of other clients to the account.
+func (c *AdminClient) Seed(ctx context.Context, n int) error {
+	return c.do(ctx, http.MethodPost, "/seed", adminCount{Count: n}, nil)
 }
 
 // Reset zeroes the call and issuance counters.

@@ -21,8 +21,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
@@ -144,5 +146,40 @@ func TestHostileFaultsThroughAdmin(t *testing.T) {
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("PUT /faults %s: %d, want 400", bad, rec.Code)
 		}
+	}
+}
+
+func TestSeed(t *testing.T) {
+	clk := newTestClock()
+	s := startFake(t, Options{Clock: clk})
+	c := loggedIn(t, s)
+	rec := httptest.NewRecorder()
+	s.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/seed", strings.NewReader(`{"count":250}`)))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("POST /seed: %d %s", rec.Code, rec.Body)
+	}
+	from := clk.Now().Add(-seedSpan).Unix()
+	resp, body := c.do(http.MethodGet, "/stats/issued?per_page=100&from="+strconv.FormatInt(from, 10)+"&to="+strconv.FormatInt(clk.Now().Unix(), 10), nil)
+	var page []atlas.CertificateMeta
+	if err := json.Unmarshal(body, &page); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("stats: %d %v", resp.StatusCode, err)
+	}
+	if len(page) != 100 || resp.Header.Get("Total-Count") != "250" {
+		t.Errorf("first page: %d rows, Total-Count %q; want 100 of 250", len(page), resp.Header.Get("Total-Count"))
+	}
+	// The seeded certificates are real: each can be retrieved.
+	if _, info := c.retrieve(page[0].SerialNumber); info.Status != "ISSUED" {
+		t.Errorf("seeded certificate status %q", info.Status)
+	}
+	// A window of the last day holds only a day's share of them.
+	resp, _ = c.do(http.MethodGet, "/stats/issued?from="+strconv.FormatInt(clk.Now().Add(-24*time.Hour).Unix(), 10), nil)
+	if n, _ := strconv.Atoi(resp.Header.Get("Total-Count")); n > 250/30+1 {
+		t.Errorf("the last day holds %d seeded certificates, want them spread over %s", n, seedSpan)
+	}
+	if st := s.Stats(); st.Issued != 0 || st.Duplicates != 0 {
+		t.Errorf("seeding counted as issuance: issued %d, duplicates %d", st.Issued, st.Duplicates)
+	}
+	if err := s.Seed(-1); err == nil {
+		t.Error("a negative count was accepted")
 	}
 }
