@@ -46,11 +46,11 @@ import (
 // Config sizes a chaos run. The defaults are the issue's: 500 Certificates
 // under faults, 200 under at least 20 kills.
 type Config struct {
-	WorkDir      string
-	FaultCerts   int
-	CrashCerts   int
-	MinKills     int
-	LeaderKills  int
+	WorkDir     string
+	FaultCerts  int
+	CrashCerts  int
+	MinKills    int
+	LeaderKills int
 	// TenantCerts is the well-behaved tenant's Certificates per half of
 	// the hostile-tenant phase (alone, then beside the hostile tenant).
 	TenantCerts  int

@@ -41,9 +41,18 @@ import (
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
 
-// hostileCerts is how many Certificates the hostile tenant asks its
-// hostile Atlas for at once: twice the chaos managers' Atlas slots.
-const hostileCerts = 32
+const (
+	// hostileCerts is how many Certificates the hostile tenant asks its
+	// hostile Atlas for at once: twice the chaos managers' Atlas slots.
+	hostileCerts = 32
+	// hostileIssuers are further issuers the hostile tenant creates once
+	// its Atlas is hostile, so that issuer checks (trust chain included)
+	// meet it too.
+	hostileIssuers = 2
+	// seededCerts is the shared account's history: the certificates a
+	// lookup from 1970 pages through.
+	seededCerts = 3000
+)
 
 // victims issues the normal certificates of the shared account and returns
 // the first one's leaf: the certificate forged serials point at. The
@@ -74,6 +83,12 @@ func (r *run) victims(ctx context.Context, ts *tenantSetup, d *TenantsDetail) (*
 		return nil, err
 	}
 	d.NormalCalls = callsSince(before, after)
+	// The account gets a history only now, so that the baseline is a
+	// plain issuance's.
+	d.SeededCertificates = seededCerts
+	if err := ts.shared.Admin.Seed(ctx, seededCerts); err != nil {
+		return nil, err
+	}
 	sec := &corev1.Secret{}
 	if err := r.env.Get(ctx, nsGood, names[0]+"-tls", sec); err != nil {
 		return nil, err
@@ -187,6 +202,23 @@ func forgedRequest(f forgery, i int, victim *x509.Certificate) (*cmapi.Certifica
 // forgedWindow. The channel reports when the forged window is over.
 func (r *run) hostileTenant(ctx context.Context, ts *tenantSetup, d *TenantsDetail, victim *x509.Certificate) (<-chan error, error) {
 	d.HostileCerts = hostileCerts
+	for i := range hostileIssuers {
+		sec, err := ts.hostile.CredentialsSecret(nsHostile, fmt.Sprintf("atlas-check-%d-credentials", i))
+		if err != nil {
+			return nil, err
+		}
+		spec, err := ts.hostile.IssuerSpec(sec.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.env.Client.Create(ctx, sec); err != nil {
+			return nil, err
+		}
+		iss := &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: nsHostile, Name: fmt.Sprintf("atlas-check-%d", i)}, Spec: spec}
+		if err := r.env.Client.Create(ctx, iss); err != nil {
+			return nil, err
+		}
+	}
 	for i := range hostileCerts {
 		name := fmt.Sprintf("hostile-%03d", i)
 		if err := r.env.Client.Create(ctx, framework.Certificate(nsHostile, name, "AtlasIssuer", "atlas", dnsName(nsHostile, name))); err != nil {

@@ -202,8 +202,11 @@ func (r *run) plantControl(ctx context.Context) (map[string]int, error) {
 		}
 	}
 	tokens, err := r.env.Admin.Tokens(ctx)
-	if err != nil || len(tokens) == 0 {
-		return nil, fmt.Errorf("no token to plant: %v", err)
+	if err != nil {
+		return nil, fmt.Errorf("read the tokens to plant: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("the fake issued no token to plant")
 	}
 	c := r.canaries
 	keyLines := framework.PEMBodyLines(c.keyPEM)
@@ -218,21 +221,22 @@ func (r *run) plantControl(ctx context.Context) (map[string]int, error) {
 		fmt.Sprintf(`{"level":"debug","msg":"request","authorization":"Bearer %s"}`, tokens[len(tokens)-1]),
 	)
 	planted := map[string]int{"api-secret": 1, "key-password": 1, "mtls-key": 1, "token": 1}
-	return planted, os.WriteFile(filepath.Join(r.env.WorkDir, controlLog), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	path := filepath.Join(r.env.WorkDir, controlLog)
+	return planted, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600) //nolint:gosec // G703: the run's own work directory.
 }
 
 // splitControl separates the hits in the control log from real leaks and
 // counts the control hits by kind.
-func splitControl(leaks []framework.Leak, control string) (real []framework.Leak, found map[string]int) {
+func splitControl(leaks []framework.Leak, control string) (outside []framework.Leak, found map[string]int) {
 	found = map[string]int{}
 	for _, l := range leaks {
 		if strings.HasPrefix(l.Where, control+":") {
 			found[l.Kind]++
 			continue
 		}
-		real = append(real, l)
+		outside = append(outside, l)
 	}
-	return real, found
+	return outside, found
 }
 
 // allFound reports whether every planted kind was found.

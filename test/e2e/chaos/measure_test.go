@@ -199,9 +199,9 @@ func TestUnobservedFaults(t *testing.T) {
 
 func TestChartMemoryLimit(t *testing.T) {
 	for in, want := range map[string]float64{
-		"resources:\n  limits:\n    memory: 128Mi\n":       128,
+		"resources:\n  limits:\n    memory: 128Mi\n":         128,
 		"resources:\n  limits:\n    memory: 1Gi\n    cpu: 1": 1024,
-		"resources:\n  limits:\n    memory: 134217728\n":   128,
+		"resources:\n  limits:\n    memory: 134217728\n":     128,
 	} {
 		if got, err := chartMemoryLimitMiB([]byte(in)); err != nil || got != want {
 			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
@@ -247,9 +247,9 @@ func TestSplitControl(t *testing.T) {
 		{Kind: "token", Where: "manager-1.log:10"},
 		{Kind: "token", Where: "event x/y on Certificate c"},
 	}
-	real, found := splitControl(leaks, controlLog)
-	if len(real) != 2 || real[0].Where != "manager-1.log:10" {
-		t.Errorf("real leaks = %v", real)
+	outside, found := splitControl(leaks, controlLog)
+	if len(outside) != 2 || outside[0].Where != "manager-1.log:10" {
+		t.Errorf("real leaks = %v", outside)
 	}
 	if found["token"] != 1 || found["api-secret"] != 1 {
 		t.Errorf("found = %v", found)
@@ -272,7 +272,8 @@ func TestJudge(t *testing.T) {
 			TenantIsolationRatio: 1.2, HostilePeakRSSMiB: 60, ForgedAtlasCalls: 4,
 			Details: Details{
 				FaultMatrix: &FaultMatrixDetail{Faults: fake.Faults{ErrorRate: 0.5}},
-				Tenants:     &TenantsDetail{MemoryLimitMiB: 128, ForgedRequests: 8, ForgedCallsBound: 24, MisissueControl: true},
+				Tenants: &TenantsDetail{MemoryLimitMiB: 128, ForgedRequests: 8, ForgedCallsBound: 24, MisissueControl: true,
+					HostileFaults: fake.Faults{RateLimitRate: 1}, HostileFaultsObserved: map[string]int{"429": 2}},
 			},
 		}
 	}
@@ -288,13 +289,14 @@ func TestJudge(t *testing.T) {
 		}
 	}
 	for name, spoil := range map[string]func(*Report){
-		"tenant_isolation_ratio": func(r *Report) { r.TenantIsolationRatio = 1.6 },
-		"hostile_peak_rss_mib":   func(r *Report) { r.HostilePeakRSSMiB = 130 },
-		"forged_misissued":       func(r *Report) { r.ForgedMisissued = 1 },
-		"forged_atlas_calls":     func(r *Report) { r.ForgedAtlasCalls = 25 },
-		"leak_scan_canary_found": func(r *Report) { r.LeakScanCanaryFound = false },
-		"faults_observed":        func(r *Report) { r.FaultsObserved = map[string]int{"500": 3} },
-		"kills":                  func(r *Report) { r.Kills = 1 },
+		"tenant_isolation_ratio":  func(r *Report) { r.TenantIsolationRatio = 1.6 },
+		"hostile_peak_rss_mib":    func(r *Report) { r.HostilePeakRSSMiB = 130 },
+		"forged_misissued":        func(r *Report) { r.ForgedMisissued = 1 },
+		"forged_atlas_calls":      func(r *Report) { r.ForgedAtlasCalls = 25 },
+		"leak_scan_canary_found":  func(r *Report) { r.LeakScanCanaryFound = false },
+		"faults_observed":         func(r *Report) { r.FaultsObserved = map[string]int{"500": 3} },
+		"kills":                   func(r *Report) { r.Kills = 1 },
+		"hostile_faults_observed": func(r *Report) { r.Details.Tenants.HostileFaultsObserved = nil },
 	} {
 		r := good()
 		spoil(r)

@@ -128,9 +128,9 @@ type FaultMatrixDetail struct {
 
 // CrashDetail describes the crash run.
 type CrashDetail struct {
-	RandomKills     int            `json:"random_kills"`
-	FailpointKills  map[string]int `json:"failpoint_kills"`
-	LeaderKills     int            `json:"leader_kills"`
+	RandomKills    int            `json:"random_kills"`
+	FailpointKills map[string]int `json:"failpoint_kills"`
+	LeaderKills    int            `json:"leader_kills"`
 	// IdleKills are kills made when no call was in flight after waiting
 	// for one; they do not count.
 	IdleKills       int            `json:"kills_without_calls_in_flight"`
@@ -254,6 +254,9 @@ func (r *Report) judgeTenants() {
 	add("hostile_peak_rss_mib", fmt.Sprintf("< %.0f (the chart's memory limit)", t.MemoryLimitMiB),
 		r.HostilePeakRSSMiB > 0 && r.HostilePeakRSSMiB < t.MemoryLimitMiB,
 		"hostile tenant: manager peak RSS %.1f MiB, want below the chart's %.0f MiB", r.HostilePeakRSSMiB, t.MemoryLimitMiB)
+	unseen := unobserved(t.HostileFaults, t.HostileFaultsObserved)
+	add("hostile_faults_observed", "every hostile kind > 0", len(unseen) == 0,
+		"hostile tenant: its Atlas never injected %v", unseen)
 	add("forged_misissued", "0, with the check shown to flag a misissuance", r.ForgedMisissued == 0 && t.ForgedRequests > 0 && t.MisissueControl,
 		"forged annotations: %d certificates differ from their request (of %d forged requests; check control %v)",
 		r.ForgedMisissued, t.ForgedRequests, t.MisissueControl)

@@ -95,12 +95,13 @@ type TenantsDetail struct {
 	HostileCalls          map[string]int `json:"hostile_atlas_calls"`
 	// NormalCalls are the shared account's calls for Victims normal
 	// issuances, ForgedCalls those during the forged window.
-	Victims          int            `json:"normal_issuances"`
-	NormalCalls      map[string]int `json:"normal_atlas_calls"`
-	ForgedCalls      map[string]int `json:"forged_window_atlas_calls"`
-	ForgedRequests   int            `json:"forged_requests"`
-	ForgedCallsBound int            `json:"forged_calls_bound"`
-	Forged           []ForgedCase   `json:"forged"`
+	Victims            int            `json:"normal_issuances"`
+	SeededCertificates int            `json:"shared_account_history"`
+	NormalCalls        map[string]int `json:"normal_atlas_calls"`
+	ForgedCalls        map[string]int `json:"forged_window_atlas_calls"`
+	ForgedRequests     int            `json:"forged_requests"`
+	ForgedCallsBound   int            `json:"forged_calls_bound"`
+	Forged             []ForgedCase   `json:"forged"`
 	// MisissueControl says the misissuance check flags the victim's
 	// certificate against a forged request: it can see a misissuance.
 	MisissueControl bool    `json:"misissue_check_control"`
