@@ -77,17 +77,17 @@ var hostileFaults = fake.Faults{
 // TenantsDetail describes the hostile-tenant phase.
 type TenantsDetail struct {
 	// Certificates is the well-behaved tenant's count per half.
-	Certificates   int     `json:"certificates_per_half"`
-	AloneP50       float64 `json:"alone_p50_seconds"`
-	AloneP95       float64 `json:"alone_p95_seconds"`
-	HostileP50     float64 `json:"with_hostile_p50_seconds"`
-	HostileP95     float64 `json:"with_hostile_p95_seconds"`
-	AloneNotReady  int     `json:"alone_not_ready"`
-	HostileNotRdy  int     `json:"with_hostile_not_ready"`
-	HostileCerts   int     `json:"hostile_certificates"`
-	HostileReady   int     `json:"hostile_ready"`
-	MemoryLimitMiB float64 `json:"memory_limit_mib"`
-	RSSSamples     int     `json:"rss_samples"`
+	Certificates    int     `json:"certificates_per_half"`
+	AloneP50        float64 `json:"alone_p50_seconds"`
+	AloneP95        float64 `json:"alone_p95_seconds"`
+	HostileP50      float64 `json:"with_hostile_p50_seconds"`
+	HostileP95      float64 `json:"with_hostile_p95_seconds"`
+	AloneNotReady   int     `json:"alone_not_ready"`
+	HostileNotReady int     `json:"with_hostile_not_ready"`
+	HostileCerts    int     `json:"hostile_certificates"`
+	HostileReady    int     `json:"hostile_ready"`
+	MemoryLimitMiB  float64 `json:"memory_limit_mib"`
+	RSSSamples      int     `json:"rss_samples"`
 	// HostileFaults and HostileFaultsObserved: what the hostile fake was
 	// asked to do and what it counted doing.
 	HostileFaults         fake.Faults    `json:"hostile_faults"`
@@ -243,7 +243,7 @@ func (r *run) tenants(ctx context.Context) error {
 	d.HostileFaultsObserved = countsSince(hostileBefore.FaultsInjected, hostileAfter.FaultsInjected)
 	d.AloneP50, d.AloneP95 = percentile(aloneD, 50).Seconds(), percentile(aloneD, 95).Seconds()
 	d.HostileP50, d.HostileP95 = percentile(besideD, 50).Seconds(), percentile(besideD, 95).Seconds()
-	d.AloneNotReady, d.HostileNotRdy = aloneNR, besideNR
+	d.AloneNotReady, d.HostileNotReady = aloneNR, besideNR
 	d.RSSSamples = samples
 	r.report.TenantIsolationRatio = isolationRatio(aloneD, besideD)
 	r.report.HostilePeakRSSMiB = float64(peak) / 1024
