@@ -249,7 +249,7 @@ func (r *Report) judgeTenants() {
 		r.Goals = append(r.Goals, "the hostile-tenant phase did not run")
 		return
 	}
-	add("tenant_isolation_ratio", fmt.Sprintf("<= %.1f", maxIsolationRatio), r.TenantIsolationRatio <= maxIsolationRatio,
+	add("tenant_isolation_ratio", fmt.Sprintf("<= %.1f", maxIsolationRatio), r.TenantIsolationRatio > 0 && r.TenantIsolationRatio <= maxIsolationRatio,
 		"tenant isolation: p95 %.2fx with a hostile tenant, want <= %.1f", r.TenantIsolationRatio, maxIsolationRatio)
 	add("hostile_peak_rss_mib", fmt.Sprintf("< %.0f (the chart's memory limit)", t.MemoryLimitMiB),
 		r.HostilePeakRSSMiB > 0 && r.HostilePeakRSSMiB < t.MemoryLimitMiB,

@@ -19,6 +19,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -246,6 +247,9 @@ func (r *run) tenants(ctx context.Context) error {
 	d.AloneNotReady, d.HostileNotReady = aloneNR, besideNR
 	d.RSSSamples = samples
 	r.report.TenantIsolationRatio = isolationRatio(aloneD, besideD)
+	if math.IsInf(r.report.TenantIsolationRatio, 0) {
+		return fmt.Errorf("no issuance measured: %d alone, %d beside the hostile tenant", len(aloneD), len(besideD))
+	}
 	r.report.HostilePeakRSSMiB = float64(peak) / 1024
 	if err := r.hostileReady(ctx, d); err != nil {
 		return err
