@@ -62,6 +62,9 @@ const (
 	// enough for a lookup and a few retries, short enough that a request
 	// polled forever shows up as calls rather than as a stalled run.
 	forgedWindow = 45 * time.Second
+	// hostileGrace is how much longer the hostile phase may go on for
+	// every hostile behaviour to have happened at least once.
+	hostileGrace = 90 * time.Second
 )
 
 // hostileFaults is the hostile tenant's Atlas: slow, rate limiting with a
@@ -227,6 +230,9 @@ func (r *run) tenants(ctx context.Context) error {
 	}
 	beside, err := r.goodCertificates(ctx, ts.times, "beside", r.cfg.TenantCerts)
 	forgedErr := <-hostileDone
+	if err == nil && forgedErr == nil {
+		err = r.untilHostile(ctx, ts.hostile)
+	}
 	peak, samples := rss.stop()
 	if err != nil {
 		return err
@@ -258,6 +264,28 @@ func (r *run) tenants(ctx context.Context) error {
 	r.logf("tenants: p95 %.2fs alone, %.2fs beside the hostile tenant (ratio %.2f); manager peak RSS %.1f MiB; %d misissued, %d extra Atlas calls from %d forged requests",
 		d.AloneP95, d.HostileP95, r.report.TenantIsolationRatio, r.report.HostilePeakRSSMiB, r.report.ForgedMisissued, r.report.ForgedAtlasCalls, d.ForgedRequests)
 	return r.cleanHostile(ctx)
+}
+
+// untilHostile keeps the hostile phase (and the memory sampling) going
+// until the hostile fake has injected every kind of hostileFaults, or
+// hostileGrace has passed: issuer checks reach the trust chain only after
+// login and the account calls, each slowed and rate limited.
+func (r *run) untilHostile(ctx context.Context, hostile *framework.Fake) error {
+	deadline := time.Now().Add(hostileGrace)
+	for {
+		st, err := hostile.Admin.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if len(unobserved(hostileFaults, st.FaultsInjected)) == 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // tenantIssuers starts the hostile and shared fakes and makes the three
