@@ -17,8 +17,9 @@ limitations under the License.
 // Command chaos is the end-to-end half of `make test-chaos`: it builds and
 // starts the e2e setup (envtest, cert-manager's controllers, the fake Atlas,
 // the manager) and runs package chaos against it: malformed input and
-// broken Secrets, 500 Certificates under injected Atlas faults, 200 while
-// managers are SIGKILLed (failpoints and leader election included), and a
+// broken Secrets, 500 Certificates under injected Atlas faults, a
+// well-behaved tenant alone and beside a hostile one, 200 while managers
+// are SIGKILLed (failpoints and leader election included), and a
 // canary scan of every log, event and status. It writes bin/chaos/report.json
 // and exits non-zero when a goal of docs/reliability.md is missed.
 package main
