@@ -29,9 +29,17 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
-// handleTrustChain is GET /trustchain: the issuing CA first, the root last.
+// handleTrustChain is GET /trustchain: the issuing CA first, the root last,
+// and as many further copies of the root as Faults.TrustChainExtra asks.
 func (s *Server) handleTrustChain(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, []string{string(s.pki.interPEM), string(s.pki.rootPEM)})
+	chain := []string{string(s.pki.interPEM), string(s.pki.rootPEM)}
+	if f, ok := s.faultsFor(OpTrustChain); ok && f.TrustChainExtra > 0 {
+		s.countFault(FaultHugeChain)
+		for range f.TrustChainExtra {
+			chain = append(chain, string(s.pki.rootPEM))
+		}
+	}
+	writeJSON(w, http.StatusOK, chain)
 }
 
 // handleValidationPolicy is GET /validationpolicy.

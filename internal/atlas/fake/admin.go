@@ -38,6 +38,11 @@ type AdminStats struct {
 	IssuedPerKey map[string]int `json:"issued_per_key"`
 	Quota        int64          `json:"quota"`
 	PeakInFlight int            `json:"peak_in_flight"`
+	// InFlight is the number of calls being served when the stats were
+	// read: a harness checks it to know a client is mid-call.
+	InFlight int `json:"in_flight"`
+	// FaultsInjected counts injected faults by kind (Server.FaultCounts).
+	FaultsInjected map[string]int `json:"faults_injected"`
 }
 
 // Stats gathers the counters the admin API reports.
@@ -50,6 +55,9 @@ func (s *Server) Stats() AdminStats {
 		IssuedPerKey: s.IssuedPerKey(),
 		Quota:        s.Quota(),
 		PeakInFlight: s.PeakInFlight(),
+		InFlight:     s.InFlight(),
+
+		FaultsInjected: s.FaultCounts(),
 	}
 }
 
@@ -77,6 +85,7 @@ type adminCount struct {
 //	PUT  /pending        {"polls": n, "for": "2s"}
 //	POST /reject         {"count": n}
 //	POST /reset
+//	POST /seed           {"count": n}: n issued certificates of other clients
 //	GET  /tokens         every access token issued so far, expired ones too
 //	GET  /credentials    Credentials, for a harness that cannot read the
 //	                     fake's files (the fake runs in a pod)
@@ -129,6 +138,16 @@ func (s *Server) AdminHandler() http.Handler {
 		var c adminCount
 		if adminDecode(w, r, &c, true) {
 			s.RejectNext(c.Count)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("POST /seed", func(w http.ResponseWriter, r *http.Request) {
+		var c adminCount
+		if adminDecode(w, r, &c, true) {
+			if err := s.Seed(c.Count); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
@@ -204,6 +223,11 @@ func (c *AdminClient) SetPending(ctx context.Context, polls int, d time.Duration
 // Reject makes the next n accepted certificates end REJECTED.
 func (c *AdminClient) Reject(ctx context.Context, n int) error {
 	return c.do(ctx, http.MethodPost, "/reject", adminCount{Count: n}, nil)
+}
+
+// Seed adds n issued certificates of other clients to the account.
+func (c *AdminClient) Seed(ctx context.Context, n int) error {
+	return c.do(ctx, http.MethodPost, "/seed", adminCount{Count: n}, nil)
 }
 
 // Reset zeroes the call and issuance counters.

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -37,7 +38,11 @@ import (
 // strings such as "250ms" (a number is taken as nanoseconds), and the keys
 // are snake_case: latency, latency_spike_rate, latency_spike, error_rate,
 // server_error_rate, rate_limit_rate, retry_after, drop_rate, down,
-// operations.
+// oversize_bytes, trust_chain_extra, operations.
+//
+// The fake counts every fault it injects, by kind (FaultCounts), so that a
+// harness reports the faults a run really saw rather than the rates it
+// asked for.
 type Faults struct {
 	// Latency is added to every call.
 	Latency time.Duration
@@ -63,6 +68,13 @@ type Faults struct {
 	LostResponseRate float64
 	// Down makes every call answer 503.
 	Down bool
+	// OversizeBytes pads every JSON answer with this many bytes of
+	// trailing whitespace: still valid JSON, but far more than an
+	// operation needs, as a hostile or broken server would send.
+	OversizeBytes int
+	// TrustChainExtra adds this many copies of the root to the answer of
+	// GET /trustchain: a chain far larger than a few certificates.
+	TrustChainExtra int
 	// Operations, when non-empty, limits the faults to these operation
 	// names (OpLogin, OpRequestCertificate, ...).
 	Operations []string
@@ -79,6 +91,8 @@ type faultsJSON struct {
 	DropRate         float64      `json:"drop_rate,omitempty"`
 	LostResponseRate float64      `json:"lost_response_rate,omitempty"`
 	Down             bool         `json:"down,omitempty"`
+	OversizeBytes    int          `json:"oversize_bytes,omitempty"`
+	TrustChainExtra  int          `json:"trust_chain_extra,omitempty"`
 	Operations       []string     `json:"operations,omitempty"`
 }
 
@@ -88,7 +102,8 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: jsonDuration(f.Latency), LatencySpikeRate: f.LatencySpikeRate, LatencySpike: jsonDuration(f.LatencySpike),
 		ErrorRate: f.ErrorRate, ServerErrorRate: f.ServerErrorRate,
 		RateLimitRate: f.RateLimitRate, RetryAfter: jsonDuration(f.RetryAfter),
-		DropRate: f.DropRate, LostResponseRate: f.LostResponseRate, Down: f.Down, Operations: f.Operations,
+		DropRate: f.DropRate, LostResponseRate: f.LostResponseRate, Down: f.Down,
+		OversizeBytes: f.OversizeBytes, TrustChainExtra: f.TrustChainExtra, Operations: f.Operations,
 	})
 }
 
@@ -105,7 +120,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		Latency: time.Duration(j.Latency), LatencySpikeRate: j.LatencySpikeRate, LatencySpike: time.Duration(j.LatencySpike),
 		ErrorRate: j.ErrorRate, ServerErrorRate: j.ServerErrorRate,
 		RateLimitRate: j.RateLimitRate, RetryAfter: time.Duration(j.RetryAfter),
-		DropRate: j.DropRate, LostResponseRate: j.LostResponseRate, Down: j.Down, Operations: j.Operations,
+		DropRate: j.DropRate, LostResponseRate: j.LostResponseRate, Down: j.Down,
+		OversizeBytes: j.OversizeBytes, TrustChainExtra: j.TrustChainExtra, Operations: j.Operations,
 	}
 	return f.validate()
 }
@@ -122,8 +138,32 @@ func (f Faults) validate() error {
 	if f.Latency < 0 || f.LatencySpike < 0 || f.RetryAfter < 0 {
 		return fmt.Errorf("durations must not be negative")
 	}
+	if f.OversizeBytes < 0 || f.OversizeBytes > maxOversizeBytes || f.TrustChainExtra < 0 || f.TrustChainExtra > maxTrustChainExtra {
+		return fmt.Errorf("oversize_bytes must be in [0, %d] and trust_chain_extra in [0, %d]", maxOversizeBytes, maxTrustChainExtra)
+	}
 	return nil
 }
+
+// Bounds of the hostile answers, so that a typo cannot make the fake itself
+// run out of memory.
+const (
+	maxOversizeBytes   = 256 << 20
+	maxTrustChainExtra = 100_000
+)
+
+// Kinds of injected faults, the keys of FaultCounts.
+const (
+	FaultLatency      = "latency"
+	FaultLatencySpike = "latency_spike"
+	FaultDown         = "down"
+	FaultDrop         = "drop"
+	FaultRateLimit    = "429"
+	FaultBusy         = "503"
+	FaultServerError  = "500"
+	FaultLostResponse = "lost_response"
+	FaultOversize     = "oversize"
+	FaultHugeChain    = "huge_chain"
+)
 
 // jsonDuration is a time.Duration that reads and writes "250ms".
 type jsonDuration time.Duration
@@ -199,6 +239,30 @@ func (s *Server) runCallHook(op string) {
 	}
 }
 
+// countFault counts one injected fault of a kind.
+func (s *Server) countFault(kind string) {
+	s.cmu.Lock()
+	s.faultCounts[kind]++
+	s.cmu.Unlock()
+}
+
+// FaultCounts counts, per kind (FaultLatency, FaultRateLimit, ...), the
+// faults injected since start or the last Reset.
+func (s *Server) FaultCounts() map[string]int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	out := make(map[string]int, len(s.faultCounts))
+	maps.Copy(out, s.faultCounts)
+	return out
+}
+
+// InFlight is the number of calls being served right now.
+func (s *Server) InFlight() int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.inFlight
+}
+
 func (s *Server) leaveCall() {
 	s.cmu.Lock()
 	s.inFlight--
@@ -241,11 +305,12 @@ func (s *Server) TotalCalls() int {
 	return n
 }
 
-// Reset zeroes the call and issuance counters. Certificates, claims,
+// Reset zeroes the call, fault and issuance counters. Certificates, claims,
 // tokens, quota, policy and faults stay as they are.
 func (s *Server) Reset() {
 	s.cmu.Lock()
 	clear(s.calls)
+	clear(s.faultCounts)
 	clear(s.perKey)
 	s.issued = 0
 	s.peakInFlight = s.inFlight
@@ -256,13 +321,17 @@ func (s *Server) Reset() {
 // answered (or dropped) the call. Latency comes first so that a slow call
 // can also fail, as under real overload.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, op string) bool {
-	f := s.Faults()
-	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
+	f, ok := s.faultsFor(op)
+	if !ok {
 		return false
 	}
 	delay := f.Latency
+	if delay > 0 {
+		s.countFault(FaultLatency)
+	}
 	if hit(f.LatencySpikeRate) {
 		delay += f.LatencySpike
+		s.countFault(FaultLatencySpike)
 	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
@@ -275,17 +344,22 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, op string) 
 	}
 	switch {
 	case f.Down:
+		s.countFault(FaultDown)
 		writeBusy(w)
 	case hit(f.DropRate):
+		s.countFault(FaultDrop)
 		drop(w)
 	case hit(f.RateLimitRate):
+		s.countFault(FaultRateLimit)
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds()))))
 		}
 		writeProblem(w, http.StatusTooManyRequests, "Rate Limit Reached", nil)
 	case hit(f.ErrorRate):
+		s.countFault(FaultBusy)
 		writeBusy(w)
 	case hit(f.ServerErrorRate):
+		s.countFault(FaultServerError)
 		writeProblemBody(w, http.StatusInternalServerError, atlas.ErrorBody{Description: "Internal Server Error", ID: incidentID()})
 	default:
 		return false
@@ -293,14 +367,57 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, op string) 
 	return true
 }
 
+// faultsFor returns the faults in force and whether they apply to op.
+func (s *Server) faultsFor(op string) (Faults, bool) {
+	f := s.Faults()
+	return f, len(f.Operations) == 0 || slices.Contains(f.Operations, op)
+}
+
+// pad appends the OversizeBytes of whitespace to a JSON answer the
+// handler wrote; other answers (204, 202 without JSON) stay as they are.
+func (s *Server) pad(w *padWriter, op string) {
+	f, ok := s.faultsFor(op)
+	if !ok || f.OversizeBytes == 0 || !w.json {
+		return
+	}
+	s.countFault(FaultOversize)
+	chunk := make([]byte, min(f.OversizeBytes, 64<<10))
+	for i := range chunk {
+		chunk[i] = ' '
+	}
+	for left := f.OversizeBytes; left > 0; left -= len(chunk) {
+		if _, err := w.ResponseWriter.Write(chunk[:min(left, len(chunk))]); err != nil {
+			return // the client went away
+		}
+	}
+}
+
+// padWriter notes whether the handler answered with a JSON body, so that
+// pad knows it may append whitespace. Unwrap lets
+// http.ResponseController reach the connection for dropped-call faults.
+type padWriter struct {
+	http.ResponseWriter
+	json bool
+}
+
+func (p *padWriter) Write(b []byte) (int, error) {
+	if len(b) > 0 && strings.Contains(p.Header().Get("Content-Type"), "json") {
+		p.json = true
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+func (p *padWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
 // loseResponse reports whether this call's response is to be lost after
 // the handler has run.
 func (s *Server) loseResponse(op string) bool {
-	f := s.Faults()
-	if len(f.Operations) > 0 && !slices.Contains(f.Operations, op) {
+	f, ok := s.faultsFor(op)
+	if !ok || !hit(f.LostResponseRate) {
 		return false
 	}
-	return hit(f.LostResponseRate)
+	s.countFault(FaultLostResponse)
+	return true
 }
 
 // discardWriter takes a handler's response and keeps none of it.

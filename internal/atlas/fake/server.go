@@ -166,6 +166,8 @@ type Server struct {
 	// test reading them must not wait behind certificate signing.
 	cmu   sync.Mutex
 	calls map[string]int
+	// faultCounts counts injected faults by kind (FaultCounts).
+	faultCounts map[string]int
 	// callHook, when set, runs for every call once it is counted in
 	// flight: tests hold calls there to make overlaps happen on purpose.
 	callHook func(op string)
@@ -233,6 +235,7 @@ func Start(opts Options) (*Server, error) {
 		certs:        map[string]*certRecord{},
 		claims:       map[string]*claimRecord{},
 		calls:        map[string]int{},
+		faultCounts:  map[string]int{},
 		perKey:       map[string]int{},
 	}
 	certPEM, keyPEM, err := p.clientCertificate(true)
@@ -399,7 +402,9 @@ func (s *Server) endpoint(op string, body bodyMode, h http.HandlerFunc) http.Han
 			drop(w)
 			return
 		}
-		h(w, r)
+		pw := &padWriter{ResponseWriter: w}
+		h(pw, r)
+		s.pad(pw, op)
 	})
 }
 

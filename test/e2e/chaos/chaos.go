@@ -46,11 +46,14 @@ import (
 // Config sizes a chaos run. The defaults are the issue's: 500 Certificates
 // under faults, 200 under at least 20 kills.
 type Config struct {
-	WorkDir      string
-	FaultCerts   int
-	CrashCerts   int
-	MinKills     int
-	LeaderKills  int
+	WorkDir     string
+	FaultCerts  int
+	CrashCerts  int
+	MinKills    int
+	LeaderKills int
+	// TenantCerts is the well-behaved tenant's Certificates per half of
+	// the hostile-tenant phase (alone, then beside the hostile tenant).
+	TenantCerts  int
 	FaultTimeout time.Duration
 	CrashTimeout time.Duration
 	// Seed makes the random choices (kill moments) repeatable; the fake's
@@ -72,6 +75,9 @@ func (c *Config) Defaults() {
 	}
 	if c.LeaderKills == 0 {
 		c.LeaderKills = 4
+	}
+	if c.TenantCerts == 0 {
+		c.TenantCerts = 40
 	}
 	if c.FaultTimeout == 0 {
 		c.FaultTimeout = 9 * time.Minute
@@ -105,6 +111,10 @@ type run struct {
 	canaries *canaries
 	report   *Report
 	watch    cache.Cache
+
+	// fakes are the fake Atlases besides the setup's, whose tokens are
+	// canaries too.
+	fakes []*framework.Fake
 
 	mu        sync.Mutex
 	processes []*framework.Process
@@ -154,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	if r.watch, err = r.env.WatchCache(ctx, []client.ObjectList{&cmapi.CertificateList{}, &cmapi.CertificateRequestList{}},
-		nsFaults, nsCrash); err != nil {
+		nsFaults, nsCrash, nsGood, nsHostile); err != nil {
 		return nil, err
 	}
 
@@ -163,6 +173,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if err := r.faultMatrix(ctx); err != nil {
 		return nil, fmt.Errorf("fault matrix: %w", err)
+	}
+	if err := r.tenants(ctx); err != nil {
+		return nil, fmt.Errorf("tenants: %w", err)
 	}
 	if err := r.crashes(ctx); err != nil {
 		return nil, fmt.Errorf("crashes: %w", err)

@@ -161,8 +161,14 @@ func (r *run) crashes(ctx context.Context) error {
 		case <-p.Done():
 			classify(p)
 		case <-time.After(life):
-			p.Kill()
-			d.RandomKills++
+			switch r.killInFlight(ctx, p) {
+			case killedInFlight:
+				d.RandomKills++
+			case killedIdle:
+				d.IdleKills++
+			case exitedFirst:
+				classify(p)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -209,8 +215,14 @@ func (r *run) crashes(ctx context.Context) error {
 		case <-leader.Done():
 			classify(leader)
 		case <-time.After(life):
-			leader.Kill()
-			d.LeaderKills++
+			switch r.killInFlight(ctx, leader) {
+			case killedInFlight:
+				d.LeaderKills++
+			case killedIdle:
+				d.IdleKills++
+			case exitedFirst:
+				classify(leader)
+			}
 			r.logf("crashes: killed leader %s after %s (leader kills %d)", leader.Name, life.Round(100*time.Millisecond), d.LeaderKills)
 		}
 		var alive []*framework.Process
@@ -263,6 +275,40 @@ func (r *run) crashes(ctx context.Context) error {
 	r.logf("crashes: %d/%d Ready in %s, %d requests, %d failed, %d duplicates, %d lookups after restarts",
 		prog.ready, cfg.CrashCerts, time.Since(start).Round(time.Second), prog.requests, len(prog.failed), d.Duplicates, d.Lookups)
 	return nil
+}
+
+// killOutcome is what killInFlight did.
+type killOutcome int
+
+const (
+	killedInFlight killOutcome = iota
+	killedIdle
+	exitedFirst
+)
+
+// killInFlight waits up to three seconds for the fake to be serving a
+// call, then kills p: a kill counts only when a call was in flight just
+// before it. Only the process to be killed talks to the fake then (the
+// other replica is not leader).
+func (r *run) killInFlight(ctx context.Context, p *framework.Process) killOutcome {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		select {
+		case <-p.Done():
+			return exitedFirst
+		default:
+		}
+		st, err := r.env.Admin.Stats(ctx)
+		if err == nil && st.InFlight > 0 {
+			p.Kill()
+			return killedInFlight
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			p.Kill()
+			return killedIdle
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitLeader returns the live replica that holds the lease.

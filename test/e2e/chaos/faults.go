@@ -116,6 +116,7 @@ func (r *run) faultMatrix(ctx context.Context) error {
 		return err
 	}
 	calls := callsSince(before, after)
+	r.report.FaultsObserved = countsSince(before.FaultsInjected, after.FaultsInjected)
 	r.report.FaultMatrixTotal = cfg.FaultCerts
 	r.report.FaultMatrixReady = p.ready
 	r.report.Lost += cfg.FaultCerts - p.ready
@@ -141,11 +142,5 @@ func head(s []string, n int) []string {
 // callsSince is, per operation, how many calls the fake counted between two
 // of its stats; operations it did not see again are left out.
 func callsSince(before, after fake.AdminStats) map[string]int {
-	calls := map[string]int{}
-	for op, n := range after.Calls {
-		if d := n - before.Calls[op]; d > 0 {
-			calls[op] = d
-		}
-	}
-	return calls
+	return countsSince(before.Calls, after.Calls)
 }

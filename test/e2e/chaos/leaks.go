@@ -20,16 +20,19 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/youmark/pkcs8"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
@@ -99,11 +102,15 @@ func (c *canaries) addKey(keyPEM []byte) {
 	c.mu.Unlock()
 }
 
-// all returns every canary, tokens included.
-func (c *canaries) all(ctx context.Context, env *framework.Env) ([]framework.Canary, error) {
-	tokens, err := env.Admin.Tokens(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the fake's tokens: %w", err)
+// all returns every canary, the tokens of every fake included.
+func (c *canaries) all(ctx context.Context, admins ...*fake.AdminClient) ([]framework.Canary, error) {
+	var tokens []string
+	for _, a := range admins {
+		t, err := a.Tokens(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the fake's tokens: %w", err)
+		}
+		tokens = append(tokens, t...)
 	}
 	out := []framework.Canary{
 		{Kind: "api-secret", Value: c.apiSecret},
@@ -145,10 +152,23 @@ func (c *canaries) secret(env *framework.Env, namespace, name string, encrypted 
 	return sec, nil
 }
 
+// controlLog is the scanner's positive control: a log of the run's own
+// lines with canaries planted on purpose. The scan must find each of them
+// there; hits in it are not leaks.
+const controlLog = "leak-control.log"
+
 // scanLeaks searches every log of the run, every event and every status
-// for the canaries.
+// for the canaries, the control log included.
 func (r *run) scanLeaks(ctx context.Context) error {
-	all, err := r.canaries.all(ctx, r.env)
+	admins := []*fake.AdminClient{r.env.Admin}
+	for _, f := range r.fakes {
+		admins = append(admins, f.Admin)
+	}
+	all, err := r.canaries.all(ctx, admins...)
+	if err != nil {
+		return err
+	}
+	planted, err := r.plantControl(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,15 +176,78 @@ func (r *run) scanLeaks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d := &LeakDetail{Canaries: map[string]int{}, Scanned: scan.Scanned, Leaks: scan.Leaks}
+	leaks, found := splitControl(scan.Leaks, controlLog)
+	d := &LeakDetail{Canaries: map[string]int{}, Scanned: scan.Scanned, Leaks: leaks, Planted: planted, Found: found}
 	for _, c := range all {
 		d.Canaries[c.Kind]++
 	}
-	r.report.SecretLeaks = len(scan.Leaks)
+	r.report.SecretLeaks = len(leaks)
+	r.report.LeakScanCanaryFound = allFound(planted, found)
 	if len(d.Leaks) > 50 {
 		d.Leaks = d.Leaks[:50]
 	}
 	r.report.Details.Leaks = d
-	r.logf("leak scan: %d canaries, %d leaks", len(all), len(scan.Leaks))
+	r.logf("leak scan: %d canaries, %d leaks; planted %v, found %v", len(all), len(leaks), planted, found)
 	return nil
+}
+
+// plantControl writes the control log: the first lines of a manager log,
+// then one canary of each kind in the form a careless log line would hold
+// it (plain, inside a printed Secret's base64, a key's PEM line, a token).
+func (r *run) plantControl(ctx context.Context) (map[string]int, error) {
+	var lines []string
+	if logs := r.managerLogs(); len(logs) > 0 {
+		if b, err := os.ReadFile(logs[0]); err == nil {
+			lines = strings.SplitN(string(b), "\n", 51)[:min(50, strings.Count(string(b), "\n"))]
+		}
+	}
+	tokens, err := r.env.Admin.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the tokens to plant: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("the fake issued no token to plant")
+	}
+	c := r.canaries
+	keyLines := framework.PEMBodyLines(c.keyPEM)
+	if len(keyLines) == 0 {
+		return nil, errors.New("no key line to plant")
+	}
+	secretJSON := fmt.Sprintf(`{"data":{"password":%q}}`, base64.StdEncoding.EncodeToString([]byte(c.keyPassword+"\n")))
+	lines = append(lines,
+		fmt.Sprintf(`{"level":"debug","msg":"login","api_secret":%q}`, c.apiSecret),
+		`{"level":"debug","msg":"secret","object":`+secretJSON+`}`,
+		fmt.Sprintf(`{"level":"debug","msg":"key","line":%q}`, keyLines[len(keyLines)/2]),
+		fmt.Sprintf(`{"level":"debug","msg":"request","authorization":"Bearer %s"}`, tokens[len(tokens)-1]),
+	)
+	planted := map[string]int{"api-secret": 1, "key-password": 1, "mtls-key": 1, "token": 1}
+	path := filepath.Join(r.env.WorkDir, controlLog)
+	return planted, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600) //nolint:gosec // G703: the run's own work directory.
+}
+
+// splitControl separates the hits in the control log from real leaks and
+// counts the control hits by kind.
+func splitControl(leaks []framework.Leak, control string) (outside []framework.Leak, found map[string]int) {
+	found = map[string]int{}
+	for _, l := range leaks {
+		if strings.HasPrefix(l.Where, control+":") {
+			found[l.Kind]++
+			continue
+		}
+		outside = append(outside, l)
+	}
+	return outside, found
+}
+
+// allFound reports whether every planted kind was found.
+func allFound(planted, found map[string]int) bool {
+	if len(planted) == 0 {
+		return false
+	}
+	for k := range planted {
+		if found[k] == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
@@ -39,8 +40,9 @@ type Report struct {
 	CrashReady       int `json:"crash_ready"`
 	CrashTotal       int `json:"crash_total"`
 	// Kills counts manager processes that died of SIGKILL while requests
-	// were in flight: the harness's random kills, leader kills and the
-	// failpoints' self-kills.
+	// were in flight: the harness's random and leader kills made while the
+	// fake was serving at least one call, and the failpoints' self-kills,
+	// which fire inside a Sign.
 	Kills int `json:"kills"`
 	// Duplicates is the fake's count of certificates issued for a public
 	// key that already had one, over the whole run.
@@ -60,10 +62,36 @@ type Report struct {
 	// InvalidCertificates counts Ready Certificates whose Secret does not
 	// verify: chain to the root, the requested name.
 	InvalidCertificates int `json:"invalid_certificates"`
+	// FaultsObserved counts, by kind, the faults the fake injected during
+	// the fault matrix, as it counted them itself.
+	FaultsObserved map[string]int `json:"faults_observed"`
+	// LeakScanCanaryFound says the leak scan found the canaries planted on
+	// purpose in a log of its own: the scan can see a leak.
+	LeakScanCanaryFound bool `json:"leak_scan_canary_found"`
+	// TenantIsolationRatio is the well-behaved tenant's issuance p95 with
+	// the hostile tenant active divided by its p95 alone.
+	TenantIsolationRatio float64 `json:"tenant_isolation_ratio"`
+	// HostilePeakRSSMiB is the manager's peak resident memory during the
+	// hostile phase.
+	HostilePeakRSSMiB float64 `json:"hostile_peak_rss_mib"`
+	// ForgedMisissued counts certificates returned to requests with forged
+	// annotations whose names or key differ from the request's CSR.
+	ForgedMisissued int `json:"forged_misissued"`
+	// ForgedAtlasCalls counts the Atlas calls the forged requests made
+	// beyond what as many normal issuances make.
+	ForgedAtlasCalls int `json:"forged_atlas_calls"`
+	// Checks gives each figure's goal and whether the run met it.
+	Checks map[string]Check `json:"checks"`
 	// Goals lists what was missed; empty when the run passed.
 	Goals []string `json:"goals_missed"`
 
 	Details Details `json:"details"`
+}
+
+// Check is one figure's goal and whether it was met.
+type Check struct {
+	Goal string `json:"goal"`
+	Pass bool   `json:"pass"`
 }
 
 // Details are the numbers behind the report.
@@ -74,6 +102,7 @@ type Details struct {
 	Crash       *CrashDetail       `json:"crash,omitempty"`
 	BadInput    *BadInputDetail    `json:"bad_input,omitempty"`
 	Leaks       *LeakDetail        `json:"leaks,omitempty"`
+	Tenants     *TenantsDetail     `json:"tenants,omitempty"`
 	FakeStats   *fake.AdminStats   `json:"fake_stats,omitempty"`
 	// DuplicatedRequests names the requests behind Duplicates, with the
 	// number of certificates issued for their key.
@@ -99,9 +128,12 @@ type FaultMatrixDetail struct {
 
 // CrashDetail describes the crash run.
 type CrashDetail struct {
-	RandomKills     int            `json:"random_kills"`
-	FailpointKills  map[string]int `json:"failpoint_kills"`
-	LeaderKills     int            `json:"leader_kills"`
+	RandomKills    int            `json:"random_kills"`
+	FailpointKills map[string]int `json:"failpoint_kills"`
+	LeaderKills    int            `json:"leader_kills"`
+	// IdleKills are kills made when no call was in flight after waiting
+	// for one; they do not count.
+	IdleKills       int            `json:"kills_without_calls_in_flight"`
 	ManagerStarts   int            `json:"manager_starts"`
 	UnexpectedExits []string       `json:"unexpected_exits,omitempty"`
 	Seconds         float64        `json:"seconds"`
@@ -137,6 +169,10 @@ type LeakDetail struct {
 	Canaries map[string]int   `json:"canaries"`
 	Scanned  map[string]int   `json:"scanned"`
 	Leaks    []framework.Leak `json:"leaks,omitempty"`
+	// Planted are the canaries written on purpose into the scanner's
+	// control log, by kind, and Found the ones the scan reported there.
+	Planted map[string]int `json:"planted"`
+	Found   map[string]int `json:"found_planted"`
 }
 
 // Write stores the report as indented JSON, creating the directory.
@@ -151,37 +187,80 @@ func (r *Report) Write(path string) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// Judge fills Goals with every goal of the issue the run missed.
+// Judge fills Checks and Goals: every figure's goal, and the ones missed.
 func (r *Report) Judge(minKills int) {
 	r.Goals = []string{}
-	miss := func(format string, args ...any) { r.Goals = append(r.Goals, fmt.Sprintf(format, args...)) }
-	if r.FaultMatrixTotal == 0 || r.FaultMatrixReady != r.FaultMatrixTotal {
-		miss("fault matrix: %d of %d Ready", r.FaultMatrixReady, r.FaultMatrixTotal)
-	}
-	if r.CrashTotal == 0 || r.CrashReady != r.CrashTotal {
-		miss("crashes: %d of %d Ready", r.CrashReady, r.CrashTotal)
-	}
-	if r.Kills < minKills {
-		miss("kills: %d, want at least %d", r.Kills, minKills)
-	}
-	if c := r.Details.Crash; c != nil {
-		if c.FailpointKills["after-submit"] == 0 {
-			miss("no crash between the POST and the persisted serial (failpoint after-submit)")
-		}
-		if c.LeaderKills == 0 {
-			miss("no leader was killed")
-		}
-		if len(c.UnexpectedExits) > 0 {
-			miss("managers exited unexpectedly: %v", c.UnexpectedExits)
-		}
-	}
+	r.Checks = map[string]Check{}
+	check := r.check
+	check("fault_matrix_ready", "= fault_matrix_total", r.FaultMatrixTotal > 0 && r.FaultMatrixReady == r.FaultMatrixTotal,
+		"fault matrix: %d of %d Ready", r.FaultMatrixReady, r.FaultMatrixTotal)
+	check("crash_ready", "= crash_total", r.CrashTotal > 0 && r.CrashReady == r.CrashTotal,
+		"crashes: %d of %d Ready", r.CrashReady, r.CrashTotal)
+	check("kills", fmt.Sprintf(">= %d, each with requests in flight", minKills), r.Kills >= minKills,
+		"kills: %d, want at least %d", r.Kills, minKills)
+	r.judgeCrash()
 	for name, n := range map[string]int{"duplicates": r.Duplicates, "lost": r.Lost, "failed": r.Failed,
 		"secret_leaks": r.SecretLeaks, "invalid_certificates": r.InvalidCertificates} {
-		if n != 0 {
-			miss("%s: %d, want 0", name, n)
-		}
+		check(name, "0", n == 0, "%s: %d, want 0", name, n)
 	}
-	if r.BadInputCases == 0 || r.BadInputOK != r.BadInputCases {
-		miss("bad input: %d of %d cases named their cause without a POST", r.BadInputOK, r.BadInputCases)
+	check("bad_input_ok", "= bad_input_cases, without a POST", r.BadInputCases > 0 && r.BadInputOK == r.BadInputCases,
+		"bad input: %d of %d cases named their cause without a POST", r.BadInputOK, r.BadInputCases)
+	check("leak_scan_canary_found", "true", r.LeakScanCanaryFound, "the leak scan missed the canaries planted in its control log")
+	var missing []string
+	if f := r.Details.FaultMatrix; f != nil {
+		missing = unobserved(f.Faults, r.FaultsObserved)
 	}
+	check("faults_observed", "every configured kind > 0", r.Details.FaultMatrix != nil && len(missing) == 0,
+		"fault matrix: the fake injected no %v", missing)
+	r.judgeTenants()
+	sort.Strings(r.Goals)
+}
+
+// check records a figure's goal and, when missed, why.
+func (r *Report) check(key, goal string, pass bool, format string, args ...any) {
+	r.Checks[key] = Check{Goal: goal, Pass: pass}
+	if !pass {
+		r.Goals = append(r.Goals, fmt.Sprintf(format, args...))
+	}
+}
+
+// judgeCrash checks what the crash run must have gone through.
+func (r *Report) judgeCrash() {
+	c := r.Details.Crash
+	if c == nil {
+		return
+	}
+	if c.FailpointKills["after-submit"] == 0 {
+		r.Goals = append(r.Goals, "no crash between the POST and the persisted serial (failpoint after-submit)")
+	}
+	if c.LeaderKills == 0 {
+		r.Goals = append(r.Goals, "no leader was killed")
+	}
+	if len(c.UnexpectedExits) > 0 {
+		r.Goals = append(r.Goals, fmt.Sprintf("managers exited unexpectedly: %v", c.UnexpectedExits))
+	}
+}
+
+// judgeTenants checks the hostile-tenant figures against their goals.
+func (r *Report) judgeTenants() {
+	t := r.Details.Tenants
+	add := r.check
+	if t == nil {
+		r.Goals = append(r.Goals, "the hostile-tenant phase did not run")
+		return
+	}
+	add("tenant_isolation_ratio", fmt.Sprintf("<= %.1f", maxIsolationRatio), r.TenantIsolationRatio > 0 && r.TenantIsolationRatio <= maxIsolationRatio,
+		"tenant isolation: p95 %.2fx with a hostile tenant, want <= %.1f", r.TenantIsolationRatio, maxIsolationRatio)
+	add("hostile_peak_rss_mib", fmt.Sprintf("< %.0f (the chart's memory limit)", t.MemoryLimitMiB),
+		r.HostilePeakRSSMiB > 0 && r.HostilePeakRSSMiB < t.MemoryLimitMiB,
+		"hostile tenant: manager peak RSS %.1f MiB, want below the chart's %.0f MiB", r.HostilePeakRSSMiB, t.MemoryLimitMiB)
+	unseen := unobserved(t.HostileFaults, t.HostileFaultsObserved)
+	add("hostile_faults_observed", "every hostile kind > 0", len(unseen) == 0,
+		"hostile tenant: its Atlas never injected %v", unseen)
+	add("forged_misissued", "0, with the check shown to flag a misissuance", r.ForgedMisissued == 0 && t.ForgedRequests > 0 && t.MisissueControl,
+		"forged annotations: %d certificates differ from their request (of %d forged requests; check control %v)",
+		r.ForgedMisissued, t.ForgedRequests, t.MisissueControl)
+	add("forged_atlas_calls", fmt.Sprintf("<= %d (%d per forged request)", t.ForgedCallsBound, forgedCallsPerRequest),
+		r.ForgedAtlasCalls <= t.ForgedCallsBound,
+		"forged annotations: %d Atlas calls beyond normal issuance, want <= %d", r.ForgedAtlasCalls, t.ForgedCallsBound)
 }

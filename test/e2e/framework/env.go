@@ -206,26 +206,38 @@ func Setup(ctx context.Context, opts Options) (*Env, error) {
 func (e *Env) StartFake(extra ...string) error {
 	e.logf("starting the fake Atlas")
 	e.CredentialsDir = filepath.Join(e.WorkDir, "atlas-credentials")
-	args := append([]string{"--credentials-dir", e.CredentialsDir}, e.opts.FakeArgs...)
-	args = append(args, extra...)
-	var line string
-	p, err := Start(e.WorkDir, "fake-atlas", filepath.Join(e.BinDir, "fake-atlas"), args, nil, &line)
+	args := append(append([]string{}, e.opts.FakeArgs...), extra...)
+	f, err := e.startFakeProcess("fake-atlas", e.CredentialsDir, args)
 	if err != nil {
 		return err
 	}
-	e.fake = p
-	for f := range strings.FieldsSeq(line) {
-		if v, ok := strings.CutPrefix(f, "url="); ok {
-			e.FakeURL = v
-		}
-		if v, ok := strings.CutPrefix(f, "admin="); ok {
-			e.Admin = &fake.AdminClient{URL: v}
-		}
-	}
-	if e.FakeURL == "" || e.Admin == nil {
-		return fmt.Errorf("fake-atlas printed %q", line)
-	}
+	e.fake, e.FakeURL, e.Admin = f.Process, f.URL, f.Admin
 	return nil
+}
+
+// startFakeProcess runs bin/e2e/fake-atlas writing its credentials to
+// credDir, and reads the addresses it prints.
+func (e *Env) startFakeProcess(name, credDir string, args []string) (*Fake, error) {
+	args = append([]string{"--credentials-dir", credDir}, args...)
+	var line string
+	p, err := Start(e.WorkDir, name, filepath.Join(e.BinDir, "fake-atlas"), args, nil, &line)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fake{Process: p, CredentialsDir: credDir}
+	for field := range strings.FieldsSeq(line) {
+		if v, ok := strings.CutPrefix(field, "url="); ok {
+			f.URL = v
+		}
+		if v, ok := strings.CutPrefix(field, "admin="); ok {
+			f.Admin = &fake.AdminClient{URL: v}
+		}
+	}
+	if f.URL == "" || f.Admin == nil {
+		_ = p.Stop(5 * time.Second)
+		return nil, fmt.Errorf("%s printed %q", name, line)
+	}
+	return f, nil
 }
 
 // ManagerArgs are the flags a pod would get, for the local control plane.
@@ -274,12 +286,16 @@ func (e *Env) Teardown() {
 // CredentialsSecret is a Secret with the fake's credentials, as a user
 // makes from the files of the API-credentials guide.
 func (e *Env) CredentialsSecret(namespace, name string) (*corev1.Secret, error) {
+	return credentialsSecret(e.CredentialsDir, namespace, name)
+}
+
+func credentialsSecret(dir, namespace, name string) (*corev1.Secret, error) {
 	data := map[string][]byte{}
 	for file, key := range map[string]string{
 		"apiKey": credentials.KeyAPIKey, "apiSecret": credentials.KeyAPISecret,
 		"tls.crt": credentials.KeyCertificate, "tls.key": credentials.KeyPrivateKey,
 	} {
-		b, err := os.ReadFile(filepath.Join(e.CredentialsDir, file))
+		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			return nil, err
 		}
@@ -295,9 +311,13 @@ func (e *Env) CABundle() ([]byte, error) {
 
 // IssuerSpec points an issuer at the fake.
 func (e *Env) IssuerSpec(secretName string) (v1alpha1.AtlasIssuerSpec, error) {
-	ca, err := e.CABundle()
+	return issuerSpec(e.CredentialsDir, e.FakeURL, secretName)
+}
+
+func issuerSpec(credDir, url, secretName string) (v1alpha1.AtlasIssuerSpec, error) {
+	ca, err := os.ReadFile(filepath.Join(credDir, "ca.crt"))
 	if err != nil {
 		return v1alpha1.AtlasIssuerSpec{}, err
 	}
-	return v1alpha1.AtlasIssuerSpec{URL: e.FakeURL, AuthSecretName: secretName, CABundle: ca}, nil
+	return v1alpha1.AtlasIssuerSpec{URL: url, AuthSecretName: secretName, CABundle: ca}, nil
 }

@@ -17,8 +17,9 @@ limitations under the License.
 // Command chaos is the end-to-end half of `make test-chaos`: it builds and
 // starts the e2e setup (envtest, cert-manager's controllers, the fake Atlas,
 // the manager) and runs package chaos against it: malformed input and
-// broken Secrets, 500 Certificates under injected Atlas faults, 200 while
-// managers are SIGKILLed (failpoints and leader election included), and a
+// broken Secrets, 500 Certificates under injected Atlas faults, a
+// well-behaved tenant alone and beside a hostile one, 200 while managers
+// are SIGKILLed (failpoints and leader election included), and a
 // canary scan of every log, event and status. It writes bin/chaos/report.json
 // and exits non-zero when a goal of docs/reliability.md is missed.
 package main
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&cfg.FaultCerts, "fault-certs", 500, "Certificates issued under injected faults")
 	flag.IntVar(&cfg.CrashCerts, "crash-certs", 200, "Certificates issued while managers are killed")
 	flag.IntVar(&cfg.MinKills, "min-kills", 20, "manager kills the crash run must reach")
+	flag.IntVar(&cfg.TenantCerts, "tenant-certs", 40, "the well-behaved tenant's Certificates alone, and again beside the hostile tenant")
 	flag.IntVar(&cfg.LeaderKills, "leader-kills", 4, "kills of the leader among two replicas")
 	flag.DurationVar(&cfg.FaultTimeout, "fault-timeout", 9*time.Minute, "how long the fault run may take")
 	flag.DurationVar(&cfg.CrashTimeout, "crash-timeout", 8*time.Minute, "how long the crash run may take")
