@@ -35,8 +35,8 @@ func TestTrimSettledRequests(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}, Annotations: map[string]string{
 				"a": "b", corev1.LastAppliedConfigAnnotation: `{"spec":{"request":"csr"}}`,
 			}},
-			Spec:       cmapi.CertificateRequestSpec{Request: []byte("csr")},
-			Status:     cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
+			Spec:   cmapi.CertificateRequestSpec{Request: []byte("csr")},
+			Status: cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
 		}
 	}
 	ready := func(s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
