@@ -307,7 +307,8 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	hresp, err := c.http.Do(hreq)
 	var data []byte
 	if err == nil {
-		data, err = readBody(hresp, r.op, r.limit)
+		data, err = readBody(hresp.Body, hresp.ContentLength, r.op, r.limit)
+		_ = hresp.Body.Close()
 		if err != nil {
 			// The status arrived, so Atlas has the request.
 			sent.Store(true)
@@ -336,15 +337,14 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
 }
 
-// readBody reads at most limit bytes of the body and closes it. A body
-// that declares or turns out to be longer is a *ResponseTooLargeError, and
-// no more of it is read.
-func readBody(hresp *http.Response, op string, limit int64) ([]byte, error) {
-	defer func() { _ = hresp.Body.Close() }()
-	if hresp.ContentLength > limit {
+// readBody reads at most limit bytes of the body. A body that declares
+// (length) or turns out to be longer is a *ResponseTooLargeError, and no
+// more of it is read.
+func readBody(body io.Reader, length int64, op string, limit int64) ([]byte, error) {
+	if length > limit {
 		return nil, &ResponseTooLargeError{Op: op, Limit: limit}
 	}
-	data, err := io.ReadAll(io.LimitReader(hresp.Body, limit+1))
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, err
 	}
