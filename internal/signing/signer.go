@@ -104,6 +104,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		Metrics:      metrics,
 		LookupGrace:  2 * time.Minute,
 		clock:        clk,
+		accounts:     newAccountStates(clk),
 		issued:       newIssuedCertificates(5*time.Minute, clk),
 		fingerprints: newFingerprints(clk),
 		submissions:  newRecentSubmissions(clk),
@@ -162,7 +163,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if err != nil {
 		return Bundle{}, signer.IssuerError{Err: err}
 	}
-	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
+	policy, trust, err := s.accounts.load(ctx, iss, cl)
 	if err != nil {
 		return Bundle{}, signError("load account", err)
 	}

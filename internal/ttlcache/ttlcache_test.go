@@ -26,7 +26,7 @@ import (
 // op is one step of a scenario: advance the clock by wait, then act.
 type op struct {
 	wait time.Duration
-	do   string // "set", "get", "expire", "delete", "deleteval" or "len"
+	do   string // "set", "get", "expire", "delete", "deleteval", "any" or "len"
 	key  string
 	val  int
 	ttl  time.Duration
@@ -103,6 +103,12 @@ func TestCache(t *testing.T) {
 			{do: "get", key: "b", want: 2},
 			{do: "deleteval", val: 1, want: 0},
 		}},
+		{"any finds a matching entry", 10, []op{
+			{do: "any", val: 1, want: 0},
+			{do: "set", key: "a", val: 1, ttl: time.Hour},
+			{do: "any", val: 1, want: 1},
+			{do: "any", val: 2, want: 0},
+		}},
 		{"len counts expired entries until they are dropped", 10, []op{
 			{do: "set", key: "a", val: 1, ttl: time.Second},
 			{do: "set", key: "b", val: 2, ttl: time.Minute},
@@ -122,6 +128,10 @@ func TestCache(t *testing.T) {
 					c.Set(o.key, o.val, o.ttl)
 				case "expire":
 					c.ExpireWithin(o.key, o.ttl)
+				case "any":
+					if got := c.Any(func(_ string, v int) bool { return v == o.val }); got != (o.want == 1) {
+						t.Errorf("op %d: Any(value %d) = %v", i, o.val, got)
+					}
 				case "delete":
 					c.Delete(o.key)
 				case "deleteval":
