@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,9 +34,9 @@ import (
 
 // forgetter is what the signer forgets on events.
 type forgetter interface {
-	IssuerChanged(signing.IssuerRef)
+	IssuerChanged(old, updated signing.Issuer)
 	IssuerDeleted(signing.IssuerRef)
-	SecretChanged(types.NamespacedName)
+	SecretChanged(key types.NamespacedName, keep string)
 }
 
 // watchForget tells the signer when an issuer's spec changes or the issuer
@@ -51,7 +52,7 @@ func (c *IssuerController) watchForget(ctx context.Context, mgr ctrl.Manager) er
 		if err != nil {
 			return err
 		}
-		if _, err := inf.AddEventHandler(issuerEvents{kind: kind, to: c.signer}); err != nil {
+		if _, err := inf.AddEventHandler(issuerEvents{kind: kind, resolve: c.resolve, to: c.signer}); err != nil {
 			return err
 		}
 	}
@@ -66,10 +67,11 @@ func (c *IssuerController) watchForget(ctx context.Context, mgr ctrl.Manager) er
 }
 
 // issuerEvents maps an issuer kind's events to the signer: a spec change
-// (a new generation) or a delete.
+// (a new generation), resolved before and after, or a delete.
 type issuerEvents struct {
-	kind string
-	to   forgetter
+	kind    string
+	resolve func(issuerapi.Issuer) (signing.Issuer, error)
+	to      forgetter
 }
 
 func (h issuerEvents) ref(obj metav1.Object) signing.IssuerRef {
@@ -79,9 +81,15 @@ func (h issuerEvents) ref(obj metav1.Object) signing.IssuerRef {
 func (issuerEvents) OnAdd(any, bool) {}
 
 func (h issuerEvents) OnUpdate(oldObj, newObj any) {
-	o, n := objectOf(oldObj), objectOf(newObj)
-	if o != nil && n != nil && o.GetGeneration() != n.GetGeneration() {
-		h.to.IssuerChanged(h.ref(o))
+	o, okOld := oldObj.(issuerapi.Issuer)
+	n, okNew := newObj.(issuerapi.Issuer)
+	if !okOld || !okNew || o.GetGeneration() == n.GetGeneration() {
+		return
+	}
+	old, errOld := h.resolve(o)
+	updated, errNew := h.resolve(n)
+	if errOld == nil && errNew == nil {
+		h.to.IssuerChanged(old, updated)
 	}
 }
 
@@ -100,13 +108,13 @@ func (secretEvents) OnAdd(any, bool) {}
 func (h secretEvents) OnUpdate(oldObj, newObj any) {
 	o, n := objectOf(oldObj), objectOf(newObj)
 	if o != nil && n != nil && o.GetResourceVersion() != n.GetResourceVersion() {
-		h.to.SecretChanged(types.NamespacedName{Namespace: n.GetNamespace(), Name: n.GetName()})
+		h.to.SecretChanged(types.NamespacedName{Namespace: n.GetNamespace(), Name: n.GetName()}, n.GetResourceVersion())
 	}
 }
 
 func (h secretEvents) OnDelete(obj any) {
 	if o := objectOf(obj); o != nil {
-		h.to.SecretChanged(types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()})
+		h.to.SecretChanged(types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}, "")
 	}
 }
 

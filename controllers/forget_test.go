@@ -30,22 +30,26 @@ import (
 
 type recordedForget struct{ calls []string }
 
-func (r *recordedForget) IssuerChanged(ref signing.IssuerRef) {
-	r.calls = append(r.calls, "changed "+ref.Key())
+func (r *recordedForget) IssuerChanged(old, updated signing.Issuer) {
+	r.calls = append(r.calls, "changed "+old.Key+" "+old.Secret.String()+" -> "+updated.Secret.String())
 }
 
 func (r *recordedForget) IssuerDeleted(ref signing.IssuerRef) {
 	r.calls = append(r.calls, "deleted "+ref.Key())
 }
 
-func (r *recordedForget) SecretChanged(key types.NamespacedName) {
-	r.calls = append(r.calls, "secret "+key.String())
+func (r *recordedForget) SecretChanged(key types.NamespacedName, keep string) {
+	r.calls = append(r.calls, "secret "+key.String()+" keep "+keep)
 }
 
 func TestForgetEvents(t *testing.T) {
 	issuer := func(gen int64, rv string) *v1alpha1.AtlasIssuer {
-		return &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "atlas", Generation: gen, ResourceVersion: rv}}
+		return &v1alpha1.AtlasIssuer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "atlas", Generation: gen, ResourceVersion: rv},
+			Spec:       v1alpha1.AtlasIssuerSpec{AuthSecretName: "creds-" + rv},
+		}
 	}
+	resolve := (&IssuerController{Options: Options{ClusterResourceNamespace: "atlas-system"}}).resolve
 	cluster := &v1alpha1.AtlasClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "shared", Generation: 1}}
 	secret := func(rv string) *metav1.PartialObjectMetadata {
 		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "creds", ResourceVersion: rv}}
@@ -58,7 +62,7 @@ func TestForgetEvents(t *testing.T) {
 		{"issuer added", func(i, _ toolscache.ResourceEventHandler) { i.OnAdd(issuer(1, "1"), false) }, nil},
 		{"issuer status written", func(i, _ toolscache.ResourceEventHandler) { i.OnUpdate(issuer(1, "1"), issuer(1, "2")) }, nil},
 		{"issuer spec changed", func(i, _ toolscache.ResourceEventHandler) { i.OnUpdate(issuer(1, "1"), issuer(2, "2")) },
-			[]string{"changed AtlasIssuer/team-a/atlas"}},
+			[]string{"changed AtlasIssuer/team-a/atlas team-a/creds-1 -> team-a/creds-2"}},
 		{"issuer deleted", func(i, _ toolscache.ResourceEventHandler) { i.OnDelete(issuer(1, "1")) },
 			[]string{"deleted AtlasIssuer/team-a/atlas"}},
 		{"issuer delete missed", func(i, _ toolscache.ResourceEventHandler) {
@@ -66,16 +70,16 @@ func TestForgetEvents(t *testing.T) {
 		}, []string{"deleted AtlasIssuer/team-a/atlas"}},
 		{"secret resync", func(_, s toolscache.ResourceEventHandler) { s.OnUpdate(secret("5"), secret("5")) }, nil},
 		{"secret changed", func(_, s toolscache.ResourceEventHandler) { s.OnUpdate(secret("5"), secret("6")) },
-			[]string{"secret team-a/creds"}},
+			[]string{"secret team-a/creds keep 6"}},
 		{"secret deleted", func(_, s toolscache.ResourceEventHandler) { s.OnDelete(secret("6")) },
-			[]string{"secret team-a/creds"}},
+			[]string{"secret team-a/creds keep "}},
 		{"secret delete missed", func(_, s toolscache.ResourceEventHandler) {
 			s.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "team-a/creds", Obj: secret("6")})
-		}, []string{"secret team-a/creds"}},
+		}, []string{"secret team-a/creds keep "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recordedForget{}
-			tc.send(issuerEvents{kind: "AtlasIssuer", to: rec}, secretEvents{to: rec})
+			tc.send(issuerEvents{kind: "AtlasIssuer", resolve: resolve, to: rec}, secretEvents{to: rec})
 			if !slices.Equal(rec.calls, tc.want) {
 				t.Errorf("calls = %q, want %q", rec.calls, tc.want)
 			}

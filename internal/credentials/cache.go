@@ -213,14 +213,17 @@ func (c *Cache) Client(secret *corev1.Secret, ep Endpoint, now time.Time) (*atla
 	return cl, creds, nil
 }
 
-// ForgetSecret drops everything kept for the Secret: its clients, with
-// their tokens and connections, and its parsed credentials, decrypted key
+// ForgetSecret drops what is kept for the Secret's versions other than
+// keep (every version when keep is empty): their clients, with their
+// tokens and connections, and their parsed credentials, decrypted keys
 // included. It returns the dropped clients, so that what others keep per
-// client can go too. Call it when the Secret changes or is deleted.
-func (c *Cache) ForgetSecret(key types.NamespacedName) []*atlas.Client {
+// client can go too. Call it when the Secret changes (keep is the new
+// resourceVersion, whose client a reconcile may already have built) or is
+// deleted.
+func (c *Cache) ForgetSecret(key types.NamespacedName, keep string) []*atlas.Client {
 	var dropped []*atlas.Client
 	c.clients.DeleteFunc(func(_ cacheKey, e *entry) bool {
-		if e.secret != key {
+		if e.secret != key || keep != "" && e.resourceVersion == keep {
 			return false
 		}
 		dropped = append(dropped, e.client)
@@ -229,7 +232,9 @@ func (c *Cache) ForgetSecret(key types.NamespacedName) []*atlas.Client {
 	for _, cl := range dropped {
 		cl.CloseIdleConnections()
 	}
-	c.parsed.DeleteFunc(func(_ secretVersion, p parsed) bool { return p.secret == key })
+	c.parsed.DeleteFunc(func(v secretVersion, p parsed) bool {
+		return p.secret == key && (keep == "" || v.resourceVersion != keep)
+	})
 	return dropped
 }
 

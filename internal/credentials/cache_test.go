@@ -153,8 +153,9 @@ func TestKeptVersionIsCheckedForExpiry(t *testing.T) {
 	}
 }
 
-// ForgetSecret drops the Secret's clients and parsed versions and no
-// other Secret's; ForgetClient drops one endpoint's client.
+// ForgetSecret drops the Secret's clients and parsed versions but those
+// of the version to keep, and no other Secret's; ForgetClient drops one
+// endpoint's client.
 func TestForget(t *testing.T) {
 	m := newMaterial(t, now.Add(time.Hour))
 	data := map[string][]byte{KeyAPIKey: []byte("k"), KeyAPISecret: []byte("s"), KeyCertificate: m.certPEM, KeyPrivateKey: m.keyPEM}
@@ -182,7 +183,10 @@ func TestForget(t *testing.T) {
 		t.Errorf("after ForgetClient Len() = %d, %d; want 3, 2", cl, pv)
 	}
 
-	dropped := c.ForgetSecret(client.ObjectKeyFromObject(a))
+	if dropped := c.ForgetSecret(client.ObjectKeyFromObject(a), a.ResourceVersion); len(dropped) != 0 {
+		t.Errorf("ForgetSecret dropped %d clients of the version to keep", len(dropped))
+	}
+	dropped := c.ForgetSecret(client.ObjectKeyFromObject(a), "")
 	if len(dropped) != 2 {
 		t.Errorf("ForgetSecret dropped %d clients, want 2", len(dropped))
 	}

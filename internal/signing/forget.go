@@ -17,9 +17,12 @@ limitations under the License.
 package signing
 
 import (
+	"bytes"
+
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
 )
 
 // IssuerRef names an issuer object. Namespace is empty for an
@@ -33,35 +36,54 @@ func (r IssuerRef) Key() string {
 	return r.Kind + "/" + r.Namespace + "/" + r.Name
 }
 
-// IssuerChanged forgets what the signer keeps for an issuer whose spec
-// changed: its account's policy and trust chain, and its Atlas client with
-// its token and connections when no other issuer uses the same Secret and
-// endpoint. The next check or request fetches them again for the new spec.
-func (s *Signer) IssuerChanged(ref IssuerRef) {
-	st, ok := s.accounts.forget(ref.Key())
-	if !ok || s.Loader == nil || s.Loader.Cache == nil || s.accounts.uses(st.secret, st.endpoint) {
+// IssuerChanged forgets what the signer keeps for an issuer's earlier spec
+// when its new spec points at another Secret or endpoint: the account's
+// policy and trust chain, if they still come from the old spec, and the old
+// Atlas client with its token and connections, unless another kept issuer
+// uses it. A check that already ran for the new spec keeps what it fetched.
+func (s *Signer) IssuerChanged(old, updated Issuer) {
+	if old.Secret == updated.Secret && sameEndpoint(old.Endpoint, updated.Endpoint) {
 		return
 	}
-	if cl := s.Loader.Cache.ForgetClient(st.secret, st.endpoint); cl != nil {
+	s.accounts.cache.DeleteFunc(func(key string, st accountState) bool {
+		return key == old.Key && st.secret == old.Secret && sameEndpoint(st.endpoint, old.Endpoint)
+	})
+	s.forgetUnusedClient(old.Secret, old.Endpoint)
+}
+
+// IssuerDeleted forgets the issuer's account state, its Atlas client
+// unless another kept issuer uses it, and its metric series, so that no
+// alert keeps firing for an issuer that is gone.
+func (s *Signer) IssuerDeleted(ref IssuerRef) {
+	if st, ok := s.accounts.forget(ref.Key()); ok {
+		s.forgetUnusedClient(st.secret, st.endpoint)
+	}
+	s.Metrics.forget(ref)
+}
+
+// SecretChanged forgets everything kept for versions of a Secret other
+// than keep (all of them when keep is empty, for a deleted Secret): their
+// clients, tokens and decrypted keys, the outcomes of parsing them, and the
+// account states and twin memory of those clients. A load that already
+// ran for the current version keeps what it built.
+func (s *Signer) SecretChanged(key types.NamespacedName, keep string) {
+	if s.Loader == nil || s.Loader.Cache == nil {
+		return
+	}
+	s.forgetClients(s.Loader.Cache.ForgetSecret(key, keep))
+}
+
+func (s *Signer) forgetUnusedClient(secret types.NamespacedName, ep credentials.Endpoint) {
+	if s.Loader == nil || s.Loader.Cache == nil || s.accounts.uses(secret, ep) {
+		return
+	}
+	if cl := s.Loader.Cache.ForgetClient(secret, ep); cl != nil {
 		s.forgetClients([]*atlas.Client{cl})
 	}
 }
 
-// IssuerDeleted forgets what IssuerChanged forgets and the issuer's metric
-// series, so that no alert keeps firing for an issuer that is gone.
-func (s *Signer) IssuerDeleted(ref IssuerRef) {
-	s.IssuerChanged(ref)
-	s.Metrics.forget(ref)
-}
-
-// SecretChanged forgets everything kept for a Secret that changed or was
-// deleted: its clients, tokens and decrypted key, the outcome of parsing
-// it, and the account states and twin memory of its clients.
-func (s *Signer) SecretChanged(key types.NamespacedName) {
-	if s.Loader == nil || s.Loader.Cache == nil {
-		return
-	}
-	s.forgetClients(s.Loader.Cache.ForgetSecret(key))
+func sameEndpoint(a, b credentials.Endpoint) bool {
+	return a.URL == b.URL && bytes.Equal(a.CABundle, b.CABundle)
 }
 
 func (s *Signer) forgetClients(clients []*atlas.Client) {

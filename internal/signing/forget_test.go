@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
@@ -92,7 +93,15 @@ func TestSecretChangedForgetsSecret(t *testing.T) {
 	if got := e.kept(); got != (kept{1, 1, 1, 1}) {
 		t.Fatalf("kept %+v after one request", got)
 	}
-	e.signer.SecretChanged(e.iss.Secret)
+	var cur corev1.Secret
+	if err := e.signer.Loader.API.Get(ctx, e.iss.Secret, &cur); err != nil {
+		t.Fatal(err)
+	}
+	e.signer.SecretChanged(e.iss.Secret, cur.ResourceVersion)
+	if got := e.kept(); got != (kept{1, 1, 1, 1}) {
+		t.Errorf("kept %+v after a change to the version in use, want it all kept", got)
+	}
+	e.signer.SecretChanged(e.iss.Secret, "")
 	if got := e.kept(); got != (kept{}) {
 		t.Errorf("kept %+v after the Secret changed, want nothing", got)
 	}
@@ -102,5 +111,33 @@ func TestSecretChangedForgetsSecret(t *testing.T) {
 	}
 	if e.calls(fake.OpLogin) != logins+1 {
 		t.Error("the forgotten client's token was used again")
+	}
+}
+
+// An issuer whose spec moves to another endpoint loses what it kept for
+// the old one; a spec change that keeps Secret and endpoint loses nothing.
+func TestIssuerChangedForgetsTheOldSpec(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	ctx := context.Background()
+	if _, err := e.signer.Check(ctx, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	e.signer.IssuerChanged(e.iss, e.iss)
+	if got := e.kept(); got != (kept{1, 1, 1, 0}) {
+		t.Fatalf("kept %+v after a change that kept Secret and endpoint", got)
+	}
+	moved := e.iss
+	moved.Endpoint.URL += "/"
+	e.signer.IssuerChanged(e.iss, moved)
+	if got := e.kept(); got != (kept{0, 1, 0, 0}) {
+		t.Errorf("kept %+v after the issuer moved, want only the parsed Secret", got)
+	}
+	// A check for the new spec that ran before the event keeps its state.
+	if _, err := e.signer.Check(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	e.signer.IssuerChanged(e.iss, moved)
+	if got := e.kept(); got != (kept{1, 1, 1, 0}) {
+		t.Errorf("kept %+v, want the new spec's client and state", got)
 	}
 }

@@ -17,7 +17,6 @@ limitations under the License.
 package signing
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -112,7 +111,7 @@ func (a accountStates) forgetClients(clients []*atlas.Client) {
 // uses reports whether a kept issuer reads this Secret at this endpoint.
 func (a accountStates) uses(secret types.NamespacedName, ep credentials.Endpoint) bool {
 	return a.cache.Any(func(_ string, st accountState) bool {
-		return st.secret == secret && st.endpoint.URL == ep.URL && bytes.Equal(st.endpoint.CABundle, ep.CABundle)
+		return st.secret == secret && sameEndpoint(st.endpoint, ep)
 	})
 }
 
