@@ -36,7 +36,11 @@ func StripUnread(in any) (any, error) {
 	if err != nil {
 		return in, nil //nolint:nilerr // not an object: nothing to strip.
 	}
-	obj.SetManagedFields(nil)
+	// Setting nil only when there is something to drop spares an
+	// unstructured object a write.
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
 	if ann := obj.GetAnnotations(); ann != nil {
 		if _, ok := ann[corev1.LastAppliedConfigAnnotation]; ok {
 			delete(ann, corev1.LastAppliedConfigAnnotation)
