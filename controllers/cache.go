@@ -20,7 +20,35 @@ import (
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 )
+
+// StripUnread is the informer cache transform of every kind but
+// CertificateRequests: it drops what the manager never reads and what can
+// be large. managedFields are a large share of every object, and
+// kubectl's last-applied-configuration annotation is a copy of the whole
+// object as applied: on a Secret it holds the Secret's data, which the
+// metadata-only Secret cache exists to keep out of memory (and which a
+// tenant can make as large as a Secret may be).
+func StripUnread(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil //nolint:nilerr // not an object: nothing to strip.
+	}
+	// Setting nil only when there is something to drop spares an
+	// unstructured object a write.
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if ann := obj.GetAnnotations(); ann != nil {
+		if _, ok := ann[corev1.LastAppliedConfigAnnotation]; ok {
+			delete(ann, corev1.LastAppliedConfigAnnotation)
+			obj.SetAnnotations(ann)
+		}
+	}
+	return in, nil
+}
 
 // TrimSettledRequests is the informer cache transform for
 // CertificateRequests. The manager caches every CertificateRequest of the
@@ -32,14 +60,17 @@ import (
 // A request still to be signed keeps everything: Sign reads spec.request.
 // Nothing writes a cached request back whole: status is applied with
 // server-side apply and annotations with a merge patch, so the trimmed
-// fields are never cleared on the server. managedFields go as well, as the
-// default transform does for every other kind.
+// fields are never cleared on the server. What StripUnread drops goes as
+// well (a kubectl-applied request's last-applied-configuration holds its
+// CSR again).
 func TrimSettledRequests(in any) (any, error) {
 	cr, ok := in.(*cmapi.CertificateRequest)
 	if !ok {
 		return in, nil
 	}
-	cr.ManagedFields = nil
+	if _, err := StripUnread(cr); err != nil {
+		return nil, err
+	}
 	if settled(cr) {
 		cr.Spec.Request = nil
 		cr.Status.Certificate = nil

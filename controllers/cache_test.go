@@ -17,20 +17,26 @@ limitations under the License.
 package controllers
 
 import (
+	"fmt"
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 )
 
 func TestTrimSettledRequests(t *testing.T) {
 	request := func(conds ...cmapi.CertificateRequestCondition) *cmapi.CertificateRequest {
 		return &cmapi.CertificateRequest{
-			ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}, Annotations: map[string]string{"a": "b"}},
-			Spec:       cmapi.CertificateRequestSpec{Request: []byte("csr")},
-			Status:     cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
+			ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}, Annotations: map[string]string{
+				"a": "b", corev1.LastAppliedConfigAnnotation: `{"spec":{"request":"csr"}}`,
+			}},
+			Spec:   cmapi.CertificateRequestSpec{Request: []byte("csr")},
+			Status: cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
 		}
 	}
 	ready := func(s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
@@ -59,6 +65,9 @@ func TestTrimSettledRequests(t *testing.T) {
 			if cr.ManagedFields != nil {
 				t.Error("managedFields kept")
 			}
+			if _, ok := cr.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+				t.Error("last-applied-configuration kept")
+			}
 			if cr.Annotations["a"] != "b" || len(cr.Status.Conditions) != len(tc.cr.Status.Conditions) {
 				t.Error("annotations or conditions changed")
 			}
@@ -73,5 +82,48 @@ func TestTrimSettledRequests(t *testing.T) {
 	sec := &corev1.Secret{}
 	if out, err := TrimSettledRequests(sec); err != nil || out != sec {
 		t.Error("other kinds must pass through unchanged")
+	}
+}
+
+// TestCacheTransformsStripLastApplied runs every transform the manager's
+// cache uses on each kind it caches, a Secret's metadata first: none may
+// keep kubectl's copy of the applied object, which on a Secret is its data.
+func TestCacheTransformsStripLastApplied(t *testing.T) {
+	opts := Options{ClusterResourceNamespace: "atlas", SecretNamespaces: []string{"team-a"}}.cacheOptions()
+	transformFor := func(obj any) cache.TransformFunc {
+		for o, by := range opts.ByObject {
+			if fmt.Sprintf("%T", o) == fmt.Sprintf("%T", obj) && by.Transform != nil {
+				return by.Transform
+			}
+		}
+		return opts.DefaultTransform
+	}
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	for _, obj := range []metav1.Object{secretMeta, &v1alpha1.AtlasIssuer{}, &v1alpha1.AtlasClusterIssuer{}, &cmapi.CertificateRequest{}} {
+		t.Run(fmt.Sprintf("%T", obj), func(t *testing.T) {
+			obj.SetAnnotations(map[string]string{"keep": "me", corev1.LastAppliedConfigAnnotation: `{"data":{"apiSecret":"c2VjcmV0"}}`})
+			obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
+			out, err := transformFor(obj)(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(metav1.Object)
+			if _, ok := got.GetAnnotations()[corev1.LastAppliedConfigAnnotation]; ok {
+				t.Error("last-applied-configuration kept in the cache")
+			}
+			if got.GetAnnotations()["keep"] != "me" {
+				t.Error("other annotations lost")
+			}
+			if got.GetManagedFields() != nil {
+				t.Error("managedFields kept in the cache")
+			}
+		})
+	}
+	if opts.DefaultTransform == nil {
+		t.Fatal("no default transform")
+	}
+	if out, err := StripUnread("not an object"); err != nil || out != "not an object" {
+		t.Errorf("a non-object must pass through, got %v, %v", out, err)
 	}
 }

@@ -162,9 +162,9 @@ func (o Options) ManagerOptions() (ctrl.Options, error) {
 
 func (o Options) cacheOptions() cache.Options {
 	opts := cache.Options{
-		// managedFields are never read here and are a large share of every
-		// cached CertificateRequest.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		// managedFields and kubectl's last-applied-configuration are never
+		// read here; the latter holds a Secret's data (see StripUnread).
+		DefaultTransform: StripUnread,
 		ByObject: map[client.Object]cache.ByObject{
 			// Settled CertificateRequests are cached without their CSR and
 			// certificates (see TrimSettledRequests): they are most of the

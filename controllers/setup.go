@@ -119,6 +119,9 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if err := c.watchSettled(ctx, mgr); err != nil {
 		return err
 	}
+	if err := c.watchForget(ctx, mgr); err != nil {
+		return err
+	}
 	return (&issuercontrollers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}},

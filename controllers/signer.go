@@ -52,8 +52,8 @@ func (c *IssuerController) resolve(obj issuerapi.Issuer) (signing.Issuer, error)
 		return signing.Issuer{}, err
 	}
 	return signing.Issuer{
-		// kind/namespace/name; the namespace is empty for cluster issuers.
-		Key:       r.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName(),
+		// The namespace is empty for cluster issuers.
+		Key:       signing.IssuerRef{Kind: r.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}.Key(),
 		Kind:      r.Kind,
 		Namespace: obj.GetNamespace(),
 		Name:      obj.GetName(),

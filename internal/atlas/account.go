@@ -43,7 +43,7 @@ func (c *Client) Quota(ctx context.Context) (int64, error) {
 
 func (c *Client) counter(ctx context.Context, op, path string) (int64, error) {
 	var v Counter
-	if err := c.getJSON(ctx, op, path, &v); err != nil {
+	if err := c.getJSON(ctx, op, path, limitSmall, &v); err != nil {
 		return 0, err
 	}
 	return v.Value, nil
@@ -73,7 +73,7 @@ func (c *Client) stats(ctx context.Context, op, path string, q StatsQuery) (*Sta
 	if q.To != 0 {
 		query.Set("to", strconv.FormatInt(q.To, 10))
 	}
-	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: path, query: query})
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: path, query: query, limit: limitPage})
 	if err != nil {
 		return nil, err
 	}

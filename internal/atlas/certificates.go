@@ -40,6 +40,7 @@ func (c *Client) RequestCertificate(ctx context.Context, req *CertificateRequest
 		path:   "/certificates",
 		body:   req,
 		unsafe: true,
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return "", err
@@ -60,6 +61,7 @@ func (c *Client) RetrieveCertificate(ctx context.Context, serial string) (*Certi
 		method: http.MethodGet,
 		path:   "/certificates/" + seg,
 		accept: []int{http.StatusOK, http.StatusAccepted},
+		limit:  limitCertificate,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("retrieve certificate %s: %w", serial, err)
@@ -86,6 +88,7 @@ func (c *Client) RevokeCertificate(ctx context.Context, serial string, req Revok
 		method: http.MethodPatch,
 		path:   "/certificates/" + seg,
 		body:   req,
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return fmt.Errorf("revoke certificate %s: %w", serial, err)
@@ -105,6 +108,7 @@ func (c *Client) RevokeCertificateDeprecated(ctx context.Context, serial string)
 		op:     "RevokeCertificateDeprecated",
 		method: http.MethodDelete,
 		path:   "/certificates/" + seg,
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return fmt.Errorf("revoke certificate %s: %w", serial, err)
@@ -126,6 +130,7 @@ func (c *Client) RekeyCertificate(ctx context.Context, serial string, req RekeyR
 		path:   "/certificates/" + seg + "/rekey",
 		body:   req,
 		unsafe: true,
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return "", fmt.Errorf("rekey certificate %s: %w", serial, err)
@@ -137,7 +142,7 @@ func (c *Client) RekeyCertificate(ctx context.Context, serial string, req RekeyR
 // CA to the root.
 func (c *Client) TrustChain(ctx context.Context) ([]string, error) {
 	var chain []string
-	if err := c.getJSON(ctx, "TrustChain", "/trustchain", &chain); err != nil {
+	if err := c.getJSON(ctx, "TrustChain", "/trustchain", limitTrustChain, &chain); err != nil {
 		return nil, err
 	}
 	return chain, nil
@@ -146,15 +151,15 @@ func (c *Client) TrustChain(ctx context.Context) ([]string, error) {
 // ValidationPolicy returns the account's validation policy.
 func (c *Client) ValidationPolicy(ctx context.Context) (*ValidationPolicy, error) {
 	var p ValidationPolicy
-	if err := c.getJSON(ctx, "ValidationPolicy", "/validationpolicy", &p); err != nil {
+	if err := c.getJSON(ctx, "ValidationPolicy", "/validationpolicy", limitPolicy, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // getJSON performs a GET that answers 200 with a JSON body.
-func (c *Client) getJSON(ctx context.Context, op, path string, v any) error {
-	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: path})
+func (c *Client) getJSON(ctx context.Context, op, path string, limit int64, v any) error {
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: path, limit: limit})
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (c *Client) ListClaims(ctx context.Context, q ClaimsQuery) (*ClaimsPage, er
 	if q.Status != "" {
 		query.Set("status", string(q.Status))
 	}
-	resp, err := c.do(ctx, &request{op: "ListClaims", method: http.MethodGet, path: "/claims/domains", query: query})
+	resp, err := c.do(ctx, &request{op: "ListClaims", method: http.MethodGet, path: "/claims/domains", query: query, limit: limitPage})
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +58,7 @@ func (c *Client) SubmitClaim(ctx context.Context, domain string) (*ClaimAssertio
 		method: http.MethodPost,
 		path:   "/claims/domains/" + seg,
 		unsafe: true,
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim domain %s: %w", domain, err)
@@ -83,7 +84,7 @@ func (c *Client) RetrieveClaim(ctx context.Context, id string) (*Claim, error) {
 		return nil, err
 	}
 	var claim Claim
-	if err := c.getJSON(ctx, "RetrieveClaim", "/claims/domains/"+seg, &claim); err != nil {
+	if err := c.getJSON(ctx, "RetrieveClaim", "/claims/domains/"+seg, limitSmall, &claim); err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	return &claim, nil
@@ -95,7 +96,7 @@ func (c *Client) DeleteClaim(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.do(ctx, &request{op: "DeleteClaim", method: http.MethodDelete, path: "/claims/domains/" + seg}); err != nil {
+	if _, err := c.do(ctx, &request{op: "DeleteClaim", method: http.MethodDelete, path: "/claims/domains/" + seg, limit: limitSmall}); err != nil {
 		return fmt.Errorf("delete claim %s: %w", id, err)
 	}
 	return nil
@@ -109,7 +110,7 @@ func (c *Client) ClaimDNSDomains(ctx context.Context, id string) ([]string, erro
 		return nil, err
 	}
 	var domains []string
-	if err := c.getJSON(ctx, "ClaimDNSDomains", "/claims/domains/"+seg+"/dns", &domains); err != nil {
+	if err := c.getJSON(ctx, "ClaimDNSDomains", "/claims/domains/"+seg+"/dns", limitSmall, &domains); err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	return domains, nil
@@ -141,7 +142,7 @@ func (c *Client) ClaimEmails(ctx context.Context, id string) (*ClaimEmails, erro
 		return nil, err
 	}
 	var emails ClaimEmails
-	if err := c.getJSON(ctx, "ClaimEmails", "/claims/domains/"+seg+"/email", &emails); err != nil {
+	if err := c.getJSON(ctx, "ClaimEmails", "/claims/domains/"+seg+"/email", limitSmall, &emails); err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	return &emails, nil
@@ -171,6 +172,7 @@ func (c *Client) verify(ctx context.Context, op, id, suffix string, body any, un
 		body:   body,
 		unsafe: unsafe,
 		accept: []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent},
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return "", fmt.Errorf("verify claim %s: %w", id, err)
@@ -199,6 +201,7 @@ func (c *Client) ReassertClaim(ctx context.Context, id string) (*ClaimAssertion,
 		method: http.MethodPost,
 		path:   "/claims/domains/" + seg + "/reassert",
 		accept: []int{http.StatusOK, http.StatusCreated, http.StatusAccepted},
+		limit:  limitSmall,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reassert claim %s: %w", id, err)

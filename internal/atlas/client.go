@@ -94,10 +94,6 @@ const (
 // that GlobalSign can tell releases apart in its logs.
 var DefaultUserAgent = version.UserAgent("atlas-issuer")
 
-// maxResponseBody bounds what is read from Atlas. The largest legitimate
-// bodies, validation policies and stats pages, are tens of kilobytes.
-const maxResponseBody = 8 << 20
-
 // Client calls the Atlas API for one credential set. It is safe for
 // concurrent use and should be shared: it holds the connection pool and the
 // access token.
@@ -267,6 +263,9 @@ type request struct {
 	// accept lists the success codes; nil accepts every 2xx except 202,
 	// which Atlas uses for "still in progress".
 	accept []int
+	// limit caps the body read, accepted or not (limits.go). Every
+	// operation sets its own; a request without one is refused.
+	limit int64
 }
 
 func (r *request) accepts(code int) bool {
@@ -321,11 +320,8 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	hresp, err := c.http.Do(hreq)
 	var data []byte
 	if err == nil {
-		data, err = io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody+1))
+		data, err = readBody(hresp.Body, hresp.ContentLength, r.op, r.limit)
 		_ = hresp.Body.Close()
-		if err == nil && len(data) > maxResponseBody {
-			err = fmt.Errorf("response body exceeds %d bytes", maxResponseBody)
-		}
 		if err != nil {
 			// The status arrived, so Atlas has the request.
 			sent.Store(true)
@@ -333,6 +329,11 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	}
 	elapsed := time.Since(start)
 
+	if tooLarge, ok := errors.AsType[*ResponseTooLargeError](err); ok {
+		c.metrics.observeRequest(r.op, hresp.StatusCode, elapsed)
+		c.log.V(1).Info("atlas request", "operation", r.op, "attempt", attempt, "code", hresp.StatusCode, "duration", elapsed, "error", err.Error())
+		return nil, tooLarge
+	}
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = &attemptTimeoutError{op: r.op, timeout: c.timeout}
@@ -347,6 +348,23 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 		return nil, newError(r.op, hresp.StatusCode, hresp.Header, data, c.clock.Now())
 	}
 	return &response{status: hresp.StatusCode, header: hresp.Header, body: data}, nil
+}
+
+// readBody reads at most limit bytes of the body. A body that declares
+// (length) or turns out to be longer is a *ResponseTooLargeError, and no
+// more of it is read.
+func readBody(body io.Reader, length int64, op string, limit int64) ([]byte, error) {
+	if length > limit {
+		return nil, &ResponseTooLargeError{Op: op, Limit: limit}
+	}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &ResponseTooLargeError{Op: op, Limit: limit}
+	}
+	return data, nil
 }
 
 // decode unmarshals a JSON success body into v. allowEmpty treats an empty

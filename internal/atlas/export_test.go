@@ -18,6 +18,7 @@ package atlas
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -30,3 +31,18 @@ func SetJitter(c *Client, f func(ceiling time.Duration) time.Duration) { c.jitte
 
 // SleepContext is the default sleep, exported for its own test.
 var SleepContext = sleepContext
+
+// The per-operation answer caps, for the limit tests.
+const (
+	LimitSmall       = limitSmall
+	LimitTrustChain  = limitTrustChain
+	LimitCertificate = limitCertificate
+	LimitPolicy      = limitPolicy
+	LimitPage        = limitPage
+)
+
+// WrapTransport puts wrap around the client's transport, so a test can see
+// or replace what the client reads.
+func WrapTransport(c *Client, wrap func(http.RoundTripper) http.RoundTripper) {
+	c.http.Transport = wrap(c.http.Transport)
+}

@@ -62,7 +62,7 @@ var (
 	pki     *testPKI
 )
 
-func getPKI(t *testing.T) *testPKI {
+func getPKI(t testing.TB) *testPKI {
 	t.Helper()
 	pkiOnce.Do(func() {
 		caCert, caKey := newCA("Test Atlas CA")

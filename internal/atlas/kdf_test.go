@@ -96,6 +96,11 @@ func TestLoadKeyPairRefusesCostlyKDF(t *testing.T) {
 	}{
 		{"pbkdf2", oidPBKDF2, pbkdf2Params{Salt: salt, Iterations: 1<<31 - 1,
 			PRF: pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}, Parameters: asn1.NullRawValue}}, "PBKDF2 iterations"},
+		// Just over the bounds: each would cost a fraction of a second
+		// more, and every Secret change could ask for it again.
+		{"pbkdf2-just-over", oidPBKDF2, pbkdf2Params{Salt: salt, Iterations: 50_001,
+			PRF: pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}, Parameters: asn1.NullRawValue}}, "PBKDF2 iterations"},
+		{"scrypt-just-over", oidScrypt, scryptParams{Salt: salt, N: 1 << 14, R: 8, P: 2}, "scrypt"},
 		{"scrypt-memory", oidScrypt, scryptParams{Salt: salt, N: 1 << 40, R: 8, P: 1}, "scrypt"},
 		{"scrypt-work", oidScrypt, scryptParams{Salt: salt, N: 1 << 14, R: 8, P: 1 << 20}, "scrypt"},
 	} {
@@ -129,5 +134,34 @@ func TestLoadKeyPairRefusesCostlyKDF(t *testing.T) {
 		if _, err := atlas.LoadKeyPair(certPEM, pemBlock("ENCRYPTED PRIVATE KEY", der), testPassword); err != nil {
 			t.Errorf("LoadKeyPair(%+v) = %v", opts, err)
 		}
+	}
+}
+
+// BenchmarkLoadKeyPairDearestKDF measures the most a key within the bounds
+// costs to decrypt: PBKDF2 at the iteration bound with HMAC-SHA1, the
+// dearest PRF per iteration on amd64 with SHA extensions, and scrypt at
+// the work bound. docs/reliability.md quotes the figures.
+func BenchmarkLoadKeyPairDearestKDF(b *testing.B) {
+	p := getPKI(b)
+	certPEM := pemBlock("CERTIFICATE", p.client.Certificate[0])
+	for _, tc := range []struct {
+		name string
+		opts pkcs8.KDFOpts
+	}{
+		{"pbkdf2-sha1-50000", pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: 50_000, HMACHash: crypto.SHA1}},
+		{"scrypt-N16384-r8-p1", pkcs8.ScryptOpts{SaltSize: 16, CostParameter: 1 << 14, BlockSize: 8, ParallelizationParameter: 1}},
+	} {
+		der, err := pkcs8.MarshalPrivateKey(p.client.PrivateKey, testPassword, &pkcs8.Opts{Cipher: pkcs8.AES256CBC, KDFOpts: tc.opts})
+		if err != nil {
+			b.Fatal(err)
+		}
+		keyPEM := pemBlock("ENCRYPTED PRIVATE KEY", der)
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := atlas.LoadKeyPair(certPEM, keyPEM, testPassword); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

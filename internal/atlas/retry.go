@@ -117,6 +117,9 @@ func mayRepeat(r *request, err error) bool {
 // remain. When ctx ends it returns at once with an error wrapping ctx.Err()
 // and the last attempt's error.
 func (c *Client) do(ctx context.Context, r *request) (*response, error) {
+	if r.limit <= 0 {
+		return nil, fmt.Errorf("atlas %s: the request sets no response limit", r.op)
+	}
 	var payload []byte
 	if r.body != nil {
 		var err error

@@ -125,6 +125,7 @@ func (c *Client) login(ctx context.Context) (string, error) {
 		noAuth: true,
 		// 200 is documented; some clients saw 201.
 		accept: []int{http.StatusOK, http.StatusCreated},
+		limit:  limitSmall,
 	})
 	var out LoginResponse
 	if err == nil {

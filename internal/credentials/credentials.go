@@ -97,6 +97,10 @@ type Credentials struct {
 	ClientCertificate tls.Certificate
 	// NotAfter is when the mTLS client certificate expires.
 	NotAfter time.Time
+
+	// secret (namespace/name) and certKey name what validAt's errors
+	// point at.
+	secret, certKey string
 }
 
 // String hides everything but the certificate's subject and expiry, so that
@@ -112,6 +116,19 @@ func (c *Credentials) String() string {
 // *Error naming the key; an expired client certificate is one too, since
 // Atlas would refuse every call with it.
 func Parse(secret *corev1.Secret, now time.Time) (*Credentials, error) {
+	creds, err := parse(secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := creds.validAt(now); err != nil {
+		return nil, err
+	}
+	return creds, nil
+}
+
+// parse is Parse without the check of the time: its result depends on the
+// Secret alone, so it can be kept per Secret version.
+func parse(secret *corev1.Secret) (*Credentials, error) {
 	ref := secret.Namespace + "/" + secret.Name
 	get := func(key string, required bool) ([]byte, string, error) {
 		v, present := secret.Data[key]
@@ -158,21 +175,28 @@ func Parse(secret *corev1.Secret, now time.Time) (*Credentials, error) {
 	if err != nil {
 		return nil, classifyKeyPairError(ref, certKey, keyKey, err)
 	}
-	creds := &Credentials{
+	return &Credentials{
 		APIKey:            strings.TrimSpace(string(apiKey)),
 		APISecret:         strings.TrimSpace(string(apiSecret)),
 		ClientCertificate: cert,
 		NotAfter:          cert.Leaf.NotAfter,
+		secret:            ref,
+		certKey:           certKey,
+	}, nil
+}
+
+// validAt refuses a client certificate that is not valid at now.
+func (c *Credentials) validAt(now time.Time) error {
+	leaf := c.ClientCertificate.Leaf
+	if now.Before(leaf.NotBefore) {
+		return &Error{Reason: ReasonSecretKeyInvalid, Secret: c.secret, Key: c.certKey,
+			Detail: fmt.Sprintf("the mTLS client certificate is not valid before %s; check the clock or the certificate", leaf.NotBefore.UTC().Format(time.RFC3339))}
 	}
-	if now.Before(cert.Leaf.NotBefore) {
-		return nil, &Error{Reason: ReasonSecretKeyInvalid, Secret: ref, Key: certKey,
-			Detail: fmt.Sprintf("the mTLS client certificate is not valid before %s; check the clock or the certificate", cert.Leaf.NotBefore.UTC().Format(time.RFC3339))}
+	if now.After(leaf.NotAfter) {
+		return &Error{Reason: ReasonCredentialsExpired, Secret: c.secret, Key: c.certKey,
+			Detail: fmt.Sprintf("the mTLS client certificate expired at %s; request a new one in the Atlas portal", leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
-	if now.After(cert.Leaf.NotAfter) {
-		return nil, &Error{Reason: ReasonCredentialsExpired, Secret: ref, Key: certKey,
-			Detail: fmt.Sprintf("the mTLS client certificate expired at %s; request a new one in the Atlas portal", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))}
-	}
-	return creds, nil
+	return nil
 }
 
 func classifyKeyPairError(ref, certKey, keyKey string, err error) error {

@@ -78,11 +78,11 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 		return classifyCheck("get quota", err)
 	}
 	h.Quota = &quota
-	trust, err := cl.TrustChain(ctx)
+	trust, err := trustChain(ctx, cl)
 	if err != nil {
 		return classifyCheck("get trustchain", err)
 	}
-	s.accounts.forIssuer(iss.Key).set(cl, policy, trust)
+	s.accounts.set(iss, cl, policy, trust)
 	if quota <= 0 {
 		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
 	}

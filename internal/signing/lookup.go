@@ -19,6 +19,7 @@ package signing
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -61,6 +62,11 @@ func (f fingerprints) get(cl *atlas.Client, serial string) (string, bool) {
 
 func (f fingerprints) put(cl *atlas.Client, serial, fp string) {
 	f.cache.Set(fingerprintKey{cl, serial}, fp, fingerprintTTL)
+}
+
+// forgetClients drops the fingerprints fetched through clients.
+func (f fingerprints) forgetClients(clients []*atlas.Client) {
+	f.cache.DeleteFunc(func(k fingerprintKey, _ string) bool { return slices.Contains(clients, k.client) })
 }
 
 // recentWindow is how long a submission is remembered for requests with the
@@ -113,6 +119,11 @@ func contentsOf(mapped *issuance.Result) (sum [sha256.Size]byte, ok bool) {
 		return sum, false
 	}
 	return sha256.Sum256(b), true
+}
+
+// forgetClients drops the submissions made through clients.
+func (c recentSubmissions) forgetClients(clients []*atlas.Client) {
+	c.cache.DeleteFunc(func(k submissionKey, _ submission) bool { return slices.Contains(clients, k.client) })
 }
 
 func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submission, bool) {

@@ -122,6 +122,16 @@ func (m *Metrics) observeCheck(iss Issuer, h Health, err error) {
 	}
 }
 
+// forget deletes the issuer's series.
+func (m *Metrics) forget(ref IssuerRef) {
+	if m == nil {
+		return
+	}
+	for _, v := range []*prometheus.GaugeVec{m.ready, m.quota, m.credsExpiry} {
+		v.DeleteLabelValues(ref.Kind, ref.Namespace, ref.Name)
+	}
+}
+
 func (m *Metrics) inFlight(d float64) {
 	if m != nil {
 		m.signInFlight.Add(d)

@@ -136,6 +136,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		lookupPerPage:  100,
 		lookupMaxPages: 20,
 		clock:          clk,
+		accounts:       newAccountStates(clk),
 		issued:         newIssuedCertificates(5*time.Minute, clk),
 		fingerprints:   newFingerprints(clk),
 		submissions:    newRecentSubmissions(clk),
@@ -203,7 +204,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	// Nothing sleeps in a slot: a Retry-After ends the call, and the
 	// request comes back after it (signError).
 	ctx = atlas.ReturnRetryAfter(ctx)
-	policy, trust, err := s.accounts.load(ctx, iss.Key, cl)
+	policy, trust, err := s.accounts.load(ctx, iss, cl)
 	if err != nil {
 		return Bundle{}, signError("load account", err)
 	}

@@ -19,69 +19,113 @@ package signing
 import (
 	"context"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
+	"github.com/globalsign/atlas-issuer/internal/chain"
+	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // accountState is what Check learned about an issuer's account and Sign
-// reuses: the validation policy and the trust chain. Both change rarely, so
-// they are fetched by Check (every recheck interval) and lazily by Sign
-// after a restart, never per request.
+// reuses: the validation policy and the trust chain, for the client they
+// came from. Both change rarely, so they are fetched by Check (every
+// recheck interval) and lazily by Sign after a restart, never per request.
+// A stored accountState is never changed, only replaced.
 type accountState struct {
-	mu         sync.Mutex
+	// secret and endpoint are what the issuer pointed at, so that its
+	// client can be forgotten with it.
+	secret     types.NamespacedName
+	endpoint   credentials.Endpoint
 	client     *atlas.Client
 	policy     *atlas.ValidationPolicy
 	trustChain []string
 }
 
-func (s *accountState) get(cl *atlas.Client) (*atlas.ValidationPolicy, []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client != cl {
-		return nil, nil
-	}
-	return s.policy, s.trustChain
-}
-
-func (s *accountState) set(cl *atlas.Client, p *atlas.ValidationPolicy, chain []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.client, s.policy, s.trustChain = cl, p, chain
-}
+// Bounds of the account states. Each holds a policy and a trust chain,
+// tens of kilobytes at most (the answer caps of package atlas); past the
+// bound the least recently used issuer's are fetched again when it next
+// signs. One not refreshed for accountTTL belongs to an issuer no longer
+// checked.
+const (
+	accountsMax = 4096
+	accountTTL  = 24 * time.Hour
+)
 
 // accountStates holds one accountState per issuer, by issuer key.
 type accountStates struct {
-	m sync.Map // string -> *accountState
+	cache *ttlcache.Cache[string, accountState]
 }
 
-func (a *accountStates) forIssuer(issuerKey string) *accountState {
-	v, _ := a.m.LoadOrStore(issuerKey, &accountState{})
-	return v.(*accountState)
+func newAccountStates(clk clock.PassiveClock) accountStates {
+	return accountStates{cache: ttlcache.New[string, accountState](accountsMax, time.Hour, clk)}
+}
+
+// get returns what is kept for the issuer, if it came from client cl.
+func (a accountStates) get(issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string) {
+	st, ok := a.cache.Get(issuerKey)
+	if !ok || st.client != cl {
+		return nil, nil
+	}
+	return st.policy, st.trustChain
+}
+
+func (a accountStates) set(iss Issuer, cl *atlas.Client, p *atlas.ValidationPolicy, trust []string) {
+	a.cache.Set(iss.Key, accountState{secret: iss.Secret, endpoint: iss.Endpoint, client: cl, policy: p, trustChain: trust}, accountTTL)
 }
 
 // load returns the policy and trust chain for the issuer's current client,
 // fetching them when the client is new (a restart or a rotated Secret).
-func (a *accountStates) load(ctx context.Context, issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
-	st := a.forIssuer(issuerKey)
-	if p, chain := st.get(cl); p != nil {
-		return p, chain, nil
+func (a accountStates) load(ctx context.Context, iss Issuer, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
+	if p, trust := a.get(iss.Key, cl); p != nil {
+		return p, trust, nil
 	}
 	p, err := cl.ValidationPolicy(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get validationpolicy: %w", err)
 	}
-	chain, err := cl.TrustChain(ctx)
+	trust, err := trustChain(ctx, cl)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get trustchain: %w", err)
 	}
-	st.set(cl, p, chain)
-	return p, chain, nil
+	a.set(iss, cl, p, trust)
+	return p, trust, nil
+}
+
+// forget drops the issuer's state and returns it.
+func (a accountStates) forget(issuerKey string) (accountState, bool) {
+	st, ok := a.cache.Get(issuerKey)
+	a.cache.Delete(issuerKey)
+	return st, ok
+}
+
+// forgetClients drops every state that came from one of clients.
+func (a accountStates) forgetClients(clients []*atlas.Client) {
+	a.cache.DeleteFunc(func(_ string, st accountState) bool { return slices.Contains(clients, st.client) })
+}
+
+// uses reports whether a kept issuer reads this Secret at this endpoint.
+func (a accountStates) uses(secret types.NamespacedName, ep credentials.Endpoint) bool {
+	return a.cache.Any(func(_ string, st accountState) bool {
+		return st.secret == secret && sameEndpoint(st.endpoint, ep)
+	})
+}
+
+// trustChain fetches the account's trust chain and refuses one that is not
+// a few CA certificates, before anything keeps it.
+func trustChain(ctx context.Context, cl *atlas.Client) ([]string, error) {
+	trust, err := cl.TrustChain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := chain.ValidateTrust(trust); err != nil {
+		return nil, fmt.Errorf("the answer is not the account's CA certificates: %w", err)
+	}
+	return trust, nil
 }
 
 // issuedCertificates remembers the certificates this process returned until the

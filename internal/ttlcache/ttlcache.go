@@ -115,6 +115,47 @@ func (c *Cache[K, V]) ExpireWithin(key K, ttl time.Duration) {
 	}
 }
 
+// Delete drops key's entry, if any.
+func (c *Cache[K, V]) Delete(key K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.index[key]; ok {
+		c.removeLocked(el)
+	}
+}
+
+// DeleteFunc drops every entry for which drop returns true and returns
+// how many it dropped. drop runs with the cache locked, so it must not
+// call the cache.
+func (c *Cache[K, V]) DeleteFunc(drop func(K, V) bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for el := c.lru.Front(); el != nil; {
+		next := el.Next()
+		if e := el.Value.(*entry[K, V]); drop(e.key, e.value) {
+			c.removeLocked(el)
+			n++
+		}
+		el = next
+	}
+	return n
+}
+
+// Any reports whether match returns true for an entry, expired ones that
+// no sweep has dropped yet included. match runs with the cache locked, so
+// it must not call the cache.
+func (c *Cache[K, V]) Any(match func(K, V) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		if e := el.Value.(*entry[K, V]); match(e.key, e.value) {
+			return true
+		}
+	}
+	return false
+}
+
 // Len returns how many entries the cache holds, expired ones that no sweep
 // has dropped yet included: what it costs in memory.
 func (c *Cache[K, V]) Len() int {

@@ -26,7 +26,7 @@ import (
 // op is one step of a scenario: advance the clock by wait, then act.
 type op struct {
 	wait time.Duration
-	do   string // "set", "get", "expire" or "len"
+	do   string // "set", "get", "expire", "delete", "deleteval", "any" or "len"
 	key  string
 	val  int
 	ttl  time.Duration
@@ -86,6 +86,29 @@ func TestCache(t *testing.T) {
 			{do: "get", key: "a", want: 1},
 			{do: "get", key: "c", want: 3},
 		}},
+		{"delete drops one key", 10, []op{
+			{do: "set", key: "a", val: 1, ttl: time.Hour},
+			{do: "set", key: "b", val: 2, ttl: time.Hour},
+			{do: "delete", key: "a"},
+			{do: "delete", key: "absent"},
+			{do: "get", key: "a", want: 0},
+			{do: "get", key: "b", want: 2},
+		}},
+		{"delete func drops the matching entries and counts them", 10, []op{
+			{do: "set", key: "a", val: 1, ttl: time.Hour},
+			{do: "set", key: "b", val: 2, ttl: time.Hour},
+			{do: "set", key: "c", val: 1, ttl: time.Hour},
+			{do: "deleteval", val: 1, want: 2},
+			{do: "len", want: 1},
+			{do: "get", key: "b", want: 2},
+			{do: "deleteval", val: 1, want: 0},
+		}},
+		{"any finds a matching entry", 10, []op{
+			{do: "any", val: 1, want: 0},
+			{do: "set", key: "a", val: 1, ttl: time.Hour},
+			{do: "any", val: 1, want: 1},
+			{do: "any", val: 2, want: 0},
+		}},
 		{"len counts expired entries until they are dropped", 10, []op{
 			{do: "set", key: "a", val: 1, ttl: time.Second},
 			{do: "set", key: "b", val: 2, ttl: time.Minute},
@@ -105,6 +128,16 @@ func TestCache(t *testing.T) {
 					c.Set(o.key, o.val, o.ttl)
 				case "expire":
 					c.ExpireWithin(o.key, o.ttl)
+				case "any":
+					if got := c.Any(func(_ string, v int) bool { return v == o.val }); got != (o.want == 1) {
+						t.Errorf("op %d: Any(value %d) = %v", i, o.val, got)
+					}
+				case "delete":
+					c.Delete(o.key)
+				case "deleteval":
+					if n := c.DeleteFunc(func(_ string, v int) bool { return v == o.val }); n != o.want {
+						t.Errorf("op %d: DeleteFunc(value %d) dropped %d, want %d", i, o.val, n, o.want)
+					}
 				case "get":
 					got, ok := c.Get(o.key)
 					if ok != (o.want != 0) || got != o.want {

@@ -192,6 +192,8 @@ type managerRun struct {
 	cancel  context.CancelFunc
 	done    chan error
 	stopped bool
+	// registry holds this run's metrics.
+	registry *prometheus.Registry
 }
 
 // startManager builds the manager through the same code as main.go
@@ -210,11 +212,12 @@ func startManager(opts controllers.Options) *managerRun {
 	mgrOpts.Controller = config.Controller{SkipNameValidation: new(true)}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	Expect(err).NotTo(HaveOccurred())
-	issuers := &controllers.IssuerController{Options: opts, Registry: prometheus.NewRegistry()}
+	registry := prometheus.NewRegistry()
+	issuers := &controllers.IssuerController{Options: opts, Registry: registry}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	Expect(issuers.SetupWithManager(ctx, mgr)).To(Succeed())
-	run := &managerRun{cancel: cancel, done: make(chan error, 1)}
+	run := &managerRun{cancel: cancel, done: make(chan error, 1), registry: registry}
 	go func() {
 		defer GinkgoRecover()
 		run.done <- mgr.Start(ctx)

@@ -76,7 +76,7 @@ func (c *canaries) readCredentials(env *framework.Env) error {
 		return err
 	}
 	der, err := pkcs8.MarshalPrivateKey(key, []byte(c.keyPassword), &pkcs8.Opts{
-		Cipher: pkcs8.AES256CBC, KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: 100_000, HMACHash: crypto.SHA256},
+		Cipher: pkcs8.AES256CBC, KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: 50_000, HMACHash: crypto.SHA256},
 	})
 	if err != nil {
 		return err
