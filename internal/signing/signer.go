@@ -24,7 +24,6 @@ package signing
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -603,13 +602,10 @@ func certFingerprint(certPEM []byte) (string, error) {
 	return issuance.PublicKeyFingerprint(c.PublicKey)
 }
 
-// parseCertificate parses the first PEM block, the leaf of what Atlas returns.
+// parseCertificate parses the leaf of what Atlas returns: the first
+// certificate of the PEM.
 func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(certPEM)
-	if block == nil {
-		return nil, errors.New("certificate is not PEM")
-	}
-	return x509.ParseCertificate(block.Bytes)
+	return pki.DecodeX509CertificateBytes(certPEM)
 }
 
 // matchesRequest checks the certificate's names and subject against the
