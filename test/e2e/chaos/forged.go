@@ -221,7 +221,9 @@ func (r *run) hostileTenant(ctx context.Context, ts *tenantSetup, d *TenantsDeta
 	}
 	for i := range hostileCerts {
 		name := fmt.Sprintf("hostile-%03d", i)
-		if err := r.env.Client.Create(ctx, framework.Certificate(nsHostile, name, "AtlasIssuer", "atlas", dnsName(nsHostile, name))); err != nil {
+		crt := framework.Certificate(nsHostile, name, "AtlasIssuer", "atlas", dnsName(nsHostile, name))
+		crt.Spec.PrivateKey = &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}
+		if err := r.env.Client.Create(ctx, crt); err != nil {
 			return nil, err
 		}
 	}
