@@ -70,16 +70,17 @@ const (
 
 // hostileFaults is the hostile tenant's Atlas: slow, rate limiting with a
 // long Retry-After, padding answers to megabytes and sending a trust chain
-// of thousands of certificates. The validation policy is the one answer
-// left alone: padded, it is refused for its size before the manager ever
-// asks for the trust chain, and the huge chain would go untried.
+// of thousands of certificates. The validation policy and the quota, which
+// an issuer check asks for before the trust chain, are left alone: padded,
+// they are refused for their size first, and the huge chain would go
+// untried.
 var hostileFaults = fake.Faults{
 	Latency:         3 * time.Second,
 	RateLimitRate:   0.5,
 	RetryAfter:      10 * time.Second,
 	OversizeBytes:   4 << 20,
 	TrustChainExtra: 4000,
-	Operations: []string{fake.OpLogin, fake.OpTrustChain, fake.OpQuota, fake.OpCountIssued,
+	Operations: []string{fake.OpLogin, fake.OpTrustChain,
 		fake.OpRequestCertificate, fake.OpRetrieveCertificate, fake.OpStatsIssued},
 }
 
