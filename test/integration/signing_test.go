@@ -18,6 +18,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"fmt"
 	"strings"
@@ -338,6 +339,16 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		Expect(err).NotTo(HaveOccurred())
 	}
 
+	// expectCSRSigned waits for csr's certificate and returns its leaf.
+	expectCSRSigned := func(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) *x509.Certificate {
+		GinkgoHelper()
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
+			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
+		}).WithTimeout(settle).WithPolling(polling).Should(Succeed())
+		return parseCerts(csr.Status.Certificate)[0]
+	}
+
 	It("is signed for an AtlasClusterIssuer", func(ctx SpecContext) {
 		ci := readyClusterIssuer(ctx)
 		key := newKey()
@@ -345,11 +356,7 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		create(ctx, csr)
 		approveCSR(ctx, csr)
 
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
-			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
-		}).WithTimeout(settle).WithPolling(polling).Should(Succeed())
-		leaf := parseCerts(csr.Status.Certificate)[0]
+		leaf := expectCSRSigned(ctx, csr)
 		Expect(leafFingerprint(leaf)).To(Equal(key.fingerprint))
 		Expect(leaf.DNSNames).To(ConsistOf("kube.example.com"))
 		Expect(leaf.NotAfter.Sub(leaf.NotBefore)).To(BeNumerically("~", 48*time.Hour, time.Minute))
@@ -366,11 +373,7 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		create(ctx, csr)
 		approveCSR(ctx, csr)
 
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
-			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
-		}).WithTimeout(settle).WithPolling(polling).Should(Succeed())
-		leaf := parseCerts(csr.Status.Certificate)[0]
+		leaf := expectCSRSigned(ctx, csr)
 		Expect(leaf.NotAfter.Sub(leaf.NotBefore)).To(BeNumerically("~", 72*time.Hour, time.Minute))
 	})
 
