@@ -305,8 +305,9 @@ const metricsReader = "metrics-reader"
 
 // scrapePods read the manager's metrics through its Service from inside
 // the cluster, over HTTPS: as the metrics reader, without a token, and as
-// a ServiceAccount the chart did not bind.
-const scrapePods = `
+// a ServiceAccount the chart did not bind. Each succeeds only when its
+// scrape gets the status it expects.
+var scrapePods = `
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: metrics-reader, namespace: atlas-test}
@@ -314,46 +315,31 @@ metadata: {name: metrics-reader, namespace: atlas-test}
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: outsider, namespace: atlas-test}
----
+` + scrapePod("scrape-reader", "serviceAccountName: metrics-reader", "--token-file="+saToken) +
+	scrapePod("scrape-anonymous", "automountServiceAccountToken: false", "--want-status=401") +
+	scrapePod("scrape-outsider", "serviceAccountName: outsider", "--token-file="+saToken, "--want-status=403")
+
+// saToken is where a pod's ServiceAccount token is mounted.
+const saToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// scrapePod is a restricted pod that runs the scrape image once against
+// the metrics Service with args before the URL; identity is its
+// ServiceAccount line.
+func scrapePod(name, identity string, args ...string) string {
+	args = append(args, "--insecure-skip-verify", "https://atlas-issuer-metrics.atlas-system.svc:8443/metrics")
+	return fmt.Sprintf(`---
 apiVersion: v1
 kind: Pod
-metadata: {name: scrape-reader, namespace: atlas-test}
+metadata: {name: %s, namespace: atlas-test}
 spec:
-  serviceAccountName: metrics-reader
+  %s
   restartPolicy: Never
   securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
   containers:
     - name: scrape
       image: atlas.test/scrape:dev
       imagePullPolicy: Never
-      args: [--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token, --insecure-skip-verify, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
+      args: [%s]
       securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: scrape-anonymous, namespace: atlas-test}
-spec:
-  automountServiceAccountToken: false
-  restartPolicy: Never
-  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: scrape
-      image: atlas.test/scrape:dev
-      imagePullPolicy: Never
-      args: [--insecure-skip-verify, --want-status=401, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
-      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: scrape-outsider, namespace: atlas-test}
-spec:
-  serviceAccountName: outsider
-  restartPolicy: Never
-  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: scrape
-      image: atlas.test/scrape:dev
-      imagePullPolicy: Never
-      args: [--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token, --insecure-skip-verify, --want-status=403, https://atlas-issuer-metrics.atlas-system.svc:8443/metrics]
-      securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-`
+`, name, identity, strings.Join(args, ", "))
+}
