@@ -133,8 +133,10 @@ type ForgedCase struct {
 	Misissued string `json:"misissued,omitempty"`
 }
 
-// readyTimes records when Certificates of one namespace first became
-// Ready, as the watch saw it, against when the harness created them.
+// readyTimes records when objects of the good tenant first became Ready,
+// as the watch saw it, against when they began: Certificates from when the
+// harness created them (observe), CertificateRequests from when the watch
+// first saw them (observeRequest).
 type readyTimes struct {
 	mu      sync.Mutex
 	created map[string]time.Time
