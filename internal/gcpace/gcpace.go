@@ -1,0 +1,134 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package gcpace sets GOGC after every garbage collection so that the heap
+// may grow by a fixed number of bytes between collections while the live
+// heap is small, and by a fixed share of it once it is large.
+//
+// A fixed GOGC trades memory for CPU in proportion to the live heap: a low
+// one keeps a large heap tight but collects a small heap every few
+// megabytes allocated, and the manager's live heap is small most of the
+// time (watch events and API answers are short-lived). A fixed headroom
+// costs a small heap a few megabytes and collects it several times less
+// often; past the crossover the share takes over, so a large heap is never
+// given more room than the low GOGC would give it.
+package gcpace
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// Policy is how much the heap may grow between collections.
+type Policy struct {
+	// Headroom is the growth, in bytes, a small live heap is allowed.
+	Headroom uint64
+	// MinPercent is the GOGC the policy never goes below: a live heap
+	// larger than Headroom*100/MinPercent grows by MinPercent of itself.
+	MinPercent int
+}
+
+// maxPercent bounds the GOGC of a nearly empty heap, where Headroom would
+// be thousands of percent of it. The runtime never collects below 4 MiB
+// times GOGC/100, so an unbounded GOGC would let a process that has only
+// started, whose live heap is tiny, grow far past Headroom before its
+// first collections.
+const maxPercent = 200
+
+// Percent returns the GOGC that lets a live heap of live bytes grow by
+// max(Headroom, live*MinPercent/100) before the next collection.
+func (p Policy) Percent(live uint64) int {
+	if live == 0 || p.Headroom/live >= maxPercent/100 {
+		return maxPercent
+	}
+	pct := int(p.Headroom * 100 / live)
+	return min(max(pct, p.MinPercent), maxPercent)
+}
+
+// Runtime is the part of the Go runtime Run reads and sets.
+type Runtime interface {
+	// LiveHeap is the heap the last collection found live, in bytes.
+	LiveHeap() uint64
+	// SetGCPercent sets GOGC and returns the previous value.
+	SetGCPercent(percent int) int
+}
+
+// Run sets GOGC from the live heap each time cycles delivers, until ctx
+// ends or cycles is closed. It writes GOGC only when the value changes.
+func (p Policy) Run(ctx context.Context, rt Runtime, cycles <-chan struct{}) {
+	last := -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-cycles:
+			if !ok {
+				return
+			}
+		}
+		if pct := p.Percent(rt.LiveHeap()); pct != last {
+			rt.SetGCPercent(pct)
+			last = pct
+		}
+	}
+}
+
+// GoRuntime is the process's own runtime.
+type GoRuntime struct{}
+
+// liveHeapMetric is the heap marked live by the last completed collection.
+const liveHeapMetric = "/gc/heap/live:bytes"
+
+// LiveHeap reads the live heap from runtime/metrics, which costs no stop
+// of the world (runtime.ReadMemStats does).
+func (GoRuntime) LiveHeap() uint64 {
+	s := []metrics.Sample{{Name: liveHeapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// SetGCPercent calls debug.SetGCPercent.
+func (GoRuntime) SetGCPercent(percent int) int { return debug.SetGCPercent(percent) }
+
+// sentinel is allocated only to be collected: its cleanup tells that a
+// collection has run. The pointer keeps it out of the tiny allocator, whose
+// blocks can outlive the objects in them.
+type sentinel struct{ _ *byte }
+
+// Cycles returns a channel that receives after every garbage collection
+// until ctx ends. A collection that runs while the previous one is still
+// unread is folded into it: Run needs only the latest live heap.
+func Cycles(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	var arm func(struct{})
+	arm = func(struct{}) {
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+		runtime.AddCleanup(new(sentinel), arm, struct{}{})
+	}
+	runtime.AddCleanup(new(sentinel), arm, struct{}{})
+	return ch
+}

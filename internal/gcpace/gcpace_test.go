@@ -1,0 +1,158 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gcpace
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+)
+
+const mib = 1 << 20
+
+func TestPercent(t *testing.T) {
+	p := Policy{Headroom: 8 * mib, MinPercent: 25}
+	for _, tc := range []struct {
+		name string
+		live uint64
+		want int
+	}{
+		{"nothing live yet", 0, maxPercent},
+		{"tiny heap: capped", 1 * mib, maxPercent},
+		{"headroom is twice the heap", 4 * mib, 200},
+		{"headroom equals the heap", 8 * mib, 100},
+		{"small heap: the headroom", 20 * mib, 40},
+		{"crossover", 32 * mib, 25},
+		{"large heap: the share", 200 * mib, 25},
+		{"huge heap: no overflow", 1 << 50, 25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Percent(tc.live); got != tc.want {
+				t.Errorf("Percent(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPercentNeverGivesLessThanTheShare checks the promise the package
+// makes to large heaps: never more collections than GOGC=MinPercent.
+func TestPercentNeverGivesLessThanTheShare(t *testing.T) {
+	p := Policy{Headroom: 8 * mib, MinPercent: 25}
+	for live := uint64(mib / 2); live < 1<<34; live = live*3/2 + 1 {
+		pct := p.Percent(live)
+		if pct < p.MinPercent {
+			t.Fatalf("Percent(%d) = %d, below MinPercent", live, pct)
+		}
+		growth := live * uint64(pct) / 100
+		if pct < maxPercent && growth+live/100 < min(p.Headroom, live) {
+			t.Fatalf("live %d: growth %d is less than the headroom", live, growth)
+		}
+	}
+}
+
+type fakeRuntime struct {
+	live uint64
+	sets []int
+}
+
+func (f *fakeRuntime) LiveHeap() uint64 { return f.live }
+
+func (f *fakeRuntime) SetGCPercent(p int) int {
+	prev := 100
+	if n := len(f.sets); n > 0 {
+		prev = f.sets[n-1]
+	}
+	f.sets = append(f.sets, p)
+	return prev
+}
+
+func TestRunSetsOnChangeOnly(t *testing.T) {
+	rt := &fakeRuntime{}
+	cycles := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Policy{Headroom: 8 * mib, MinPercent: 25}.Run(context.Background(), rt, cycles)
+	}()
+	// An unbuffered send returns only once Run has taken it, and Run reads
+	// rt only between receives, so each step sees the previous one applied.
+	for _, live := range []uint64{4 * mib, 4 * mib, 8 * mib, 200 * mib, 300 * mib, 8 * mib} {
+		rt.live = live
+		cycles <- struct{}{}
+	}
+	close(cycles)
+	<-done
+	want := []int{200, 100, 25, 100}
+	if len(rt.sets) != len(want) {
+		t.Fatalf("GOGC set to %v, want %v", rt.sets, want)
+	}
+	for i := range want {
+		if rt.sets[i] != want[i] {
+			t.Fatalf("GOGC set to %v, want %v", rt.sets, want)
+		}
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Policy{Headroom: mib, MinPercent: 25}.Run(ctx, &fakeRuntime{}, make(chan struct{}))
+	}()
+	cancel()
+	<-done
+}
+
+func TestCyclesDeliversAfterCollections(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cycles := Cycles(ctx)
+	for range 3 {
+		// A cleanup runs on its own goroutine after the collection that
+		// found its object dead, so collect until it has reported.
+		deadline := time.Now().Add(time.Minute)
+		for got := false; !got; {
+			runtime.GC()
+			select {
+			case <-cycles:
+				got = true
+			case <-time.After(10 * time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatal("no collection reported within a minute of forced collections")
+				}
+			}
+		}
+	}
+}
+
+func TestGoRuntimeReadsTheLiveHeap(t *testing.T) {
+	keep := make([][]byte, 64)
+	for i := range keep {
+		keep[i] = make([]byte, 64<<10)
+	}
+	runtime.GC()
+	if live := (GoRuntime{}).LiveHeap(); live < 4*mib {
+		t.Errorf("LiveHeap() = %d after keeping 4 MiB live", live)
+	}
+	runtime.KeepAlive(keep)
+	prev := (GoRuntime{}).SetGCPercent(77)
+	if got := (GoRuntime{}).SetGCPercent(prev); got != 77 {
+		t.Errorf("SetGCPercent returned %d, want the 77 just set", got)
+	}
+}
