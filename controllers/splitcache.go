@@ -60,7 +60,13 @@ func SplitCache(apart ...client.Object) cache.NewCacheFunc {
 		if err != nil {
 			return nil, err
 		}
-		aside, err := cache.New(cfg, opts)
+		asideOpts := opts
+		if asideOpts.NewInformer == nil {
+			if asideOpts.NewInformer, err = leanRequestInformers(cfg, opts.HTTPClient, opts.Scheme); err != nil {
+				return nil, err
+			}
+		}
+		aside, err := cache.New(cfg, asideOpts)
 		if err != nil {
 			return nil, err
 		}

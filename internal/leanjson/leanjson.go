@@ -1,0 +1,250 @@
+/*
+Copyright 2026 The atlas-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package leanjson is a JSON serializer for client-go's REST clients that
+// decodes the objects of a watch or a list in fewer passes over their
+// bytes than apimachinery's.
+//
+// apimachinery's JSON serializer finds an object's kind by unmarshalling
+// the whole document into a two-field struct (two more passes over it,
+// with the standard library's decoder) before it decodes the object, and a
+// watch event is its envelope decoded that way and then its object again.
+// The API server writes kind and apiVersion as the first two fields of every
+// object it sends, so reading them off the front is enough; anything else,
+// or a kind the scheme does not know, goes to apimachinery's serializer
+// unchanged. The decoded objects are the same: the same case-sensitive
+// decoder, which keeps integers as int64, fills them.
+package leanjson
+
+import (
+	"io"
+	"reflect"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8sjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// Serializer decodes JSON objects of the scheme's kinds. It encodes, and
+// decodes what it does not recognise, with apimachinery's JSON serializer.
+type Serializer struct {
+	scheme   *runtime.Scheme
+	fallback *k8sjson.Serializer
+}
+
+var _ runtime.Serializer = (*Serializer)(nil)
+
+// NewSerializer returns a Serializer for the scheme's kinds.
+func NewSerializer(scheme *runtime.Scheme) *Serializer {
+	return &Serializer{
+		scheme:   scheme,
+		fallback: k8sjson.NewSerializerWithOptions(k8sjson.DefaultMetaFactory, scheme, scheme, k8sjson.SerializerOptions{}),
+	}
+}
+
+// Decode decodes data into into, or into a new object of the kind data
+// names when into is nil. A watch event's envelope, which names no kind, is
+// decoded straight into the metav1.WatchEvent client-go passes.
+func (s *Serializer) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	if ev, ok := into.(*metav1.WatchEvent); ok {
+		*ev = metav1.WatchEvent{}
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, ev); err != nil {
+			return nil, nil, err
+		}
+		gvk := metav1.SchemeGroupVersion.WithKind("WatchEvent")
+		return ev, &gvk, nil
+	}
+	gvk, ok := LeadingKind(data)
+	if !ok {
+		return s.fallback.Decode(data, defaults, into)
+	}
+	obj, ok := s.target(gvk, into)
+	if !ok {
+		return s.fallback.Decode(data, defaults, into)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, obj); err != nil {
+		return nil, &gvk, err
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, &gvk, nil
+}
+
+// target returns the object to decode a gvk into: into emptied, when the
+// scheme says into is of that kind, or a new one when into is nil. ok is
+// false for anything else, which the fallback then judges.
+func (s *Serializer) target(gvk schema.GroupVersionKind, into runtime.Object) (runtime.Object, bool) {
+	if into == nil {
+		obj, err := s.scheme.New(gvk)
+		if err != nil {
+			return nil, false
+		}
+		return obj, true
+	}
+	if _, isUnstructured := into.(runtime.Unstructured); isUnstructured {
+		return nil, false
+	}
+	kinds, _, err := s.scheme.ObjectKinds(into)
+	if err != nil || len(kinds) != 1 || kinds[0] != gvk {
+		return nil, false
+	}
+	// Like apimachinery's decoder into a reused object, but without the
+	// fields of the previous object leaking into the new one.
+	v := reflect.ValueOf(into)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, false
+	}
+	v.Elem().SetZero()
+	return into, true
+}
+
+// Encode writes obj with apimachinery's JSON serializer.
+func (s *Serializer) Encode(obj runtime.Object, w io.Writer) error {
+	return s.fallback.Encode(obj, w)
+}
+
+// Identifier tells client-go's caches that this serializer's output is
+// apimachinery's JSON.
+func (s *Serializer) Identifier() runtime.Identifier {
+	return s.fallback.Identifier()
+}
+
+// LeadingKind reads the group, version and kind off the front of a JSON
+// object whose first two fields are kind and apiVersion, in either order,
+// with plain string values, as the API server writes every object. ok is
+// false for anything else; the caller then reads the document in full.
+func LeadingKind(data []byte) (gvk schema.GroupVersionKind, ok bool) {
+	p := scanner{data: data}
+	if !p.consume('{') {
+		return gvk, false
+	}
+	var kind, apiVersion string
+	for i := range 2 {
+		if i > 0 && !p.consume(',') {
+			return gvk, false
+		}
+		key, ok := p.str()
+		if !ok || !p.consume(':') {
+			return gvk, false
+		}
+		val, ok := p.str()
+		if !ok {
+			return gvk, false
+		}
+		switch {
+		case key == "kind" && kind == "":
+			kind = val
+		case key == "apiVersion" && apiVersion == "":
+			apiVersion = val
+		default:
+			return gvk, false
+		}
+	}
+	if kind == "" || apiVersion == "" {
+		return gvk, false
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return gvk, false
+	}
+	return gv.WithKind(kind), true
+}
+
+// scanner reads the few JSON tokens LeadingKind needs.
+type scanner struct {
+	data []byte
+	pos  int
+}
+
+func (p *scanner) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *scanner) consume(c byte) bool {
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == c {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes; a string with one is refused rather
+// than unescaped, since no kind or apiVersion has one.
+func (p *scanner) str() (string, bool) {
+	if !p.consume('"') {
+		return "", false
+	}
+	start := p.pos
+	for p.pos < len(p.data) {
+		switch c := p.data[p.pos]; {
+		case c == '"':
+			s := string(p.data[start:p.pos])
+			p.pos++
+			return s, true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
+		p.pos++
+	}
+	return "", false
+}
+
+// NegotiatedSerializer offers only JSON, decoded by a Serializer, for a
+// rest.Config's NegotiatedSerializer. Like controller-runtime's own, it
+// converts nothing: objects are decoded as the server sent them, and typed
+// objects come out with their kind cleared, as client-go's caches keep
+// them.
+func NegotiatedSerializer(scheme *runtime.Scheme) runtime.NegotiatedSerializer {
+	s := NewSerializer(scheme)
+	return negotiated{scheme: scheme, info: runtime.SerializerInfo{
+		MediaType:        runtime.ContentTypeJSON,
+		MediaTypeType:    "application",
+		MediaTypeSubType: "json",
+		EncodesAsText:    true,
+		Serializer:       s,
+		StreamSerializer: &runtime.StreamSerializerInfo{
+			EncodesAsText: true,
+			Serializer:    s,
+			Framer:        k8sjson.Framer,
+		},
+	}}
+}
+
+type negotiated struct {
+	scheme *runtime.Scheme
+	info   runtime.SerializerInfo
+}
+
+func (n negotiated) SupportedMediaTypes() []runtime.SerializerInfo {
+	return []runtime.SerializerInfo{n.info}
+}
+
+func (n negotiated) EncoderForVersion(e runtime.Encoder, gv runtime.GroupVersioner) runtime.Encoder {
+	return runtime.WithVersionEncoder{Version: gv, Encoder: e, ObjectTyper: n.scheme}
+}
+
+func (negotiated) DecoderToVersion(d runtime.Decoder, _ runtime.GroupVersioner) runtime.Decoder {
+	return runtime.WithoutVersionDecoder{Decoder: d}
+}
