@@ -38,6 +38,8 @@ type AdminStats struct {
 	IssuedPerKey map[string]int `json:"issued_per_key"`
 	Quota        int64          `json:"quota"`
 	PeakInFlight int            `json:"peak_in_flight"`
+	// Busy is how the calls filled time (Server.BusyTime).
+	Busy Busy `json:"busy"`
 	// InFlight is the number of calls being served when the stats were
 	// read: a harness checks it to know a client is mid-call.
 	InFlight int `json:"in_flight"`
@@ -55,6 +57,7 @@ func (s *Server) Stats() AdminStats {
 		IssuedPerKey: s.IssuedPerKey(),
 		Quota:        s.Quota(),
 		PeakInFlight: s.PeakInFlight(),
+		Busy:         s.BusyTime(),
 		InFlight:     s.InFlight(),
 
 		FaultsInjected: s.FaultCounts(),

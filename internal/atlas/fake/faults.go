@@ -211,13 +211,43 @@ func (s *Server) Faults() Faults {
 	return f
 }
 
-// countCall counts a call and marks it in flight until leaveCall.
-func (s *Server) countCall(op string) {
+// countCall counts a call and marks it in flight until leaveCall, which
+// it returns.
+func (s *Server) countCall(op string) (leaveCall func()) {
+	start := s.now()
 	s.cmu.Lock()
 	s.calls[op]++
 	s.inFlight++
 	s.peakInFlight = max(s.peakInFlight, s.inFlight)
+	if s.busy.First.IsZero() {
+		s.busy.First = start
+	}
 	s.cmu.Unlock()
+	return func() {
+		end := s.now()
+		s.cmu.Lock()
+		s.inFlight--
+		s.busy.Seconds += end.Sub(start).Seconds()
+		s.busy.Last = end
+		s.cmu.Unlock()
+	}
+}
+
+// Busy is how the calls since start or the last Reset filled time: the
+// sum of their durations, injected latency included, the start of the
+// first and the end of the last. A benchmark divides Seconds by the span
+// and its concurrency to tell idle slots from busy ones.
+type Busy struct {
+	Seconds float64   `json:"seconds"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+}
+
+// BusyTime returns the calls' Busy since start or the last Reset.
+func (s *Server) BusyTime() Busy {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.busy
 }
 
 // SetCallHook makes every later call run h(op) once it is counted in
@@ -261,12 +291,6 @@ func (s *Server) InFlight() int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	return s.inFlight
-}
-
-func (s *Server) leaveCall() {
-	s.cmu.Lock()
-	s.inFlight--
-	s.cmu.Unlock()
 }
 
 // PeakInFlight is the most calls served at once since start or the last
@@ -314,6 +338,7 @@ func (s *Server) Reset() {
 	clear(s.perKey)
 	s.issued = 0
 	s.peakInFlight = s.inFlight
+	s.busy = Busy{}
 	s.cmu.Unlock()
 }
 

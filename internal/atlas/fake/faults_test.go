@@ -190,3 +190,24 @@ func TestFaultsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestBusyTime(t *testing.T) {
+	clk := newTestClock()
+	s := startFake(t, Options{Clock: clk})
+	c := newAPIClient(t, s)
+	t0 := clk.Now()
+	// Each call holds the server's time for two seconds while in flight.
+	s.SetCallHook(func(string) { clk.Step(2 * time.Second) })
+	for range 2 {
+		_, _, _ = c.try(http.MethodGet, "/quotas/issuance", nil)
+	}
+	s.SetCallHook(nil)
+	got := s.Stats().Busy
+	if got.Seconds != 4 || !got.First.Equal(t0) || !got.Last.Equal(t0.Add(4*time.Second)) {
+		t.Errorf("busy = %+v after two 2 s calls from %v, want 4 s from the first call's start to the last's end", got, t0)
+	}
+	s.Reset()
+	if got := s.BusyTime(); got != (Busy{}) {
+		t.Errorf("busy = %+v after Reset, want zero", got)
+	}
+}

@@ -176,6 +176,7 @@ type Server struct {
 	// inFlight and peakInFlight count calls being served, so that a
 	// harness can see how many calls a client really keeps open at once.
 	inFlight, peakInFlight int
+	busy                   Busy
 }
 
 // withDefaults fills in the options left zero.
@@ -375,8 +376,7 @@ func (s *Server) routes() http.Handler {
 // /login), and the Content-Length and Content-Type checks for bodies.
 func (s *Server) endpoint(op string, body bodyMode, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.countCall(op)
-		defer s.leaveCall()
+		defer s.countCall(op)()
 		s.runCallHook(op)
 		if s.opts.Logger != nil {
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}

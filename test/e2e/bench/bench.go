@@ -555,13 +555,13 @@ func (b *bench) measured(ctx context.Context, run *Burst, burst func() (int, tim
 	if err != nil {
 		return err
 	}
-	calls0 := 0
+	calls0, busy0 := 0, 0.0
 	if run.Path == pathAtlas {
 		st, err := b.env.Admin.Stats(ctx)
 		if err != nil {
 			return err
 		}
-		calls0 = st.TotalCalls
+		calls0, busy0 = st.TotalCalls, st.Busy.Seconds
 	}
 	t0 := time.Now()
 	ready, d, err := burst()
@@ -599,6 +599,7 @@ func (b *bench) measured(ctx context.Context, run *Burst, burst func() (int, tim
 		return err
 	}
 	run.AtlasCalls, run.TotalCalls, run.Issued, run.PeakInFlight = st.Calls, st.TotalCalls, st.Issued, st.PeakInFlight
+	run.AtlasBusySeconds = round(st.Busy.Seconds-busy0, 2)
 	if run.Kind == "Certificates" {
 		// Each Certificate has its own key, so a key issued for twice
 		// is a duplicate issuance. CertificateRequest runs share a small

@@ -160,3 +160,20 @@ func TestPhaseName(t *testing.T) {
 		}
 	}
 }
+
+func TestSlotsBusy(t *testing.T) {
+	for _, tc := range []struct {
+		run   Burst
+		slots int
+		want  string
+	}{
+		{Burst{Seconds: 10, AtlasBusySeconds: 80}, 16, "0.500"},
+		{Burst{Seconds: 6.5, AtlasBusySeconds: 104}, 16, "1.000"},
+		{Burst{Seconds: 0, AtlasBusySeconds: 1}, 16, "—"},
+		{Burst{Seconds: 1, AtlasBusySeconds: 1}, 0, "—"},
+	} {
+		if got := slotsBusy(tc.run, tc.slots); got != tc.want {
+			t.Errorf("slotsBusy(%+v, %d) = %s, want %s", tc.run, tc.slots, got, tc.want)
+		}
+	}
+}

@@ -140,6 +140,10 @@ type Burst struct {
 	// most --max-concurrent-requests, and equal to it when the issuer
 	// keeps every slot busy.
 	PeakInFlight int `json:"atlas_peak_in_flight,omitempty"`
+	// AtlasBusySeconds is the sum of the durations of the Atlas calls made
+	// from the first create on: divided by the run's seconds and its
+	// slots, how busy the slots were.
+	AtlasBusySeconds float64 `json:"atlas_busy_seconds,omitempty"`
 	// Requests is how many CertificateRequests cert-manager created for
 	// the run's N Certificates: more than N when it created twins.
 	Requests int `json:"certificate_requests,omitempty"`
@@ -450,15 +454,16 @@ func (r *Report) Markdown() string {
 	if p := r.P2; p != nil {
 		fmt.Fprintf(&b, "\n## Latency: fake at %d ms per call, --max-concurrent-requests=%d\n\n", p.LatencyMS, p.MaxConcurrentRequests)
 		b.WriteString("A limit is 16 slots / (Atlas calls per item from the first create on x latency).\n\n")
-		b.WriteString("| what | n | seconds | per second | Atlas calls per item | limit /s | fraction of limit | peak Atlas calls in flight |\n|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("Slots busy is the Atlas calls' summed durations over slots x seconds: what the slots spent waiting for Atlas.\n\n")
+		b.WriteString("| what | n | seconds | per second | Atlas calls per item | limit /s | fraction of limit | peak Atlas calls in flight | slots busy |\n|---|---|---|---|---|---|---|---|---|\n")
 		if p.Requests.N > 0 {
-			fmt.Fprintf(&b, "| CertificateRequests, the issuer alone (P2) | %d | %.2f | %.1f | %.3f | %.1f | %s | %d |\n", p.Requests.N, p.Requests.Seconds, p.Requests.PerSecond, p.Requests.SigningCallsPerReady, p.RequestsLimit, opt(r.P2IssuerFractionOfLatencyLimit), p.Requests.PeakInFlight)
+			fmt.Fprintf(&b, "| CertificateRequests, the issuer alone (P2) | %d | %.2f | %.1f | %.3f | %.1f | %s | %d | %s |\n", p.Requests.N, p.Requests.Seconds, p.Requests.PerSecond, p.Requests.SigningCallsPerReady, p.RequestsLimit, opt(r.P2IssuerFractionOfLatencyLimit), p.Requests.PeakInFlight, slotsBusy(p.Requests, p.MaxConcurrentRequests))
 		}
 		if p.Certificates.N > 0 {
-			fmt.Fprintf(&b, "| Certificates, the whole pipeline | %d | %.2f | %.1f | %.3f | %.1f | %.3f | %d |\n", p.Certificates.N, p.Certificates.Seconds, p.Certificates.PerSecond, p.Certificates.SigningCallsPerReady, p.CertificatesLimit, p.CertificatesFractionOfLimit, p.Certificates.PeakInFlight)
+			fmt.Fprintf(&b, "| Certificates, the whole pipeline | %d | %.2f | %.1f | %.3f | %.1f | %.3f | %d | %s |\n", p.Certificates.N, p.Certificates.Seconds, p.Certificates.PerSecond, p.Certificates.SigningCallsPerReady, p.CertificatesLimit, p.CertificatesFractionOfLimit, p.Certificates.PeakInFlight, slotsBusy(p.Certificates, p.MaxConcurrentRequests))
 		}
 		for _, c := range p.CACertificates {
-			fmt.Fprintf(&b, "| Certificates through the CA issuer, 0 ms (%s) | %d | %.2f | %.1f | | | | |\n", c.Namespace, c.N, c.Seconds, c.PerSecond)
+			fmt.Fprintf(&b, "| Certificates through the CA issuer, 0 ms (%s) | %d | %.2f | %.1f | | | | | |\n", c.Namespace, c.N, c.Seconds, c.PerSecond)
 		}
 		if p.CAPerSecond > 0 {
 			fmt.Fprintf(&b, "\nP2 pipeline: ours at %d ms %.1f/s against the CA issuer's %.1f/s at 0 ms, before and after: %s.\n", p.LatencyMS, p.Certificates.PerSecond, p.CAPerSecond, opt(r.P2PipelineRatioVsCAIssuer))
@@ -556,4 +561,12 @@ func unionKeys(a, b map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// slotsBusy is the share of a run's Atlas slots spent in Atlas calls.
+func slotsBusy(run Burst, slots int) string {
+	if slots <= 0 || run.Seconds <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f", run.AtlasBusySeconds/(float64(slots)*run.Seconds))
 }
