@@ -56,8 +56,10 @@ func (p Policy) Percent(live uint64) int {
 	if live == 0 || p.Headroom/live >= maxPercent/100 {
 		return maxPercent
 	}
-	pct := int(p.Headroom * 100 / live)
-	return min(max(pct, p.MinPercent), maxPercent)
+	// Headroom < 2*live here, so the percentage is below maxPercent, and
+	// splitting the division keeps Headroom*100 from overflowing.
+	pct := p.Headroom/live*100 + p.Headroom%live*100/live
+	return max(int(min(pct, maxPercent)), p.MinPercent)
 }
 
 // Runtime is the part of the Go runtime Run reads and sets.

@@ -65,12 +65,18 @@ func TestPercentNeverGivesLessThanTheShare(t *testing.T) {
 	}
 }
 
+// fakeRuntime answers LiveHeap with lives in turn and records each
+// SetGCPercent. Only Run's goroutine touches it until Run returns.
 type fakeRuntime struct {
-	live uint64
-	sets []int
+	lives []uint64
+	sets  []int
 }
 
-func (f *fakeRuntime) LiveHeap() uint64 { return f.live }
+func (f *fakeRuntime) LiveHeap() uint64 {
+	live := f.lives[0]
+	f.lives = f.lives[1:]
+	return live
+}
 
 func (f *fakeRuntime) SetGCPercent(p int) int {
 	prev := 100
@@ -82,17 +88,15 @@ func (f *fakeRuntime) SetGCPercent(p int) int {
 }
 
 func TestRunSetsOnChangeOnly(t *testing.T) {
-	rt := &fakeRuntime{}
+	lives := []uint64{4 * mib, 4 * mib, 8 * mib, 200 * mib, 300 * mib, 8 * mib}
+	rt := &fakeRuntime{lives: lives}
 	cycles := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Policy{Headroom: 8 * mib, MinPercent: 25}.Run(context.Background(), rt, cycles)
+		Policy{Headroom: 8 * mib, MinPercent: 25}.Run(t.Context(), rt, cycles)
 	}()
-	// An unbuffered send returns only once Run has taken it, and Run reads
-	// rt only between receives, so each step sees the previous one applied.
-	for _, live := range []uint64{4 * mib, 4 * mib, 8 * mib, 200 * mib, 300 * mib, 8 * mib} {
-		rt.live = live
+	for range lives {
 		cycles <- struct{}{}
 	}
 	close(cycles)
@@ -120,9 +124,7 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func TestCyclesDeliversAfterCollections(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cycles := Cycles(ctx)
+	cycles := Cycles(t.Context())
 	for range 3 {
 		// A cleanup runs on its own goroutine after the collection that
 		// found its object dead, so collect until it has reported.
