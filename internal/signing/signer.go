@@ -180,8 +180,8 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	}
 	if kept, ok := s.issued.get(req.Object.GetUID()); ok {
 		// Already signed by this process; the informer is behind.
-		if built, err := chain.Build([]byte(kept.leaf), kept.trust); err == nil {
-			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: kept.serial}, nil
+		if b, err := kept.bundle(); err == nil {
+			return b, nil
 		}
 	}
 	if req.Details.IsCA {
@@ -297,7 +297,7 @@ func (s *Signer) submittedAt(req Request, intent Intent, ok bool) time.Time {
 // and collects it, or waits while the lookup grace lasts. done is false
 // when nothing was found after the grace, and the request is submitted
 // anew.
-func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust []string) (b Bundle, done bool, err error) {
+func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust *chain.Trust) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
 	serial, found, err := s.lookup(ctx, cl, intent)
 	if pc, ok := errors.AsType[*pendingCandidate](err); ok {
@@ -332,7 +332,7 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 // process can know, so its status is fetched before it is reused: one GET
 // instead of the POST it saves. done is false when it is revoked or will
 // never be issued, and the request is submitted on its own.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust []string) (b Bundle, done bool, err error) {
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust *chain.Trust) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
 	info, err := cl.RetrieveCertificate(ctx, first.serial)
 	if err != nil {
@@ -352,13 +352,13 @@ func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request,
 			RequeueAfter: pollInterval(s.now().Sub(first.at)),
 		}
 	}
-	b, err = s.finish(req, want, first.serial, info, trust)
+	b, err = s.finish(req, want, first.serial, info.Certificate, trust)
 	return b, true, err
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
 // certificate at once: one annotation write and two Atlas calls.
-func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust []string) (Bundle, error) {
+func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust *chain.Trust) (Bundle, error) {
 	mapped := want.mapped
 	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
 	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
@@ -382,7 +382,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
-		return s.finish(req, want, serial, info, trust)
+		return s.finish(req, want, serial, info.Certificate, trust)
 	}
 	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
@@ -396,7 +396,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 }
 
 // collect polls a submitted certificate.
-func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, want expected, serial string, trust []string, submitted time.Time) (Bundle, error) {
+func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, want expected, serial string, trust *chain.Trust, submitted time.Time) (Bundle, error) {
 	age := time.Duration(0)
 	if !submitted.IsZero() {
 		age = s.now().Sub(submitted)
@@ -407,7 +407,7 @@ func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, wan
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		return s.finish(req, want, serial, info, trust)
+		return s.finish(req, want, serial, info.Certificate, trust)
 	case atlas.StatusPending:
 		return Bundle{}, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
@@ -431,21 +431,28 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 // finish checks the certificate Atlas returned against the request and
 // builds the chain. Every path ends here, so no certificate reaches a
 // request unless it certifies the CSR's key with the names and subject the
-// request asked for, whatever serial the request's annotations named.
-func (s *Signer) finish(req Request, want expected, serial string, info *atlas.CertificateInfo, trust []string) (Bundle, error) {
-	if err := samePublicKey([]byte(info.Certificate), req.Details.CSR); err != nil {
+// request asked for, whatever serial the request's annotations named. The
+// leaf is parsed once for all three steps; Atlas returns one certificate,
+// and an answer that is not exactly one fails the request, as a retry gets
+// the same answer.
+func (s *Signer) finish(req Request, want expected, serial, leafPEM string, trust *chain.Trust) (Bundle, error) {
+	leaf, err := chain.ParseLeaf([]byte(leafPEM))
+	if err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
 	}
-	if err := matchesRequest([]byte(info.Certificate), want); err != nil {
+	if err := samePublicKey(leaf, req.Details.CSR); err != nil {
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
+	}
+	if err := issuance.CheckIssued(leaf, want.mapped, want.policy); err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s does not match the request: %w", serial, err)}
 	}
-	built, err := chain.Build([]byte(info.Certificate), trust)
+	built, err := trust.Build(leaf)
 	if err != nil {
 		return Bundle{}, fmt.Errorf("build chain for %s: %w", serial, err)
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: info.Certificate, trust: trust})
+	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust})
 	return b, nil
 }
 
@@ -608,23 +615,9 @@ func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
 	return pki.DecodeX509CertificateBytes(certPEM)
 }
 
-// matchesRequest checks the certificate's names and subject against the
-// mapped request.
-func matchesRequest(certPEM []byte, want expected) error {
-	cert, err := parseCertificate(certPEM)
-	if err != nil {
-		return fmt.Errorf("parse issued certificate: %w", err)
-	}
-	return issuance.CheckIssued(cert, want.mapped, want.policy)
-}
-
 // samePublicKey guards against handing out a certificate for another key:
 // whatever Atlas returns must certify the key of the request.
-func samePublicKey(certPEM, csrPEM []byte) error {
-	cert, err := parseCertificate(certPEM)
-	if err != nil {
-		return fmt.Errorf("parse issued certificate: %w", err)
-	}
+func samePublicKey(cert *x509.Certificate, csrPEM []byte) error {
 	csr, err := pki.DecodeX509CertificateRequestBytes(csrPEM)
 	if err != nil {
 		return fmt.Errorf("parse CSR: %w", err)
