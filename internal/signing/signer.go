@@ -324,36 +324,64 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 	return Bundle{}, false, nil
 }
 
+// twinFreshness is how old the first request's ISSUED status may be for a
+// twin to take its certificate without asking Atlas again. cert-manager
+// creates a twin within a second or two of the first request's issuance,
+// while this process still keeps the first certificate (issuedCertificates
+// keeps it for a grace of the same length after it settles). Within the
+// window the twin gets exactly what the first request's Secret already
+// holds: the twin is for the same Certificate revision and key, so skipping
+// the GET hands out nothing the Secret does not have, and a status read is
+// itself only a snapshot: a revocation a moment after it is missed just the
+// same. Past the window the status is read again.
+const twinFreshness = 10 * time.Second
+
 // collectTwin serves a request from the certificate of its twin: another
 // request for the same key and contents submitted moments ago
 // (cert-manager creates such twins at times), so that one certificate
 // serves both. The twin's certificate may have been revoked since (kubectl
 // atlas certificate revoke, the Atlas portal), which no memory of this
-// process can know, so its status is fetched before it is reused: one GET
-// instead of the POST it saves. done is false when it is revoked or will
-// never be issued, and the request is submitted on its own.
+// process can know, so its status is fetched before it is reused (one GET
+// instead of the POST it saves), unless this process read it ISSUED less
+// than twinFreshness ago. done is false when it is revoked or will never
+// be issued, and the request is submitted on its own.
 func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust *chain.Trust) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
-	info, err := cl.RetrieveCertificate(ctx, first.serial)
-	if err != nil {
-		return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+	leafPEM, seen, fresh := s.freshTwin(first)
+	status := atlas.StatusIssued
+	if !fresh {
+		info, err := cl.RetrieveCertificate(ctx, first.serial)
+		if err != nil {
+			return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+		}
+		leafPEM, seen, status = info.Certificate, s.now(), info.Status
 	}
-	if info.Status != atlas.StatusIssued && info.Status != atlas.StatusPending {
-		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", info.Status)
+	if status != atlas.StatusIssued && status != atlas.StatusPending {
+		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", status)
 		return Bundle{}, false, nil
 	}
-	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
+	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial, "statusRead", !fresh)
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
 		return Bundle{}, true, fmt.Errorf("persist serial %s: %w", first.serial, err)
 	}
-	if info.Status == atlas.StatusPending {
+	if status == atlas.StatusPending {
 		return Bundle{}, true, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", first.serial),
 			RequeueAfter: pollInterval(s.now().Sub(first.at)),
 		}
 	}
-	b, err = s.finish(req, want, first.serial, info.Certificate, trust)
+	b, err = s.finish(req, want, first.serial, leafPEM, seen, trust)
 	return b, true, err
+}
+
+// freshTwin returns the first request's certificate when this process
+// read its status ISSUED less than twinFreshness ago, and when.
+func (s *Signer) freshTwin(first submission) (leafPEM string, seenIssued time.Time, ok bool) {
+	kept, ok := s.issued.get(first.uid)
+	if !ok || kept.serial != first.serial || kept.seenIssued.IsZero() || s.now().Sub(kept.seenIssued) >= twinFreshness {
+		return "", time.Time{}, false
+	}
+	return kept.leaf, kept.seenIssued, true
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
@@ -378,11 +406,11 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.submissions.put(cl, mapped, serial, s.now())
+	s.submissions.put(cl, mapped, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
 	s.failpoint(failpoint.AfterSubmit)
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
-		return s.finish(req, want, serial, info.Certificate, trust)
+		return s.finish(req, want, serial, info.Certificate, s.now(), trust)
 	}
 	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
@@ -407,7 +435,7 @@ func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, wan
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		return s.finish(req, want, serial, info.Certificate, trust)
+		return s.finish(req, want, serial, info.Certificate, s.now(), trust)
 	case atlas.StatusPending:
 		return Bundle{}, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
@@ -428,14 +456,14 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 	return signError("retrieve certificate "+serial, err)
 }
 
-// finish checks the certificate Atlas returned against the request and
-// builds the chain. Every path ends here, so no certificate reaches a
-// request unless it certifies the CSR's key with the names and subject the
-// request asked for, whatever serial the request's annotations named. The
-// leaf is parsed once for all three steps; Atlas returns one certificate,
-// and an answer that is not exactly one fails the request, as a retry gets
-// the same answer.
-func (s *Signer) finish(req Request, want expected, serial, leafPEM string, trust *chain.Trust) (Bundle, error) {
+// finish checks the certificate Atlas returned (leafPEM, whose status
+// Atlas reported ISSUED at seenIssued) against the request and builds the
+// chain. Every path ends here, so no certificate reaches a request unless it
+// certifies the CSR's key with the names and subject the request asked for,
+// whatever serial the request's annotations named. The leaf is parsed once
+// for all three steps; Atlas returns one certificate, and an answer that is
+// not exactly one fails the request, as a retry gets the same answer.
+func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seenIssued time.Time, trust *chain.Trust) (Bundle, error) {
 	leaf, err := chain.ParseLeaf([]byte(leafPEM))
 	if err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
@@ -452,7 +480,7 @@ func (s *Signer) finish(req Request, want expected, serial, leafPEM string, trus
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust})
+	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust, seenIssued: seenIssued})
 	return b, nil
 }
 

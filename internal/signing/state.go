@@ -159,6 +159,9 @@ type issuedCertificate struct {
 	serial string
 	leaf   string
 	trust  *chain.Trust
+	// seenIssued is when Atlas last answered that the certificate is
+	// ISSUED, for a twin request (collectTwin).
+	seenIssued time.Time
 }
 
 // bundle builds the kept certificate's bundle again.
