@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
 )
@@ -47,17 +49,45 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	h := Health{CheckedAt: s.now()}
 	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
 	defer cancel()
-	err := s.check(ctx, iss, &h)
+	secret, err := s.check(ctx, iss, &h)
+	if err == nil {
+		s.checks.Set(iss.Key, secret, accountTTL)
+	} else {
+		s.checks.Delete(iss.Key)
+	}
 	s.Metrics.observeCheck(iss, h, err)
 	return h, err
 }
 
-func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
+// secretVersion is one version of a Secret.
+type secretVersion struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// CheckedWith reports whether the issuer's last check succeeded with this
+// version of its Secret. An event for that version (the informer's first
+// sight of a Secret that the check read from the API before the informer
+// had it, or a resync) says nothing the check did not already see, and
+// checking again costs three Atlas calls. A check that failed, a changed
+// or recreated Secret, and a deleted issuer all make it false.
+func (s *Signer) CheckedWith(issuerKey string, uid types.UID, resourceVersion string) bool {
+	v, ok := s.checks.Get(issuerKey)
+	return ok && uid != "" && v == secretVersion{uid, resourceVersion}
+}
+
+func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) (secretVersion, error) {
 	cl, creds, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
-		return loadError(err)
+		return secretVersion{}, loadError(err)
 	}
 	h.CredentialsNotAfter = creds.NotAfter
+	v := secretVersion{creds.SecretUID, creds.SecretResourceVersion}
+	return v, s.checkAccount(ctx, iss, cl, h)
+}
+
+// checkAccount makes the check's Atlas calls.
+func (s *Signer) checkAccount(ctx context.Context, iss Issuer, cl *atlas.Client, h *Health) error {
 
 	policy, err := cl.ValidationPolicy(ctx)
 	if err != nil {

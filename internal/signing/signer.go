@@ -42,6 +42,7 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
+	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // Issuer is an AtlasIssuer or AtlasClusterIssuer resolved to what signing
@@ -115,6 +116,7 @@ type Signer struct {
 
 	clock        clock.PassiveClock
 	accounts     accountStates
+	checks       *ttlcache.Cache[string, secretVersion]
 	issued       *issuedCertificates
 	fingerprints fingerprints
 	submissions  recentSubmissions
@@ -136,6 +138,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		lookupMaxPages: 20,
 		clock:          clk,
 		accounts:       newAccountStates(clk),
+		checks:         ttlcache.New[string, secretVersion](accountsMax, time.Hour, clk),
 		issued:         newIssuedCertificates(5*time.Minute, clk),
 		fingerprints:   newFingerprints(clk),
 		submissions:    newRecentSubmissions(clk),
