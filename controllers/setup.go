@@ -269,7 +269,7 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 			if err != nil || r.Secret != key {
 				continue
 			}
-			if checked(signing.IssuerRef{Kind: gk.Kind, Namespace: iss.GetNamespace(), Name: iss.GetName()}.Key()) {
+			if checked(signing.IssuerRef{Kind: r.Kind, Namespace: iss.GetNamespace(), Name: iss.GetName()}.Key()) {
 				continue
 			}
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(iss)})
