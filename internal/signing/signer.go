@@ -353,11 +353,12 @@ func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request,
 	leafPEM, seen, fresh := s.freshTwin(first)
 	status := atlas.StatusIssued
 	if !fresh {
+		asked := s.now()
 		info, err := cl.RetrieveCertificate(ctx, first.serial)
 		if err != nil {
 			return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
 		}
-		leafPEM, seen, status = info.Certificate, s.now(), info.Status
+		leafPEM, seen, status = info.Certificate, asked, info.Status
 	}
 	if status != atlas.StatusIssued && status != atlas.StatusPending {
 		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", status)
@@ -411,9 +412,10 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 	}
 	s.submissions.put(cl, mapped, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
 	s.failpoint(failpoint.AfterSubmit)
+	asked := s.now()
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
-		return s.finish(req, want, serial, info.Certificate, s.now(), trust)
+		return s.finish(req, want, serial, info.Certificate, asked, trust)
 	}
 	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
@@ -432,13 +434,14 @@ func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, wan
 	if !submitted.IsZero() {
 		age = s.now().Sub(submitted)
 	}
+	asked := s.now()
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err != nil {
 		return Bundle{}, s.collectError(serial, err, age)
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		return s.finish(req, want, serial, info.Certificate, s.now(), trust)
+		return s.finish(req, want, serial, info.Certificate, asked, trust)
 	case atlas.StatusPending:
 		return Bundle{}, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
@@ -459,13 +462,14 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 	return signError("retrieve certificate "+serial, err)
 }
 
-// finish checks the certificate Atlas returned (leafPEM, whose status
-// Atlas reported ISSUED at seenIssued) against the request and builds the
-// chain. Every path ends here, so no certificate reaches a request unless it
-// certifies the CSR's key with the names and subject the request asked for,
-// whatever serial the request's annotations named. The leaf is parsed once
-// for all three steps; Atlas returns one certificate, and an answer that is
-// not exactly one fails the request, as a retry gets the same answer.
+// finish checks the certificate Atlas returned against the request and
+// builds the chain. seenIssued is when the GET that reported it ISSUED was
+// sent, so that the status's age is never understated. Every path ends
+// here, so no certificate reaches a request unless it certifies the CSR's
+// key with the names and subject the request asked for, whatever serial the
+// request's annotations named. The leaf is parsed once for all three
+// steps; Atlas returns one certificate, and an answer that is not exactly
+// one fails the request, as a retry gets the same answer.
 func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seenIssued time.Time, trust *chain.Trust) (Bundle, error) {
 	leaf, err := chain.ParseLeaf([]byte(leafPEM))
 	if err != nil {

@@ -131,6 +131,29 @@ func TestTwinAfterFreshnessCostsOneGet(t *testing.T) {
 	}
 }
 
+// The window counts from when the GET that saw ISSUED was sent, not from
+// its answer: a slow answer leaves the twin less of the window.
+func TestTwinFreshnessCountsFromTheGet(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	first := e.request("slow-get.example.com", false)
+	e.fake.SetCallHook(func(op string) {
+		if op == fake.OpRetrieveCertificate {
+			e.clock.SetTime(e.clock.Now().Add(twinFreshness))
+		}
+	})
+	if _, err := e.signer.Sign(context.Background(), first, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetCallHook(nil)
+	gets := e.calls(fake.OpRetrieveCertificate)
+	if _, err := e.signer.Sign(context.Background(), twin(e, first, "slow-get-2"), e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.calls(fake.OpRetrieveCertificate) - gets; n != 1 {
+		t.Errorf("the twin made %d GETs, want 1: the status it would reuse was read a window ago", n)
+	}
+}
+
 // TestTwinOfRevokedCertificate: a certificate revoked after it was issued
 // (here through the Atlas API, as kubectl atlas certificate revoke does) is
 // never handed to a twin once its ISSUED status is older than
