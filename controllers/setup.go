@@ -233,8 +233,8 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 }
 
 // issuersUsingSecret maps a Secret event to the issuers of one kind that
-// read it, leaving out those whose last check succeeded with the version
-// the event shows (checkedWith).
+// read it, leaving out those whose running or last successful check read
+// the version the event shows (checkedWith).
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
@@ -278,9 +278,9 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 	}
 }
 
-// checkedWith returns whether an issuer's last check succeeded with the
-// Secret version of the event, which then needs no check: a new issuer's
-// first check often reads its Secret from the API before the Secret
+// checkedWith returns whether an issuer's running or last successful check
+// read the Secret version of the event, which then needs no check: a new
+// issuer's first check can read its Secret from the API before the Secret
 // informer has delivered it, and the informer's late Add would check the
 // issuer a second time within a second, for three more Atlas calls. Only a
 // version the cache still holds counts, so that a delete (gone from the

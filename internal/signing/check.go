@@ -49,10 +49,8 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	h := Health{CheckedAt: s.now()}
 	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
 	defer cancel()
-	secret, err := s.check(ctx, iss, &h)
-	if err == nil {
-		s.checks.Set(iss.Key, secret, accountTTL)
-	} else {
+	err := s.check(ctx, iss, &h)
+	if err != nil {
 		s.checks.Delete(iss.Key)
 	}
 	s.Metrics.observeCheck(iss, h, err)
@@ -65,29 +63,27 @@ type secretVersion struct {
 	resourceVersion string
 }
 
-// CheckedWith reports whether the issuer's last check succeeded with this
-// version of its Secret. An event for that version (the informer's first
-// sight of a Secret that the check read from the API before the informer
-// had it, or a resync) says nothing the check did not already see, and
-// checking again costs three Atlas calls. A check that failed, a changed
-// or recreated Secret, and a deleted issuer all make it false.
+// CheckedWith reports whether the issuer's check that is running or last
+// succeeded read this version of its Secret. An event for that version
+// (the informer's first sight of a Secret that the check read from the API
+// before the informer had it, or a resync) says nothing the check does not
+// see, and checking again costs three Atlas calls. A check that failed, a
+// changed or recreated Secret, and a deleted issuer all make it false; a
+// running check that fails is retried by issuer-lib in any case.
 func (s *Signer) CheckedWith(issuerKey string, uid types.UID, resourceVersion string) bool {
 	v, ok := s.checks.Get(issuerKey)
 	return ok && uid != "" && v == secretVersion{uid, resourceVersion}
 }
 
-func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) (secretVersion, error) {
+func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	cl, creds, err := s.Loader.Load(ctx, iss.Secret, iss.Endpoint)
 	if err != nil {
-		return secretVersion{}, loadError(err)
+		return loadError(err)
 	}
 	h.CredentialsNotAfter = creds.NotAfter
-	v := secretVersion{creds.SecretUID, creds.SecretResourceVersion}
-	return v, s.checkAccount(ctx, iss, cl, h)
-}
-
-// checkAccount makes the check's Atlas calls.
-func (s *Signer) checkAccount(ctx context.Context, iss Issuer, cl *atlas.Client, h *Health) error {
+	// Recorded before the Atlas calls: the Secret's late Add may well
+	// arrive while they run.
+	s.checks.Set(iss.Key, secretVersion{creds.SecretUID, creds.SecretResourceVersion}, accountTTL)
 
 	policy, err := cl.ValidationPolicy(ctx)
 	if err != nil {
