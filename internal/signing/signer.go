@@ -114,8 +114,10 @@ type Signer struct {
 	// lookupPerPage and lookupMaxPages bound the stats pages a lookup reads.
 	lookupPerPage, lookupMaxPages int
 
-	clock        clock.PassiveClock
-	accounts     accountStates
+	clock    clock.PassiveClock
+	accounts accountStates
+	// checks holds, per issuer key, the Secret version its running or
+	// last successful check read (CheckedWith).
 	checks       *ttlcache.Cache[string, secretVersion]
 	issued       *issuedCertificates
 	fingerprints fingerprints
@@ -329,8 +331,8 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 
 // twinFreshness is how old the first request's ISSUED status may be for a
 // twin to take its certificate without asking Atlas again. cert-manager
-// creates a twin within a second or two of the first request's issuance,
-// while this process still keeps the first certificate (issuedCertificates
+// creates a twin moments after the first request's issuance, while this
+// process still keeps the first certificate (issuedCertificates
 // keeps it for a grace of the same length after it settles). Within the
 // window the twin gets exactly what the first request's Secret already
 // holds: the twin is for the same Certificate revision and key, so skipping
