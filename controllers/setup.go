@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -232,10 +233,12 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 }
 
 // issuersUsingSecret maps a Secret event to the issuers of one kind that
-// read it.
+// read it, leaving out those whose running or last successful check read
+// the version the event shows (checkedWith).
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
+		checked := cs.checkedWith(ctx, secret)
 		var issuers []client.Object
 		switch gk {
 		case issuerGK:
@@ -262,11 +265,36 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 		}
 		var reqs []reconcile.Request
 		for _, iss := range issuers {
-			if r, err := v1alpha1.Resolve(iss, cs.issuers.ClusterResourceNamespace); err == nil && r.Secret == key {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(iss)})
+			r, err := v1alpha1.Resolve(iss, cs.issuers.ClusterResourceNamespace)
+			if err != nil || r.Secret != key {
+				continue
 			}
+			if checked(signing.IssuerRef{Kind: r.Kind, Namespace: iss.GetNamespace(), Name: iss.GetName()}.Key()) {
+				continue
+			}
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(iss)})
 		}
 		return reqs
+	}
+}
+
+// checkedWith returns whether an issuer's running or last successful check
+// read the Secret version of the event, which then needs no check: a new
+// issuer's first check can read its Secret from the API before the Secret
+// informer has delivered it, and the informer's late Add would check the
+// issuer a second time within a second, for three more Atlas calls. Only a
+// version the cache still holds counts, so that a delete (gone from the
+// cache before its event is handled) and the old side of an update are
+// never skipped; a changed or recreated Secret has another version.
+func (cs *controllerSetup) checkedWith(ctx context.Context, secret client.Object) func(issuerKey string) bool {
+	cur := &metav1.PartialObjectMetadata{}
+	cur.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := cs.cache.Get(ctx, client.ObjectKeyFromObject(secret), cur); err != nil ||
+		cur.UID != secret.GetUID() || cur.ResourceVersion != secret.GetResourceVersion() || cs.issuers.signer == nil {
+		return func(string) bool { return false }
+	}
+	return func(issuerKey string) bool {
+		return cs.issuers.signer.CheckedWith(issuerKey, cur.UID, cur.ResourceVersion)
 	}
 }
 

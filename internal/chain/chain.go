@@ -41,65 +41,99 @@ type Bundle struct {
 	CAPEM []byte
 }
 
-// Build orders the trust chain from the leaf upward by issuer and subject,
-// not by the position Atlas returned them in (the documented order is
-// issuing CA first, root last, but clients have been seen to sort instead of
-// trusting it), and verifies the leaf's signature against each link.
-func Build(leafPEM []byte, trustChain []string) (*Bundle, error) {
-	leafCerts, err := pki.DecodeX509CertificateSetBytes(leafPEM)
+// ParseLeaf parses the certificate Atlas returned, which must be exactly
+// one.
+func ParseLeaf(leafPEM []byte) (*x509.Certificate, error) {
+	certs, err := pki.DecodeX509CertificateSetBytes(leafPEM)
 	if err != nil {
 		return nil, fmt.Errorf("parse certificate: %w", err)
 	}
-	if len(leafCerts) != 1 {
-		return nil, fmt.Errorf("parse certificate: want exactly one certificate, got %d", len(leafCerts))
+	if len(certs) != 1 {
+		return nil, fmt.Errorf("parse certificate: want exactly one certificate, got %d", len(certs))
 	}
-	leaf := leafCerts[0]
+	return certs[0], nil
+}
 
-	var pool []*x509.Certificate
-	for i, p := range trustChain {
-		certs, err := pki.DecodeX509CertificateSetBytes([]byte(p))
-		if err != nil {
-			return nil, fmt.Errorf("parse trust chain element %d: %w", i, err)
-		}
-		pool = append(pool, certs...)
-	}
-
-	path := []*x509.Certificate{leaf}
-	used := make([]bool, len(pool))
-	for cur := leaf; !isSelfSigned(cur); {
-		next := -1
-		for i, c := range pool {
-			if used[i] || !bytes.Equal(cur.RawIssuer, c.RawSubject) {
-				continue
-			}
-			if cur.CheckSignatureFrom(c) == nil {
-				next = i
+// Build orders the trust chain from the leaf upward by issuer and subject,
+// not by the position Atlas returned them in (the documented order is
+// issuing CA first, root last, but clients have been seen to sort instead of
+// trusting it), and verifies the leaf's signature against its issuer. The
+// links above the leaf were verified once, by ParseTrust, so a bundle costs
+// one signature check.
+func (t *Trust) Build(leaf *x509.Certificate) (*Bundle, error) {
+	first := -1
+	if !isSelfSigned(leaf) {
+		for i, c := range t.certs {
+			if bytes.Equal(leaf.RawIssuer, c.RawSubject) && leaf.CheckSignatureFrom(c) == nil {
+				first = i
 				break
 			}
 		}
-		if next < 0 {
-			break
+	}
+	if first < 0 {
+		if len(t.certs) > 0 {
+			return nil, errors.New("the trust chain has no certificate that issued the leaf")
 		}
-		used[next] = true
-		cur = pool[next]
-		path = append(path, cur)
+		return &Bundle{ChainPEM: encode(leaf)}, nil
 	}
-	if len(path) == 1 && len(pool) > 0 {
-		return nil, errors.New("the trust chain has no certificate that issued the leaf")
-	}
-
+	path := t.paths[first]
 	top := path[len(path)-1]
-	var chainCerts []*x509.Certificate
-	if len(path) > 1 && isSelfSigned(top) {
-		chainCerts = path[:len(path)-1]
-	} else {
-		chainCerts = path
+	chainCerts := []*x509.Certificate{leaf}
+	above := path
+	if t.selfSigned[top] {
+		above = path[:len(path)-1]
 	}
-	b := &Bundle{ChainPEM: encode(chainCerts...)}
-	if len(path) > 1 {
-		b.CAPEM = encode(top)
+	for _, i := range above {
+		chainCerts = append(chainCerts, t.certs[i])
 	}
-	return b, nil
+	return &Bundle{ChainPEM: encode(chainCerts...), CAPEM: encode(t.certs[top])}, nil
+}
+
+// links computes, for each certificate of the pool, the path upward from
+// it: itself, then each next certificate that issued the one before
+// (matching subject and a valid signature, the first such in pool order
+// that the path has not used), until a self-signed certificate or one whose
+// issuer the pool does not hold. The path from a certificate never depends
+// on the leaf below it, so it is computed once per trust chain.
+func links(pool []*x509.Certificate) (paths [][]int, selfSigned []bool) {
+	selfSigned = make([]bool, len(pool))
+	for i, c := range pool {
+		selfSigned[i] = isSelfSigned(c)
+	}
+	// issued[i][j]: pool[j] issued pool[i]; each pair is verified once.
+	issued := make([][]bool, len(pool))
+	for i, c := range pool {
+		issued[i] = make([]bool, len(pool))
+		if selfSigned[i] {
+			continue
+		}
+		for j, p := range pool {
+			issued[i][j] = bytes.Equal(c.RawIssuer, p.RawSubject) && c.CheckSignatureFrom(p) == nil
+		}
+	}
+	paths = make([][]int, len(pool))
+	for start := range pool {
+		used := make([]bool, len(pool))
+		used[start] = true
+		path := []int{start}
+		for cur := start; !selfSigned[cur]; {
+			next := -1
+			for j := range pool {
+				if !used[j] && issued[cur][j] {
+					next = j
+					break
+				}
+			}
+			if next < 0 {
+				break
+			}
+			used[next] = true
+			cur = next
+			path = append(path, cur)
+		}
+		paths[start] = path
+	}
+	return paths, selfSigned
 }
 
 func isSelfSigned(c *x509.Certificate) bool {

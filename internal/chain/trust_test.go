@@ -22,7 +22,7 @@ import (
 	"testing"
 )
 
-func TestValidateTrust(t *testing.T) {
+func TestParseTrust(t *testing.T) {
 	root := mint(t, "Root", nil, true)
 	inter := mint(t, "Issuing CA", root, true)
 	leaf := mint(t, "leaf.example", inter, false)
@@ -44,15 +44,15 @@ func TestValidateTrust(t *testing.T) {
 		{"an end-entity certificate", []string{leaf.pem, root.pem}, `"CN=leaf.example" is not a CA`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ValidateTrust(tc.trust)
+			_, err := ParseTrust(tc.trust)
 			if tc.want == "" {
 				if err != nil {
-					t.Fatalf("ValidateTrust() = %v, want nil", err)
+					t.Fatalf("ParseTrust() = %v, want nil", err)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ValidateTrust() = %v, want an error with %q", err, tc.want)
+				t.Fatalf("ParseTrust() = %v, want an error with %q", err, tc.want)
 			}
 		})
 	}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
@@ -97,6 +98,10 @@ type Credentials struct {
 	ClientCertificate tls.Certificate
 	// NotAfter is when the mTLS client certificate expires.
 	NotAfter time.Time
+	// SecretUID and SecretResourceVersion are the version of the Secret
+	// these were read from.
+	SecretUID             types.UID
+	SecretResourceVersion string
 
 	// secret (namespace/name) and certKey name what validAt's errors
 	// point at.
@@ -176,12 +181,14 @@ func parse(secret *corev1.Secret) (*Credentials, error) {
 		return nil, classifyKeyPairError(ref, certKey, keyKey, err)
 	}
 	return &Credentials{
-		APIKey:            strings.TrimSpace(string(apiKey)),
-		APISecret:         strings.TrimSpace(string(apiSecret)),
-		ClientCertificate: cert,
-		NotAfter:          cert.Leaf.NotAfter,
-		secret:            ref,
-		certKey:           certKey,
+		APIKey:                strings.TrimSpace(string(apiKey)),
+		APISecret:             strings.TrimSpace(string(apiSecret)),
+		ClientCertificate:     cert,
+		NotAfter:              cert.Leaf.NotAfter,
+		SecretUID:             secret.UID,
+		SecretResourceVersion: secret.ResourceVersion,
+		secret:                ref,
+		certKey:               certKey,
 	}, nil
 }
 

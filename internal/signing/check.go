@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
 )
@@ -48,8 +50,29 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
 	defer cancel()
 	err := s.check(ctx, iss, &h)
+	if err != nil {
+		s.checks.Delete(iss.Key)
+	}
 	s.Metrics.observeCheck(iss, h, err)
 	return h, err
+}
+
+// secretVersion is one version of a Secret.
+type secretVersion struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// CheckedWith reports whether the issuer's check that is running or last
+// succeeded read this version of its Secret. An event for that version
+// (the informer's first sight of a Secret that the check read from the API
+// before the informer had it, or a resync) says nothing the check does not
+// see, and checking again costs three Atlas calls. A check that failed, a
+// changed or recreated Secret, and a deleted issuer all make it false; a
+// running check that fails is retried by issuer-lib in any case.
+func (s *Signer) CheckedWith(issuerKey string, uid types.UID, resourceVersion string) bool {
+	v, ok := s.checks.Get(issuerKey)
+	return ok && uid != "" && v == secretVersion{uid, resourceVersion}
 }
 
 func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
@@ -58,6 +81,9 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 		return loadError(err)
 	}
 	h.CredentialsNotAfter = creds.NotAfter
+	// Recorded before the Atlas calls: the Secret's late Add may well
+	// arrive while they run.
+	s.checks.Set(iss.Key, secretVersion{creds.SecretUID, creds.SecretResourceVersion}, accountTTL)
 
 	policy, err := cl.ValidationPolicy(ctx)
 	if err != nil {

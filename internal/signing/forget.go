@@ -55,6 +55,7 @@ func (s *Signer) IssuerChanged(old, updated Issuer) {
 // unless another kept issuer uses it, and its metric series, so that no
 // alert keeps firing for an issuer that is gone.
 func (s *Signer) IssuerDeleted(ref IssuerRef) {
+	s.checks.Delete(ref.Key())
 	if st, ok := s.accounts.forget(ref.Key()); ok {
 		s.forgetUnusedClient(st.secret, st.endpoint)
 	}

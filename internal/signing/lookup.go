@@ -22,6 +22,7 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -102,6 +103,9 @@ type submissionKey struct {
 type submission struct {
 	serial string
 	at     time.Time
+	// uid is the request that was submitted, whose issuedCertificates
+	// entry a twin may reuse.
+	uid types.UID
 }
 
 // contentsOf hashes what Atlas is asked for, apart from the key itself and
@@ -134,12 +138,12 @@ func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submi
 	return c.cache.Get(submissionKey{cl, mapped.PublicKeyFingerprint, sum})
 }
 
-func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, serial string, now time.Time) {
+func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, sub submission) {
 	sum, ok := contentsOf(mapped)
 	if !ok {
 		return
 	}
-	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, submission{serial: serial, at: now}, recentWindow)
+	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, sub, recentWindow)
 }
 
 // forget drops the submission remembered for mapped's key and contents, once

@@ -42,6 +42,7 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
+	"github.com/globalsign/atlas-issuer/internal/ttlcache"
 )
 
 // Issuer is an AtlasIssuer or AtlasClusterIssuer resolved to what signing
@@ -113,8 +114,11 @@ type Signer struct {
 	// lookupPerPage and lookupMaxPages bound the stats pages a lookup reads.
 	lookupPerPage, lookupMaxPages int
 
-	clock        clock.PassiveClock
-	accounts     accountStates
+	clock    clock.PassiveClock
+	accounts accountStates
+	// checks holds, per issuer key, the Secret version its running or
+	// last successful check read (CheckedWith).
+	checks       *ttlcache.Cache[string, secretVersion]
 	issued       *issuedCertificates
 	fingerprints fingerprints
 	submissions  recentSubmissions
@@ -136,6 +140,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		lookupMaxPages: 20,
 		clock:          clk,
 		accounts:       newAccountStates(clk),
+		checks:         ttlcache.New[string, secretVersion](accountsMax, time.Hour, clk),
 		issued:         newIssuedCertificates(5*time.Minute, clk),
 		fingerprints:   newFingerprints(clk),
 		submissions:    newRecentSubmissions(clk),
@@ -180,8 +185,8 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	}
 	if kept, ok := s.issued.get(req.Object.GetUID()); ok {
 		// Already signed by this process; the informer is behind.
-		if built, err := chain.Build([]byte(kept.leaf), kept.trust); err == nil {
-			return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: kept.serial}, nil
+		if b, err := kept.bundle(); err == nil {
+			return b, nil
 		}
 	}
 	if req.Details.IsCA {
@@ -297,7 +302,7 @@ func (s *Signer) submittedAt(req Request, intent Intent, ok bool) time.Time {
 // and collects it, or waits while the lookup grace lasts. done is false
 // when nothing was found after the grace, and the request is submitted
 // anew.
-func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust []string) (b Bundle, done bool, err error) {
+func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust *chain.Trust) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
 	serial, found, err := s.lookup(ctx, cl, intent)
 	if pc, ok := errors.AsType[*pendingCandidate](err); ok {
@@ -324,41 +329,70 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 	return Bundle{}, false, nil
 }
 
+// twinFreshness is how old the first request's ISSUED status may be for a
+// twin to take its certificate without asking Atlas again. cert-manager
+// creates a twin moments after the first request's issuance, while this
+// process still keeps the first certificate (issuedCertificates
+// keeps it for a grace of the same length after it settles). Within the
+// window the twin gets exactly what the first request's Secret already
+// holds: the twin is for the same Certificate revision and key, so skipping
+// the GET hands out nothing the Secret does not have, and a status read is
+// itself only a snapshot: a revocation a moment after it is missed just the
+// same. Past the window the status is read again.
+const twinFreshness = 10 * time.Second
+
 // collectTwin serves a request from the certificate of its twin: another
 // request for the same key and contents submitted moments ago
 // (cert-manager creates such twins at times), so that one certificate
 // serves both. The twin's certificate may have been revoked since (kubectl
 // atlas certificate revoke, the Atlas portal), which no memory of this
-// process can know, so its status is fetched before it is reused: one GET
-// instead of the POST it saves. done is false when it is revoked or will
-// never be issued, and the request is submitted on its own.
-func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust []string) (b Bundle, done bool, err error) {
+// process can know, so its status is fetched before it is reused (one GET
+// instead of the POST it saves), unless this process read it ISSUED less
+// than twinFreshness ago. done is false when it is revoked or will never
+// be issued, and the request is submitted on its own.
+func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request, want expected, first submission, trust *chain.Trust) (b Bundle, done bool, err error) {
 	logger := log.FromContext(ctx)
-	info, err := cl.RetrieveCertificate(ctx, first.serial)
-	if err != nil {
-		return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+	leafPEM, seen, fresh := s.freshTwin(first)
+	status := atlas.StatusIssued
+	if !fresh {
+		asked := s.now()
+		info, err := cl.RetrieveCertificate(ctx, first.serial)
+		if err != nil {
+			return Bundle{}, true, s.collectError(first.serial, err, s.now().Sub(first.at))
+		}
+		leafPEM, seen, status = info.Certificate, asked, info.Status
 	}
-	if info.Status != atlas.StatusIssued && info.Status != atlas.StatusPending {
-		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", info.Status)
+	if status != atlas.StatusIssued && status != atlas.StatusPending {
+		logger.Info("the certificate of a request for the same key and contents is not usable; submitting anew", "serial", first.serial, "status", status)
 		return Bundle{}, false, nil
 	}
-	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial)
+	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial, "statusRead", !fresh)
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
 		return Bundle{}, true, fmt.Errorf("persist serial %s: %w", first.serial, err)
 	}
-	if info.Status == atlas.StatusPending {
+	if status == atlas.StatusPending {
 		return Bundle{}, true, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", first.serial),
 			RequeueAfter: pollInterval(s.now().Sub(first.at)),
 		}
 	}
-	b, err = s.finish(req, want, first.serial, info, trust)
+	b, err = s.finish(req, want, first.serial, leafPEM, seen, trust)
 	return b, true, err
+}
+
+// freshTwin returns the first request's certificate when this process
+// read its status ISSUED less than twinFreshness ago, and when.
+func (s *Signer) freshTwin(first submission) (leafPEM string, seenIssued time.Time, ok bool) {
+	kept, ok := s.issued.get(first.uid)
+	if !ok || kept.serial != first.serial || kept.seenIssued.IsZero() || s.now().Sub(kept.seenIssued) >= twinFreshness {
+		return "", time.Time{}, false
+	}
+	return kept.leaf, kept.seenIssued, true
 }
 
 // submit writes the intent, POSTs, and on the common path GETs the
 // certificate at once: one annotation write and two Atlas calls.
-func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust []string) (Bundle, error) {
+func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust *chain.Trust) (Bundle, error) {
 	mapped := want.mapped
 	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
 	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
@@ -378,11 +412,12 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.submissions.put(cl, mapped, serial, s.now())
+	s.submissions.put(cl, mapped, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
 	s.failpoint(failpoint.AfterSubmit)
+	asked := s.now()
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err == nil && info.Status == atlas.StatusIssued {
-		return s.finish(req, want, serial, info, trust)
+		return s.finish(req, want, serial, info.Certificate, asked, trust)
 	}
 	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
@@ -396,18 +431,19 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 }
 
 // collect polls a submitted certificate.
-func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, want expected, serial string, trust []string, submitted time.Time) (Bundle, error) {
+func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, want expected, serial string, trust *chain.Trust, submitted time.Time) (Bundle, error) {
 	age := time.Duration(0)
 	if !submitted.IsZero() {
 		age = s.now().Sub(submitted)
 	}
+	asked := s.now()
 	info, err := cl.RetrieveCertificate(ctx, serial)
 	if err != nil {
 		return Bundle{}, s.collectError(serial, err, age)
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		return s.finish(req, want, serial, info, trust)
+		return s.finish(req, want, serial, info.Certificate, asked, trust)
 	case atlas.StatusPending:
 		return Bundle{}, signer.PendingError{
 			Err:          fmt.Errorf("Atlas is still issuing certificate %s", serial),
@@ -429,23 +465,31 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 }
 
 // finish checks the certificate Atlas returned against the request and
-// builds the chain. Every path ends here, so no certificate reaches a
-// request unless it certifies the CSR's key with the names and subject the
-// request asked for, whatever serial the request's annotations named.
-func (s *Signer) finish(req Request, want expected, serial string, info *atlas.CertificateInfo, trust []string) (Bundle, error) {
-	if err := samePublicKey([]byte(info.Certificate), req.Details.CSR); err != nil {
+// builds the chain. seenIssued is when the GET that reported it ISSUED was
+// sent, so that the status's age is never understated. Every path ends
+// here, so no certificate reaches a request unless it certifies the CSR's
+// key with the names and subject the request asked for, whatever serial the
+// request's annotations named. The leaf is parsed once for all three
+// steps; Atlas returns one certificate, and an answer that is not exactly
+// one fails the request, as a retry gets the same answer.
+func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seenIssued time.Time, trust *chain.Trust) (Bundle, error) {
+	leaf, err := chain.ParseLeaf([]byte(leafPEM))
+	if err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
 	}
-	if err := matchesRequest([]byte(info.Certificate), want); err != nil {
+	if err := samePublicKey(leaf, req.Details.CSR); err != nil {
+		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
+	}
+	if err := issuance.CheckIssued(leaf, want.mapped, want.policy); err != nil {
 		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s does not match the request: %w", serial, err)}
 	}
-	built, err := chain.Build([]byte(info.Certificate), trust)
+	built, err := trust.Build(leaf)
 	if err != nil {
 		return Bundle{}, fmt.Errorf("build chain for %s: %w", serial, err)
 	}
 	b := Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: serial}
 	s.failpoint(failpoint.AfterIssue)
-	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: info.Certificate, trust: trust})
+	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust, seenIssued: seenIssued})
 	return b, nil
 }
 
@@ -608,23 +652,9 @@ func parseCertificate(certPEM []byte) (*x509.Certificate, error) {
 	return pki.DecodeX509CertificateBytes(certPEM)
 }
 
-// matchesRequest checks the certificate's names and subject against the
-// mapped request.
-func matchesRequest(certPEM []byte, want expected) error {
-	cert, err := parseCertificate(certPEM)
-	if err != nil {
-		return fmt.Errorf("parse issued certificate: %w", err)
-	}
-	return issuance.CheckIssued(cert, want.mapped, want.policy)
-}
-
 // samePublicKey guards against handing out a certificate for another key:
 // whatever Atlas returns must certify the key of the request.
-func samePublicKey(certPEM, csrPEM []byte) error {
-	cert, err := parseCertificate(certPEM)
-	if err != nil {
-		return fmt.Errorf("parse issued certificate: %w", err)
-	}
+func samePublicKey(cert *x509.Certificate, csrPEM []byte) error {
 	csr, err := pki.DecodeX509CertificateRequestBytes(csrPEM)
 	if err != nil {
 		return fmt.Errorf("parse CSR: %w", err)

@@ -39,11 +39,11 @@ import (
 type accountState struct {
 	// secret and endpoint are what the issuer pointed at, so that its
 	// client can be forgotten with it.
-	secret     types.NamespacedName
-	endpoint   credentials.Endpoint
-	client     *atlas.Client
-	policy     *atlas.ValidationPolicy
-	trustChain []string
+	secret   types.NamespacedName
+	endpoint credentials.Endpoint
+	client   *atlas.Client
+	policy   *atlas.ValidationPolicy
+	trust    *chain.Trust
 }
 
 // Bounds of the account states. Each holds a policy and a trust chain,
@@ -66,21 +66,21 @@ func newAccountStates(clk clock.PassiveClock) accountStates {
 }
 
 // get returns what is kept for the issuer, if it came from client cl.
-func (a accountStates) get(issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, []string) {
+func (a accountStates) get(issuerKey string, cl *atlas.Client) (*atlas.ValidationPolicy, *chain.Trust) {
 	st, ok := a.cache.Get(issuerKey)
 	if !ok || st.client != cl {
 		return nil, nil
 	}
-	return st.policy, st.trustChain
+	return st.policy, st.trust
 }
 
-func (a accountStates) set(iss Issuer, cl *atlas.Client, p *atlas.ValidationPolicy, trust []string) {
-	a.cache.Set(iss.Key, accountState{secret: iss.Secret, endpoint: iss.Endpoint, client: cl, policy: p, trustChain: trust}, accountTTL)
+func (a accountStates) set(iss Issuer, cl *atlas.Client, p *atlas.ValidationPolicy, trust *chain.Trust) {
+	a.cache.Set(iss.Key, accountState{secret: iss.Secret, endpoint: iss.Endpoint, client: cl, policy: p, trust: trust}, accountTTL)
 }
 
 // load returns the policy and trust chain for the issuer's current client,
 // fetching them when the client is new (a restart or a rotated Secret).
-func (a accountStates) load(ctx context.Context, iss Issuer, cl *atlas.Client) (*atlas.ValidationPolicy, []string, error) {
+func (a accountStates) load(ctx context.Context, iss Issuer, cl *atlas.Client) (*atlas.ValidationPolicy, *chain.Trust, error) {
 	if p, trust := a.get(iss.Key, cl); p != nil {
 		return p, trust, nil
 	}
@@ -116,13 +116,15 @@ func (a accountStates) uses(secret types.NamespacedName, ep credentials.Endpoint
 }
 
 // trustChain fetches the account's trust chain and refuses one that is not
-// a few CA certificates, before anything keeps it.
-func trustChain(ctx context.Context, cl *atlas.Client) ([]string, error) {
-	trust, err := cl.TrustChain(ctx)
+// a few CA certificates, before anything keeps it. It is parsed and its
+// links verified here, once per fetch, not for each certificate.
+func trustChain(ctx context.Context, cl *atlas.Client) (*chain.Trust, error) {
+	pems, err := cl.TrustChain(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := chain.ValidateTrust(trust); err != nil {
+	trust, err := chain.ParseTrust(pems)
+	if err != nil {
 		return nil, fmt.Errorf("the answer is not the account's CA certificates: %w", err)
 	}
 	return trust, nil
@@ -138,10 +140,11 @@ func trustChain(ctx context.Context, cl *atlas.Client) ([]string, error) {
 // An entry lives until Settled reports the request settled in the cache,
 // plus a short grace for a reconcile that read the object just before, and
 // at most ttl when no such report comes (Kubernetes CSRs, a deleted
-// request). It keeps the leaf as Atlas returned it and the account's trust
-// chain, shared by every entry of the account; the bundle is built again on
-// a hit: keeping every built bundle costs kilobytes per certificate, a
-// large share of the manager's peak in a burst (docs/performance.md, P4).
+// request). It keeps the leaf as Atlas returned it and the account's parsed
+// trust chain, shared by every entry of the account; the bundle is built
+// again on a hit: keeping every built bundle costs kilobytes per
+// certificate, a large share of the manager's peak in a burst
+// (docs/performance.md, P4).
 type issuedCertificates struct {
 	ttl   time.Duration
 	grace time.Duration
@@ -155,7 +158,23 @@ const issuedMax = 1 << 14
 type issuedCertificate struct {
 	serial string
 	leaf   string
-	trust  []string
+	trust  *chain.Trust
+	// seenIssued is when Atlas last answered that the certificate is
+	// ISSUED, for a twin request (collectTwin).
+	seenIssued time.Time
+}
+
+// bundle builds the kept certificate's bundle again.
+func (e issuedCertificate) bundle() (Bundle, error) {
+	leaf, err := chain.ParseLeaf([]byte(e.leaf))
+	if err != nil {
+		return Bundle{}, err
+	}
+	built, err := e.trust.Build(leaf)
+	if err != nil {
+		return Bundle{}, err
+	}
+	return Bundle{ChainPEM: built.ChainPEM, CAPEM: built.CAPEM, Serial: e.serial}, nil
 }
 
 // Bundle is a signed certificate in the shape issuer-lib wants.

@@ -80,22 +80,50 @@ func TestCompletedLifecycle(t *testing.T) {
 	}
 }
 
-// A twin of a request signed moments ago gets the first request's
-// certificate for one GET, which checks that the certificate is still
-// ISSUED, and never a POST.
-func TestTwinCostsOneGet(t *testing.T) {
+// A twin of a request this process saw ISSUED moments ago gets the first
+// request's certificate with no Atlas call at all, and never a POST.
+func TestTwinWithinFreshnessCostsNoCall(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	first := e.request("twin.example.com", false)
 	b1, err := e.signer.Sign(context.Background(), first, e.iss)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.clock.SetTime(e.clock.Now().Add(twinFreshness - time.Millisecond))
 	before := e.fake.TotalCalls()
-	b2, err := e.signer.Sign(context.Background(), twin(e, first, "twin-2"), e.iss)
+	second := twin(e, first, "twin-2")
+	b2, err := e.signer.Sign(context.Background(), second, e.iss)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, posts := e.fake.TotalCalls()-before, e.calls(fake.OpRequestCertificate); n != 1 || posts != 1 {
+	if n, posts := e.fake.TotalCalls()-before, e.calls(fake.OpRequestCertificate); n != 0 || posts != 1 {
+		t.Errorf("the twin cost %d Atlas calls (POSTs in all %d), want none and still 1 POST", n, posts)
+	}
+	if b1.Serial != b2.Serial || !bytes.Equal(b1.ChainPEM, b2.ChainPEM) || !bytes.Equal(b1.CAPEM, b2.CAPEM) {
+		t.Error("the twin did not get the first request's certificate")
+	}
+	if got := second.Object.GetAnnotations()[v1alpha1.SerialAnnotation]; got != b1.Serial {
+		t.Errorf("serial on the twin = %q, want %s persisted", got, b1.Serial)
+	}
+}
+
+// A twin that comes when the first certificate's status is older than
+// twinFreshness costs one GET, which checks that the certificate is still
+// ISSUED, and never a POST.
+func TestTwinAfterFreshnessCostsOneGet(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	first := e.request("late-twin.example.com", false)
+	b1, err := e.signer.Sign(context.Background(), first, e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.SetTime(e.clock.Now().Add(twinFreshness))
+	before, gets := e.fake.TotalCalls(), e.calls(fake.OpRetrieveCertificate)
+	b2, err := e.signer.Sign(context.Background(), twin(e, first, "late-twin-2"), e.iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, posts := e.fake.TotalCalls()-before, e.calls(fake.OpRequestCertificate); n != 1 || posts != 1 || e.calls(fake.OpRetrieveCertificate) != gets+1 {
 		t.Errorf("the twin cost %d Atlas calls (POSTs in all %d), want 1 GET and still 1 POST", n, posts)
 	}
 	if b1.Serial != b2.Serial || !bytes.Equal(b1.ChainPEM, b2.ChainPEM) || !bytes.Equal(b1.CAPEM, b2.CAPEM) {
@@ -103,10 +131,34 @@ func TestTwinCostsOneGet(t *testing.T) {
 	}
 }
 
+// The window counts from when the GET that saw ISSUED was sent, not from
+// its answer: a slow answer leaves the twin less of the window.
+func TestTwinFreshnessCountsFromTheGet(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	first := e.request("slow-get.example.com", false)
+	e.fake.SetCallHook(func(op string) {
+		if op == fake.OpRetrieveCertificate {
+			e.clock.SetTime(e.clock.Now().Add(twinFreshness))
+		}
+	})
+	if _, err := e.signer.Sign(context.Background(), first, e.iss); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetCallHook(nil)
+	gets := e.calls(fake.OpRetrieveCertificate)
+	if _, err := e.signer.Sign(context.Background(), twin(e, first, "slow-get-2"), e.iss); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.calls(fake.OpRetrieveCertificate) - gets; n != 1 {
+		t.Errorf("the twin made %d GETs, want 1: the status it would reuse was read a window ago", n)
+	}
+}
+
 // TestTwinOfRevokedCertificate: a certificate revoked after it was issued
 // (here through the Atlas API, as kubectl atlas certificate revoke does) is
-// never handed to a twin, even while this process still keeps it; the twin
-// gets a certificate of its own.
+// never handed to a twin once its ISSUED status is older than
+// twinFreshness, even while this process still keeps it; the twin gets a
+// certificate of its own.
 func TestTwinOfRevokedCertificate(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	first := e.request("revoked-twin.example.com", false)
@@ -121,6 +173,7 @@ func TestTwinOfRevokedCertificate(t *testing.T) {
 	if err := cl.RevokeCertificate(context.Background(), b1.Serial, atlas.RevokeRequest{RevocationReason: "keyCompromise"}); err != nil {
 		t.Fatal(err)
 	}
+	e.clock.SetTime(e.clock.Now().Add(twinFreshness))
 	second := twin(e, first, "revoked-twin-2")
 	b2, err := e.signer.Sign(context.Background(), second, e.iss)
 	if err != nil {

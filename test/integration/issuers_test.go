@@ -210,6 +210,26 @@ var _ = Describe("With the periodic re-check turned off", Serial, Ordered, func(
 		Entry("of an AtlasClusterIssuer", true),
 	)
 
+	// The Secret is created just before the issuer, as users and the
+	// benchmark do; however the Secret and issuer events interleave, a new
+	// issuer costs one Check.
+	It("checks a new issuer once", func(ctx SpecContext) {
+		const n = 4
+		before := atlasFake.CallCount(fake.OpQuota)
+		var issuers []issuerapi.Issuer
+		for range n {
+			ns := newNamespace(ctx)
+			secret := createSecretGenerated(ctx, ns, secretData())
+			issuers = append(issuers, createIssuer(ctx, ns, secret.Name))
+		}
+		for _, iss := range issuers {
+			expectIssuerReady(ctx, iss)
+		}
+		Consistently(func() int {
+			return atlasFake.CallCount(fake.OpQuota) - before
+		}).WithTimeout(2*time.Second).WithPolling(polling).Should(Equal(n), "Checks of %d new issuers", n)
+	})
+
 	// Check still saw quota, so only Sign's handling of Atlas's 402 can
 	// take the issuer out of Ready.
 	It("a spent quota at submission makes the issuer not Ready and the request wait", func(ctx SpecContext) {
