@@ -31,8 +31,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-
-	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 )
 
 // deniedRequests gives a CertificateRequest that the approver denied, and
@@ -47,9 +45,7 @@ type deniedRequests struct {
 }
 
 func ourDeniedRequest(cr *cmapi.CertificateRequest) bool {
-	ref := cr.Spec.IssuerRef
-	return ref.Group == v1alpha1.GroupVersion.Group &&
-		(ref.Kind == issuerGK.Kind || ref.Kind == clusterIssuerGK.Kind) &&
+	return ourCertificateRequest(cr) &&
 		cmapiutil.CertificateRequestIsDenied(cr) &&
 		!cmapiutil.CertificateRequestIsApproved(cr) &&
 		cmapiutil.GetCertificateRequestCondition(cr, cmapi.CertificateRequestConditionReady) == nil

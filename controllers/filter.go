@@ -18,10 +18,12 @@ package controllers
 
 import (
 	"maps"
+	"strings"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -64,4 +66,41 @@ func withoutSignerAnnotations(m map[string]string) map[string]string {
 	delete(c, v1alpha1.IntentAnnotation)
 	delete(c, v1alpha1.SerialAnnotation)
 	return c
+}
+
+// reconcilableRequests drops, before the work queue, the events of the
+// requests that issuer-lib's request reconcilers would only fetch from the
+// cache, copy and leave: those addressed to other issuers, and settled
+// CertificateRequests (see settled). The manager cannot ask the API server
+// for its own issuers' requests only, so without it every CertificateRequest
+// and Kubernetes CSR of the cluster, however issued, costs a reconcile per
+// event. It judges request objects only: the issuer watches of the same
+// controllers, which map an issuer to its requests, pass.
+var reconcilableRequests = predicate.NewPredicateFuncs(func(obj client.Object) bool {
+	switch r := obj.(type) {
+	case *cmapi.CertificateRequest:
+		return ourCertificateRequest(r) && !settled(r)
+	case *certificatesv1.CertificateSigningRequest:
+		return ourSigningRequest(r)
+	}
+	return true
+})
+
+// ourCertificateRequest reports whether issuer-lib matches the request's
+// issuerRef to one of our issuer kinds: the group is ours and the kind is
+// one of ours or empty (issuer-lib then takes the first kind of the group).
+// cert-manager makes the issuerRef immutable.
+func ourCertificateRequest(cr *cmapi.CertificateRequest) bool {
+	ref := cr.Spec.IssuerRef
+	return ref.Group == v1alpha1.GroupVersion.Group &&
+		(ref.Kind == "" || ref.Kind == issuerGK.Kind || ref.Kind == clusterIssuerGK.Kind)
+}
+
+// ourSigningRequest reports whether a Kubernetes CSR names an
+// AtlasClusterIssuer, <type identifier>/<name>, the only signer names
+// issuer-lib serves for us: it ignores those of namespaced issuer kinds.
+func ourSigningRequest(csr *certificatesv1.CertificateSigningRequest) bool {
+	kind, name, ok := strings.Cut(csr.Spec.SignerName, "/")
+	return ok && name != "" && !strings.Contains(name, "/") &&
+		kind == (&v1alpha1.AtlasClusterIssuer{}).GetIssuerTypeIdentifier()
 }

@@ -65,3 +65,75 @@ func TestSkipOwnAnnotationWrites(t *testing.T) {
 		})
 	}
 }
+
+func TestReconcilableRequests(t *testing.T) {
+	cr := func(group, kind string, conds ...cmapi.CertificateRequestCondition) *cmapi.CertificateRequest {
+		return &cmapi.CertificateRequest{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "r"},
+			Spec:       cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: group, Kind: kind, Name: "i"}},
+			Status:     cmapi.CertificateRequestStatus{Conditions: conds},
+		}
+	}
+	csr := func(signer string) *certificatesv1.CertificateSigningRequest {
+		return &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: certificatesv1.CertificateSigningRequestSpec{SignerName: signer}}
+	}
+	ready := func(s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
+		return cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: s, Reason: reason}
+	}
+	approved := cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue}
+	group := v1alpha1.GroupVersion.Group
+	for _, tc := range []struct {
+		name string
+		obj  client.Object
+		want bool // reconcile
+	}{
+		{"AtlasIssuer", cr(group, "AtlasIssuer"), true},
+		{"AtlasClusterIssuer", cr(group, "AtlasClusterIssuer", approved), true},
+		{"our group, no kind", cr(group, ""), true},
+		{"pending", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), true},
+		{"initializing", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionUnknown, "Initializing")), true},
+		{"issued", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), false},
+		{"failed", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)), false},
+		{"denied", cr(group, "AtlasIssuer", ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)), false},
+		{"our group, other kind", cr(group, "Issuer"), false},
+		{"cert-manager CA issuer", cr("cert-manager.io", "Issuer", approved), false},
+		{"no group", cr("", "ClusterIssuer"), false},
+		{"group with our suffix", cr("x."+group, "AtlasIssuer"), false},
+		{"csr for a cluster issuer", csr("atlasclusterissuers.hvca.globalsign.com/atlas"), true},
+		{"csr for a namespaced issuer", csr("atlasissuers.hvca.globalsign.com/ns.atlas"), false},
+		{"csr for kubelet", csr("kubernetes.io/kubelet-serving"), false},
+		{"csr with a longer path", csr("atlasclusterissuers.hvca.globalsign.com/a/b"), false},
+		{"csr without a name", csr("atlasclusterissuers.hvca.globalsign.com"), false},
+		{"csr with a look-alike prefix", csr("atlasclusterissuers.hvca.globalsign.com.evil/atlas"), false},
+		// The issuer watches of the request controllers share the filter.
+		{"AtlasIssuer object", &v1alpha1.AtlasIssuer{}, true},
+		{"AtlasClusterIssuer object", &v1alpha1.AtlasClusterIssuer{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := reconcilableRequests
+			got := map[string]bool{
+				"create":  p.Create(event.CreateEvent{Object: tc.obj}),
+				"update":  p.Update(event.UpdateEvent{ObjectOld: tc.obj, ObjectNew: tc.obj}),
+				"delete":  p.Delete(event.DeleteEvent{Object: tc.obj}),
+				"generic": p.Generic(event.GenericEvent{Object: tc.obj}),
+			}
+			for ev, g := range got {
+				if g != tc.want {
+					t.Errorf("%s: reconcile = %v, want %v", ev, g, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestReconcilableRequestsJudgeTheNewVersion(t *testing.T) {
+	pending := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}}}
+	issued := pending.DeepCopy()
+	issued.Status.Conditions = []cmapi.CertificateRequestCondition{{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue}}
+	if reconcilableRequests.Update(event.UpdateEvent{ObjectOld: pending, ObjectNew: issued}) {
+		t.Error("the update that settles a request reconciles it")
+	}
+	if !reconcilableRequests.Update(event.UpdateEvent{ObjectOld: issued, ObjectNew: pending}) {
+		t.Error("a request that is no longer settled is not reconciled")
+	}
+}

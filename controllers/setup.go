@@ -218,7 +218,8 @@ type controllerSetup struct {
 // a metadata-only Secret watch (rotating a Secret re-checks its issuers at
 // once, and no Secret data is cached) and the periodic recheck. For the
 // request reconcilers: the worker count, since the combined controller's
-// ControllerOptions do not reach them in this version.
+// ControllerOptions do not reach them in this version, and the filters
+// that keep requests with nothing to do out of the work queue.
 func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 	gk := gvk.GroupKind()
 	switch {
@@ -228,6 +229,7 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 	case requestGKs[gk]:
 		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(cs.issuers.MaxConcurrentRequests, 1)})
 		b.WithEventFilter(skipOwnAnnotationWrites)
+		b.WithEventFilter(reconcilableRequests)
 	}
 	return nil
 }
