@@ -236,7 +236,10 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 
 // issuersUsingSecret maps a Secret event to the issuers of one kind that
 // read it, leaving out those whose running or last successful check read
-// the version the event shows (checkedWith).
+// the version the event shows (checkedWith). It runs for every Secret event
+// of the watched namespaces, most of them for Secrets no issuer reads, so
+// it lists the issuers of the Secret's namespace from the cache's namespace
+// index without copying them: it only reads their Secret reference.
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
@@ -245,7 +248,7 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 		switch gk {
 		case issuerGK:
 			var list v1alpha1.AtlasIssuerList
-			if err := cs.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace())); err != nil {
+			if err := cs.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
 				log.FromContext(ctx).Error(err, "list AtlasIssuers for secret", "secret", key)
 				return nil
 			}
@@ -257,7 +260,7 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 				return nil
 			}
 			var list v1alpha1.AtlasClusterIssuerList
-			if err := cs.cache.List(ctx, &list); err != nil {
+			if err := cs.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 				log.FromContext(ctx).Error(err, "list AtlasClusterIssuers for secret", "secret", key)
 				return nil
 			}
