@@ -22,6 +22,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // StripUnread is the informer cache transform of every kind but
@@ -50,20 +51,46 @@ func StripUnread(in any) (any, error) {
 	return in, nil
 }
 
-// TrimSettledRequests is the informer cache transform for
-// CertificateRequests. The manager caches every CertificateRequest of the
-// cluster, most of them settled long ago (cert-manager keeps old revisions),
-// and their CSR, certificate chain and CA are most of their size. A request
-// whose Ready condition is True, or False with reason Failed or Denied, is
-// never signed again (issuer-lib returns before Sign for those), so the
-// cache keeps it without spec.request, status.certificate and status.ca.
-// A request still to be signed keeps everything: Sign reads spec.request.
+// TrimRequests is the informer cache transform for CertificateRequests.
+// The manager caches every CertificateRequest of the cluster, most of them
+// settled long ago (cert-manager keeps old revisions) or addressed to other
+// issuers, so the cache keeps of those only what is read from them. What
+// StripUnread drops goes from every request (a kubectl-applied request's
+// last-applied-configuration holds its CSR again).
+//
+// A request still to be signed by our issuers keeps everything: Sign reads
+// its CSR, usages, duration, annotations and creation time.
+//
+// A settled request, whose Ready condition is True, or False with reason
+// Failed or Denied, is never signed or reconciled again: issuer-lib returns
+// before Sign for it, and the request reconcilers' event filter
+// (reconcilableRequests) drops its events. It keeps its name, namespace,
+// UID, resource version, generation, timestamps, labels and finalizers,
+// and the type, status and reason of its conditions, which settled,
+// watchSettled and the predicates read. It loses the rest: its spec, its
+// annotations, owner references, the conditions' messages and times, the
+// certificate and the CA.
+//   - The annotations: the intent and serial annotations matter only
+//     before Ready. issuer-lib's and skipOwnAnnotationWrites' predicates
+//     compare the annotations of two cached versions; between two settled
+//     versions both are empty, and the update that settles a request, whose
+//     annotations then differ, is dropped by reconcilableRequests.
+//   - spec.issuerRef: without it the request leaves issuer-lib's index of
+//     the requests linked to an issuer, so that a change of an issuer
+//     reconciles only its requests still to be signed, not every request it
+//     ever signed.
+//
+// A request for another issuer (see ourCertificateRequest) is never
+// reconciled either; it keeps the same metadata and spec.issuerRef, which
+// tells the filter, issuer-lib's index and the denied-request controller
+// that it is not ours.
+//
 // Nothing writes a cached request back whole: status is applied with
 // server-side apply and annotations with a merge patch, so the trimmed
-// fields are never cleared on the server. What StripUnread drops goes as
-// well (a kubectl-applied request's last-applied-configuration holds its
-// CSR again).
-func TrimSettledRequests(in any) (any, error) {
+// fields are never cleared on the server. An update that makes a request
+// ours or unsettled again arrives whole from the API server and is kept
+// whole.
+func TrimRequests(in any) (any, error) {
 	cr, ok := in.(*cmapi.CertificateRequest)
 	if !ok {
 		return in, nil
@@ -71,12 +98,56 @@ func TrimSettledRequests(in any) (any, error) {
 	if _, err := StripUnread(cr); err != nil {
 		return nil, err
 	}
-	if settled(cr) {
-		cr.Spec.Request = nil
-		cr.Status.Certificate = nil
-		cr.Status.CA = nil
+	switch {
+	case settled(cr):
+		conditions := cr.Status.Conditions
+		for i, c := range conditions {
+			conditions[i] = cmapi.CertificateRequestCondition{
+				Type: canonical(c.Type, cmapi.CertificateRequestConditionReady, cmapi.CertificateRequestConditionApproved,
+					cmapi.CertificateRequestConditionDenied, cmapi.CertificateRequestConditionInvalidRequest),
+				Status: canonical(c.Status, cmmeta.ConditionTrue, cmmeta.ConditionFalse, cmmeta.ConditionUnknown),
+				Reason: canonical(c.Reason, cmapi.CertificateRequestReasonIssued, cmapi.CertificateRequestReasonFailed,
+					cmapi.CertificateRequestReasonDenied, cmapi.CertificateRequestReasonPending, approverReason),
+			}
+		}
+		cr.ObjectMeta = keptMetadata(&cr.ObjectMeta)
+		cr.Spec = cmapi.CertificateRequestSpec{}
+		cr.Status = cmapi.CertificateRequestStatus{Conditions: conditions}
+	case !ourCertificateRequest(cr):
+		cr.ObjectMeta = keptMetadata(&cr.ObjectMeta)
+		cr.Spec = cmapi.CertificateRequestSpec{IssuerRef: cr.Spec.IssuerRef}
+		cr.Status = cmapi.CertificateRequestStatus{}
 	}
 	return cr, nil
+}
+
+// approverReason is the reason of cert-manager's approver on the Approved
+// condition of nearly every request.
+const approverReason = "cert-manager.io"
+
+// canonical returns the constant among known that equals s, or s: a cached
+// settled request then shares the strings of its conditions with every
+// other instead of holding a decoded copy of each.
+func canonical[S ~string](s S, known ...S) S {
+	for _, k := range known {
+		if s == k {
+			return k
+		}
+	}
+	return s
+}
+
+// keptMetadata is what the cache keeps of the metadata of a request that is
+// not reconciled again: what identifies it and its version, its timestamps,
+// labels and finalizers.
+func keptMetadata(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+		ResourceVersion: m.ResourceVersion, Generation: m.Generation,
+		CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp,
+		DeletionGracePeriodSeconds: m.DeletionGracePeriodSeconds,
+		Labels:                     m.Labels, Finalizers: m.Finalizers,
+	}
 }
 
 // settled reports whether the request's Ready condition is True, or False

@@ -19,68 +19,120 @@ package controllers
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 )
 
-func TestTrimSettledRequests(t *testing.T) {
-	request := func(conds ...cmapi.CertificateRequestCondition) *cmapi.CertificateRequest {
-		return &cmapi.CertificateRequest{
-			ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}, Annotations: map[string]string{
-				"a": "b", corev1.LastAppliedConfigAnnotation: `{"spec":{"request":"csr"}}`,
-			}},
-			Spec:   cmapi.CertificateRequestSpec{Request: []byte("csr")},
-			Status: cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca")},
-		}
+// trimCase is a CertificateRequest as the API server sends it, with every
+// field set that the cache transform may drop.
+func trimCase(ref cmmeta.IssuerReference, conds ...cmapi.CertificateRequestCondition) *cmapi.CertificateRequest {
+	now := metav1.NewTime(time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC))
+	for i := range conds {
+		conds[i].Message, conds[i].LastTransitionTime = "why "+string(conds[i].Type), &now
+	}
+	return &cmapi.CertificateRequest{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "r-1", GenerateName: "r-", Namespace: "ns", UID: "uid-1", ResourceVersion: "7", Generation: 1,
+			CreationTimestamp: now, DeletionTimestamp: &now, Labels: map[string]string{"app": "web"}, Finalizers: []string{"f"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}},
+			Annotations: map[string]string{
+				"a": "b", v1alpha1.IntentAnnotation: "1/abc", corev1.LastAppliedConfigAnnotation: `{"spec":{"request":"csr"}}`,
+			},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "cert-manager.io/v1", Kind: "Certificate", Name: "r", UID: "c"}},
+		},
+		Spec: cmapi.CertificateRequestSpec{
+			Request: []byte("csr"), Duration: &metav1.Duration{Duration: time.Hour}, IssuerRef: ref, IsCA: true,
+			Usages: []cmapi.KeyUsage{cmapi.UsageDigitalSignature}, Username: "u", UID: "id", Groups: []string{"g"},
+			Extra: map[string][]string{"k": {"v"}},
+		},
+		Status: cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("crt"), CA: []byte("ca"), FailureTime: &now},
+	}
+}
+
+func TestTrimRequests(t *testing.T) {
+	ours := cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer", Name: "atlas"}
+	oursNoKind := cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Name: "atlas"}
+	otherKind := cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "Issuer", Name: "atlas"}
+	foreign := cmmeta.IssuerReference{Group: "cert-manager.io", Kind: "Issuer", Name: "ca"}
+	cond := func(typ cmapi.CertificateRequestConditionType, s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
+		return cmapi.CertificateRequestCondition{Type: typ, Status: s, Reason: reason}
 	}
 	ready := func(s cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
-		return cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: s, Reason: reason}
+		return cond(cmapi.CertificateRequestConditionReady, s, reason)
 	}
-	approved := cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue}
+	approved := cond(cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue, "cert-manager.io")
+	denied := cond(cmapi.CertificateRequestConditionDenied, cmmeta.ConditionTrue, "policy")
+	// What the cache keeps of a request that is not reconciled again.
+	kept := func(cr *cmapi.CertificateRequest) metav1.ObjectMeta {
+		m := cr.ObjectMeta
+		return metav1.ObjectMeta{
+			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, Generation: m.Generation,
+			CreationTimestamp: m.CreationTimestamp, DeletionTimestamp: m.DeletionTimestamp, Labels: m.Labels, Finalizers: m.Finalizers,
+		}
+	}
+	whole := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+		out, _ := StripUnread(cr.DeepCopy())
+		return out.(*cmapi.CertificateRequest)
+	}
+	settledForm := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+		var conds []cmapi.CertificateRequestCondition
+		for _, c := range cr.Status.Conditions {
+			conds = append(conds, cmapi.CertificateRequestCondition{Type: c.Type, Status: c.Status, Reason: c.Reason})
+		}
+		return &cmapi.CertificateRequest{ObjectMeta: kept(cr), Status: cmapi.CertificateRequestStatus{Conditions: conds}}
+	}
+	foreignForm := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+		return &cmapi.CertificateRequest{ObjectMeta: kept(cr), Spec: cmapi.CertificateRequestSpec{IssuerRef: cr.Spec.IssuerRef}}
+	}
 	for _, tc := range []struct {
-		name    string
-		cr      *cmapi.CertificateRequest
-		trimmed bool
+		name string
+		cr   *cmapi.CertificateRequest
+		want func(*cmapi.CertificateRequest) *cmapi.CertificateRequest
 	}{
-		{"new", request(), false},
-		{"approved", request(approved), false},
-		{"pending", request(approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), false},
-		{"initializing", request(approved, ready(cmmeta.ConditionUnknown, "Initializing")), false},
-		{"issued", request(approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), true},
-		{"failed", request(approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)), true},
-		{"denied", request(ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)), true},
+		{"new", trimCase(ours), whole},
+		{"approved", trimCase(ours, approved), whole},
+		{"pending", trimCase(ours, approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), whole},
+		{"initializing", trimCase(ours, approved, ready(cmmeta.ConditionUnknown, "Initializing")), whole},
+		{"no kind pending", trimCase(oursNoKind, approved), whole},
+		{"denied not yet failed", trimCase(ours, denied), whole},
+		{"issued", trimCase(ours, approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), settledForm},
+		{"failed", trimCase(ours, approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)), settledForm},
+		{"denied", trimCase(ours, denied, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)), settledForm},
+		{"foreign new", trimCase(foreign), foreignForm},
+		{"foreign pending", trimCase(foreign, approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), foreignForm},
+		{"our group, other kind", trimCase(otherKind, approved), foreignForm},
+		{"foreign issued", trimCase(foreign, approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), settledForm},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := TrimSettledRequests(tc.cr)
+			want := tc.want(tc.cr)
+			orig := tc.cr.DeepCopy()
+			out, err := TrimRequests(tc.cr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cr := out.(*cmapi.CertificateRequest)
-			if cr.ManagedFields != nil {
-				t.Error("managedFields kept")
+			got := out.(*cmapi.CertificateRequest)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("cached request (-want +got):\n%s", diff)
 			}
-			if _, ok := cr.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
-				t.Error("last-applied-configuration kept")
-			}
-			if cr.Annotations["a"] != "b" || len(cr.Status.Conditions) != len(tc.cr.Status.Conditions) {
-				t.Error("annotations or conditions changed")
-			}
-			if got := cr.Spec.Request == nil && cr.Status.Certificate == nil && cr.Status.CA == nil; got != tc.trimmed {
-				t.Errorf("trimmed = %v, want %v", got, tc.trimmed)
-			}
-			if !tc.trimmed && (string(cr.Spec.Request) != "csr" || string(cr.Status.Certificate) != "crt") {
-				t.Error("a request still to be signed lost data")
+			// Whatever is dropped, every reader of the cache judges the
+			// request as it would the whole one.
+			if settled(got) != settled(orig) || ourDeniedRequest(got) != ourDeniedRequest(orig) ||
+				reconcilableRequests.Generic(event.GenericEvent{Object: got}) != reconcilableRequests.Generic(event.GenericEvent{Object: orig}) {
+				t.Error("a reader of the cache judges the trimmed request differently")
 			}
 		})
 	}
 	sec := &corev1.Secret{}
-	if out, err := TrimSettledRequests(sec); err != nil || out != sec {
+	if out, err := TrimRequests(sec); err != nil || out != sec {
 		t.Error("other kinds must pass through unchanged")
 	}
 }
@@ -100,7 +152,9 @@ func TestCacheTransformsStripLastApplied(t *testing.T) {
 	}
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	for _, obj := range []metav1.Object{secretMeta, &v1alpha1.AtlasIssuer{}, &v1alpha1.AtlasClusterIssuer{}, &cmapi.CertificateRequest{}} {
+	// A request still to be signed by our issuers, which keeps the rest.
+	request := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group}}}
+	for _, obj := range []metav1.Object{secretMeta, &v1alpha1.AtlasIssuer{}, &v1alpha1.AtlasClusterIssuer{}, request} {
 		t.Run(fmt.Sprintf("%T", obj), func(t *testing.T) {
 			obj.SetAnnotations(map[string]string{"keep": "me", corev1.LastAppliedConfigAnnotation: `{"data":{"apiSecret":"c2VjcmV0"}}`})
 			obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})

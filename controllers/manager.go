@@ -168,10 +168,11 @@ func (o Options) cacheOptions() cache.Options {
 		// read here; the latter holds a Secret's data (see StripUnread).
 		DefaultTransform: StripUnread,
 		ByObject: map[client.Object]cache.ByObject{
-			// Settled CertificateRequests are cached without their CSR and
-			// certificates (see TrimSettledRequests): they are most of the
-			// manager's memory in a cluster with thousands of requests.
-			&cmapi.CertificateRequest{}: {Transform: TrimSettledRequests},
+			// Settled CertificateRequests and other issuers' are cached
+			// with little more than their name and version (see
+			// TrimRequests): they are most of the manager's memory in a
+			// cluster with thousands of requests.
+			&cmapi.CertificateRequest{}: {Transform: TrimRequests},
 		},
 	}
 	if allowed := o.secretNamespaces(); allowed != nil {
