@@ -22,9 +22,6 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	certificatesv1 "k8s.io/api/certificates/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The request reconcilers log every reconcile with the request's name (at
@@ -44,11 +41,7 @@ var _ = Describe("Requests for other issuers", func() {
 		foreignCSR := newCSR(key, "example.com/other-signer")
 		foreignCSR.GenerateName = "foreign-csr-"
 		create(ctx, foreignCSR)
-		foreignCSR.Status.Conditions = append(foreignCSR.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "IntegrationSuite",
-		})
-		_, err := clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, foreignCSR.Name, foreignCSR, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		approveCSR(ctx, foreignCSR)
 
 		// Created after the foreign ones, so that their events were
 		// handled before ours is Ready.

@@ -325,20 +325,6 @@ var _ = Describe("Signing a CertificateRequest", func() {
 })
 
 var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
-	// approveCSR approves through the approval subresource, as kubectl
-	// certificate approve does.
-	approveCSR := func(ctx SpecContext, csr *certificatesv1.CertificateSigningRequest) {
-		GinkgoHelper()
-		csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-			Type:    certificatesv1.CertificateApproved,
-			Status:  corev1.ConditionTrue,
-			Reason:  "IntegrationSuite",
-			Message: "approved by the integration suite",
-		})
-		_, err := clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-	}
-
 	// expectCSRSigned waits for csr's certificate and returns its leaf.
 	expectCSRSigned := func(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) *x509.Certificate {
 		GinkgoHelper()
@@ -395,6 +381,20 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		Expect(key.issued()).To(BeZero())
 	})
 })
+
+// approveCSR approves through the approval subresource, as kubectl
+// certificate approve does.
+func approveCSR(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) {
+	GinkgoHelper()
+	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type:    certificatesv1.CertificateApproved,
+		Status:  corev1.ConditionTrue,
+		Reason:  "IntegrationSuite",
+		Message: "approved by the integration suite",
+	})
+	_, err := clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
+	Expect(err).NotTo(HaveOccurred())
+}
 
 // newCSR is a Kubernetes CSR for a TLS server certificate valid for 48h.
 func newCSR(key testKey, signerName string) *certificatesv1.CertificateSigningRequest {
