@@ -20,6 +20,7 @@ import (
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -119,6 +120,31 @@ func TrimRequests(in any) (any, error) {
 		cr.Status = cmapi.CertificateRequestStatus{}
 	}
 	return cr, nil
+}
+
+// TrimSigningRequests is the informer cache transform for Kubernetes
+// CSRs. The manager caches every CSR of the cluster, most of them the
+// kubelets' and other signers'. Those are never reconciled (see
+// reconcilableRequests), and all that is read of them is the signer name,
+// which tells the filter and issuer-lib's index that they are not ours; the
+// cache keeps that and the metadata keptMetadata keeps. A CSR for our
+// issuers keeps everything: issuer-lib tells one already signed by its
+// certificate, so a CSR of ours is kept whole even once signed. What
+// StripUnread drops goes from every CSR.
+func TrimSigningRequests(in any) (any, error) {
+	csr, ok := in.(*certificatesv1.CertificateSigningRequest)
+	if !ok {
+		return in, nil
+	}
+	if _, err := StripUnread(csr); err != nil {
+		return nil, err
+	}
+	if !ourSigningRequest(csr) {
+		csr.ObjectMeta = keptMetadata(&csr.ObjectMeta)
+		csr.Spec = certificatesv1.CertificateSigningRequestSpec{SignerName: csr.Spec.SignerName}
+		csr.Status = certificatesv1.CertificateSigningRequestStatus{}
+	}
+	return csr, nil
 }
 
 // approverReason is the reason of cert-manager's approver on the Approved

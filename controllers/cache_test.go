@@ -24,6 +24,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/google/go-cmp/cmp"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -137,6 +138,64 @@ func TestTrimRequests(t *testing.T) {
 	}
 }
 
+func TestTrimSigningRequests(t *testing.T) {
+	csr := func(signer string) *certificatesv1.CertificateSigningRequest {
+		now := metav1.NewTime(time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC))
+		return &certificatesv1.CertificateSigningRequest{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: "csr-1", GenerateName: "csr-", UID: "uid-1", ResourceVersion: "7", CreationTimestamp: now,
+				Labels: map[string]string{"app": "web"}, Annotations: map[string]string{v1alpha1.IntentAnnotation: "1/abc"},
+				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}},
+			},
+			Spec: certificatesv1.CertificateSigningRequestSpec{
+				Request: []byte("csr"), SignerName: signer, ExpirationSeconds: new(int32(3600)),
+				Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature}, Username: "u", Groups: []string{"g"},
+			},
+			Status: certificatesv1.CertificateSigningRequestStatus{
+				Conditions:  []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Message: "ok"}},
+				Certificate: []byte("crt"),
+			},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		signer string
+		whole  bool
+	}{
+		{"ours", "atlasclusterissuers.hvca.globalsign.com/atlas", true},
+		{"kubelet", "kubernetes.io/kubelet-serving", false},
+		{"namespaced issuer kind", "atlasissuers.hvca.globalsign.com/ns.atlas", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := csr(tc.signer)
+			want := in.DeepCopy()
+			want.ManagedFields = nil
+			if !tc.whole {
+				want = &certificatesv1.CertificateSigningRequest{
+					ObjectMeta: metav1.ObjectMeta{Name: in.Name, UID: in.UID, ResourceVersion: in.ResourceVersion, CreationTimestamp: in.CreationTimestamp, Labels: in.Labels},
+					Spec:       certificatesv1.CertificateSigningRequestSpec{SignerName: tc.signer},
+				}
+			}
+			orig := in.DeepCopy()
+			out, err := TrimSigningRequests(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*certificatesv1.CertificateSigningRequest)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("cached CSR (-want +got):\n%s", diff)
+			}
+			if reconcilableRequests.Generic(event.GenericEvent{Object: got}) != reconcilableRequests.Generic(event.GenericEvent{Object: orig}) {
+				t.Error("the filter judges the trimmed CSR differently")
+			}
+		})
+	}
+	cr := &cmapi.CertificateRequest{}
+	if out, err := TrimSigningRequests(cr); err != nil || out != cr {
+		t.Error("other kinds must pass through unchanged")
+	}
+}
+
 // TestCacheTransformsStripLastApplied runs every transform the manager's
 // cache uses on each kind it caches, a Secret's metadata first: none may
 // keep kubectl's copy of the applied object, which on a Secret is its data.
@@ -152,9 +211,10 @@ func TestCacheTransformsStripLastApplied(t *testing.T) {
 	}
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	// A request still to be signed by our issuers, which keeps the rest.
+	// Requests still to be signed by our issuers, which keep the rest.
 	request := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group}}}
-	for _, obj := range []metav1.Object{secretMeta, &v1alpha1.AtlasIssuer{}, &v1alpha1.AtlasClusterIssuer{}, request} {
+	csr := &certificatesv1.CertificateSigningRequest{Spec: certificatesv1.CertificateSigningRequestSpec{SignerName: "atlasclusterissuers.hvca.globalsign.com/atlas"}}
+	for _, obj := range []metav1.Object{secretMeta, &v1alpha1.AtlasIssuer{}, &v1alpha1.AtlasClusterIssuer{}, request, csr} {
 		t.Run(fmt.Sprintf("%T", obj), func(t *testing.T) {
 			obj.SetAnnotations(map[string]string{"keep": "me", corev1.LastAppliedConfigAnnotation: `{"data":{"apiSecret":"c2VjcmV0"}}`})
 			obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})

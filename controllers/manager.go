@@ -23,6 +23,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -173,6 +174,8 @@ func (o Options) cacheOptions() cache.Options {
 			// TrimRequests): they are most of the manager's memory in a
 			// cluster with thousands of requests.
 			&cmapi.CertificateRequest{}: {Transform: TrimRequests},
+			// Other signers' CSRs, likewise (see TrimSigningRequests).
+			&certificatesv1.CertificateSigningRequest{}: {Transform: TrimSigningRequests},
 		},
 	}
 	if allowed := o.secretNamespaces(); allowed != nil {
