@@ -63,10 +63,15 @@ func NewSerializer(scheme *runtime.Scheme) *Serializer {
 func (s *Serializer) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	if ev, ok := into.(*metav1.WatchEvent); ok {
 		*ev = metav1.WatchEvent{}
+		gvk := metav1.SchemeGroupVersion.WithKind("WatchEvent")
+		if typ, object, ok := splitEnvelope(data); ok {
+			// Copied: the caller's buffer holds the next frame next.
+			ev.Type, ev.Object.Raw = typ, append([]byte(nil), object...)
+			return ev, &gvk, nil
+		}
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, ev); err != nil {
 			return nil, nil, err
 		}
-		gvk := metav1.SchemeGroupVersion.WithKind("WatchEvent")
 		return ev, &gvk, nil
 	}
 	gvk, ok := LeadingKind(data)
@@ -164,7 +169,41 @@ func LeadingKind(data []byte) (gvk schema.GroupVersionKind, ok bool) {
 	return gv.WithKind(kind), true
 }
 
-// scanner reads the few JSON tokens LeadingKind needs.
+// splitEnvelope reads a watch event written as the API server writes it,
+// {"type":"...","object":{...}}, without decoding the object: its end is
+// found by counting brackets, and its decoder checks it. ok is false for
+// any other shape, which is then decoded in full.
+func splitEnvelope(data []byte) (typ string, object []byte, ok bool) {
+	p := scanner{data: data}
+	if !p.consume('{') {
+		return "", nil, false
+	}
+	if key, ok := p.str(); !ok || key != "type" || !p.consume(':') {
+		return "", nil, false
+	}
+	if typ, ok = p.str(); !ok || !p.consume(',') {
+		return "", nil, false
+	}
+	if key, ok := p.str(); !ok || key != "object" || !p.consume(':') {
+		return "", nil, false
+	}
+	p.skipSpace()
+	start := p.pos
+	end, ok := valueEnd(data, start)
+	if !ok {
+		return "", nil, false
+	}
+	p.pos = end
+	if !p.consume('}') {
+		return "", nil, false
+	}
+	if p.skipSpace(); p.pos != len(data) {
+		return "", nil, false
+	}
+	return typ, data[start:end], true
+}
+
+// scanner reads the few JSON tokens LeadingKind and splitEnvelope need.
 type scanner struct {
 	data []byte
 	pos  int
@@ -227,7 +266,7 @@ func NegotiatedSerializer(scheme *runtime.Scheme) runtime.NegotiatedSerializer {
 		StreamSerializer: &runtime.StreamSerializerInfo{
 			EncodesAsText: true,
 			Serializer:    s,
-			Framer:        k8sjson.Framer,
+			Framer:        Framer,
 		},
 	}}
 }

@@ -17,8 +17,10 @@ limitations under the License.
 package leanjson
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -29,6 +31,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	k8sjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -200,22 +204,35 @@ func TestWatchThroughClientGo(t *testing.T) {
 	}
 }
 
-func BenchmarkDecodeWatchEvent(b *testing.B) {
+// BenchmarkWatchStream decodes a watch stream of 100 request events as
+// client-go does: frames, each frame's envelope, then its object.
+func BenchmarkWatchStream(b *testing.B) {
 	scheme := testScheme(b)
-	frame := []byte(`{"type":"MODIFIED","object":` + request + `}`)
+	var stream bytes.Buffer
+	for range 100 {
+		stream.WriteString(`{"type":"MODIFIED","object":` + request + "}\n")
+	}
 	for _, bc := range []struct {
-		name string
-		dec  runtime.Decoder
-	}{{"apimachinery", apimachineryDecoder(scheme)}, {"lean", leanDecoder(scheme)}} {
+		name   string
+		framer runtime.Framer
+		dec    runtime.Decoder
+	}{
+		{"apimachinery", k8sjson.Framer, apimachineryDecoder(scheme)},
+		{"lean decoder", k8sjson.Framer, leanDecoder(scheme)},
+		{"lean", Framer, leanDecoder(scheme)},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				var ev metav1.WatchEvent
-				if _, _, err := bc.dec.Decode(frame, nil, &ev); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := runtime.Decode(bc.dec, ev.Object.Raw); err != nil {
-					b.Fatal(err)
+				frames := streaming.NewDecoder(bc.framer.NewFrameReader(io.NopCloser(bytes.NewReader(stream.Bytes()))), bc.dec)
+				for range 100 {
+					var ev metav1.WatchEvent
+					if _, _, err := frames.Decode(nil, &ev); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := runtime.Decode(bc.dec, ev.Object.Raw); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 		})
