@@ -44,13 +44,13 @@ import (
 
 // gcHeadroom and gcMinPercent pace the collector unless the environment sets GOGC: the live
 // heap is small most of the time and most allocations are short-lived
-// (decoded watch events and API answers), so a fixed 8 MiB of headroom
+// (decoded watch events and API answers), so a fixed 16 MiB of headroom
 // collects a small heap several times less often than a low GOGC would,
-// while a heap past 32 MiB (a burst of thousands of requests) still grows
+// while a heap past 64 MiB (a burst of thousands of requests) still grows
 // by only a quarter of itself and stays within the chart's memory request
 // (docs/performance.md).
 const (
-	gcHeadroom   = 8 << 20
+	gcHeadroom   = 16 << 20
 	gcMinPercent = 25
 )
 

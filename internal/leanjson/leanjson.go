@@ -65,8 +65,10 @@ func (s *Serializer) Decode(data []byte, defaults *schema.GroupVersionKind, into
 		*ev = metav1.WatchEvent{}
 		gvk := metav1.SchemeGroupVersion.WithKind("WatchEvent")
 		if typ, object, ok := splitEnvelope(data); ok {
-			// Copied: the caller's buffer holds the next frame next.
-			ev.Type, ev.Object.Raw = typ, append([]byte(nil), object...)
+			// Not copied: client-go decodes the event's object before it
+			// reads the next frame into the same buffer, and the decoder
+			// copies whatever it keeps of it.
+			ev.Type, ev.Object.Raw = typ, object
 			return ev, &gvk, nil
 		}
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, ev); err != nil {
