@@ -49,7 +49,9 @@ func leanRequestInformers(cfg *rest.Config, httpClient *http.Client, scheme *run
 	c.APIPath = "/apis"
 	c.ContentType = runtime.ContentTypeJSON
 	c.AcceptContentTypes = runtime.ContentTypeJSON
-	c.NegotiatedSerializer = leanjson.NegotiatedSerializer(scheme)
+	// The cache's transform drops managedFields (TrimRequests): they
+	// need not be decoded.
+	c.NegotiatedSerializer = leanjson.NegotiatedSerializer(scheme, leanjson.WithoutManagedFields())
 	if c.UserAgent == "" {
 		c.UserAgent = rest.DefaultKubernetesUserAgent()
 	}

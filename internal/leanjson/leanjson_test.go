@@ -96,8 +96,8 @@ func apimachineryDecoder(scheme *runtime.Scheme) runtime.Decoder {
 	return codecs.DecoderToVersion(info.Serializer, nil)
 }
 
-func leanDecoder(scheme *runtime.Scheme) runtime.Decoder {
-	n := NegotiatedSerializer(scheme)
+func leanDecoder(scheme *runtime.Scheme, opts ...Option) runtime.Decoder {
+	n := NegotiatedSerializer(scheme, opts...)
 	info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
 	return n.DecoderToVersion(info.Serializer, nil)
 }
@@ -220,6 +220,7 @@ func BenchmarkWatchStream(b *testing.B) {
 		{"apimachinery", k8sjson.Framer, apimachineryDecoder(scheme)},
 		{"lean decoder", k8sjson.Framer, leanDecoder(scheme)},
 		{"lean", Framer, leanDecoder(scheme)},
+		{"lean without managedFields", Framer, leanDecoder(scheme, WithoutManagedFields())},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -236,5 +237,44 @@ func BenchmarkWatchStream(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestCutManagedFields(t *testing.T) {
+	mf := `"managedFields":[{"manager":"m","fieldsV1":{"f:a":{}},"time":"2026-01-01T00:00:00Z"}]`
+	for _, tc := range []struct{ name, in, want string }{
+		{"first of several", `{"kind":"X","metadata":{` + mf + `,"name":"n"}}`, `{"kind":"X","metadata":{"name":"n"}}`},
+		{"last of several", `{"metadata":{"name":"n", ` + mf + ` },"spec":{}}`, `{"metadata":{"name":"n" },"spec":{}}`},
+		{"the only one", `{"metadata":{` + mf + `}}`, `{"metadata":{}}`},
+		{"none", `{"metadata":{"name":"n"},"spec":{"managedFields":[]}}`, `{"metadata":{"name":"n"},"spec":{"managedFields":[]}}`},
+		{"an escaped key on the way", `{"a\"b":1,"metadata":{` + mf + `}}`, `{"a\"b":1,"metadata":{` + mf + `}}`},
+		{"values of every kind before it", `{"n":-1.5e3,"t":true,"z":null,"s":"x\"}","metadata":{"l":[1,"]"],` + mf + `}}`, `{"n":-1.5e3,"t":true,"z":null,"s":"x\"}","metadata":{"l":[1,"]"]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(cutManagedFields([]byte(tc.in))); got != tc.want {
+				t.Errorf("cutManagedFields(%s)\n = %s\nwant %s", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWithoutManagedFieldsDecodesTheRest(t *testing.T) {
+	scheme := testScheme(t)
+	n := NegotiatedSerializer(scheme, WithoutManagedFields())
+	info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	got, err := runtime.Decode(n.DecoderToVersion(info.Serializer, nil), []byte(request))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := runtime.Decode(apimachineryDecoder(scheme), []byte(request))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.(*cmapi.CertificateRequest).ManagedFields) == 0 {
+		t.Fatal("the test request has no managedFields")
+	}
+	want.(*cmapi.CertificateRequest).ManagedFields = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
 	}
 }
