@@ -29,6 +29,7 @@ package gcpace
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -43,23 +44,22 @@ type Policy struct {
 	MinPercent int
 }
 
-// maxPercent bounds the GOGC of a nearly empty heap, where Headroom would
-// be thousands of percent of it. The runtime never collects below 4 MiB
-// times GOGC/100, so an unbounded GOGC would let a process that has only
-// started, whose live heap is tiny, grow far past Headroom before its
-// first collections.
-const maxPercent = 200
+// heapMinimum is the runtime's smallest heap goal at GOGC=100. The goal
+// never falls below heapMinimum*GOGC/100, so a large GOGC for a small heap
+// would let it grow far past Headroom before its first collections.
+const heapMinimum = 4 << 20
 
 // Percent returns the GOGC that lets a live heap of live bytes grow by
-// max(Headroom, live*MinPercent/100) before the next collection.
+// max(Headroom, live*MinPercent/100) before the next collection, and no
+// higher than keeps the runtime's minimum goal within live+Headroom.
 func (p Policy) Percent(live uint64) int {
-	if live == 0 || p.Headroom/live >= maxPercent/100 {
-		return maxPercent
+	limit := (live + p.Headroom) / (heapMinimum / 100)
+	pct := limit
+	if live > 0 {
+		// Split so that Headroom*100 cannot overflow.
+		pct = min(p.Headroom/live*100+p.Headroom%live*100/live, limit)
 	}
-	// Headroom < 2*live here, so the percentage is below maxPercent, and
-	// splitting the division keeps Headroom*100 from overflowing.
-	pct := p.Headroom/live*100 + p.Headroom%live*100/live
-	return max(int(min(pct, maxPercent)), p.MinPercent)
+	return max(int(min(pct, math.MaxInt32)), p.MinPercent)
 }
 
 // Runtime is the part of the Go runtime Run reads and sets.

@@ -32,8 +32,8 @@ func TestPercent(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{"nothing live yet", 0, maxPercent},
-		{"tiny heap: capped", 1 * mib, maxPercent},
+		{"nothing live yet: the minimum goal is the headroom", 0, 200},
+		{"tiny heap: bounded by the minimum goal", 1 * mib, 225},
 		{"headroom is twice the heap", 4 * mib, 200},
 		{"headroom equals the heap", 8 * mib, 100},
 		{"small heap: the headroom", 20 * mib, 40},
@@ -49,18 +49,21 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-// TestPercentNeverGivesLessThanTheShare checks the promise the package
-// makes to large heaps: never more collections than GOGC=MinPercent.
-func TestPercentNeverGivesLessThanTheShare(t *testing.T) {
-	p := Policy{Headroom: 8 * mib, MinPercent: 25}
-	for live := uint64(mib / 2); live < 1<<34; live = live*3/2 + 1 {
-		pct := p.Percent(live)
-		if pct < p.MinPercent {
-			t.Fatalf("Percent(%d) = %d, below MinPercent", live, pct)
-		}
-		growth := live * uint64(pct) / 100
-		if pct < maxPercent && growth+live/100 < min(p.Headroom, live) {
-			t.Fatalf("live %d: growth %d is less than the headroom", live, growth)
+// TestPercentKeepsTheGoal checks the promise the package makes for every
+// heap: the runtime's goal, max(live*(1+GOGC/100), heapMinimum*GOGC/100),
+// lies between live plus the smaller and live plus the larger of
+// Headroom and the MinPercent share.
+func TestPercentKeepsTheGoal(t *testing.T) {
+	for _, p := range []Policy{{Headroom: 8 * mib, MinPercent: 25}, {Headroom: 16 * mib, MinPercent: 25}} {
+		for live := uint64(mib / 4); live < 1<<34; live = live*5/4 + 1 {
+			pct := uint64(p.Percent(live))
+			goal := max(live+live*pct/100, heapMinimum*pct/100)
+			share := live * uint64(p.MinPercent) / 100
+			lo, hi := live+min(p.Headroom, share), live+max(p.Headroom, share)
+			// One percent of slack for the integer percentage.
+			if goal+live/100+1 < lo || goal > hi+hi/100+1 {
+				t.Fatalf("headroom %d MiB, live %d: GOGC %d gives a goal of %d, want it in [%d, %d]", p.Headroom/mib, live, pct, goal, lo, hi)
+			}
 		}
 	}
 }
