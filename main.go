@@ -165,6 +165,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	o.controllers.AfterRequestsListed = debug.FreeOSMemory
 	issuers := &controllers.IssuerController{Options: o.controllers, Registry: ctrlmetrics.Registry, Failpoint: crashAt}
 	if err := issuers.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("controllers: %w", err)
