@@ -110,9 +110,10 @@ func (c leanClient) patchMetadata(ctx context.Context, obj client.Object, gvr sc
 	if err != nil {
 		return err
 	}
-	var res metadata.ResourceInterface = c.meta.Resource(gvr)
+	resource := c.meta.Resource(gvr)
+	var res metadata.ResourceInterface = resource
 	if ns := obj.GetNamespace(); ns != "" {
-		res = c.meta.Resource(gvr).Namespace(ns)
+		res = resource.Namespace(ns)
 	}
 	answer, err := res.Patch(ctx, obj.GetName(), patch.Type(), data, *opts, subresource...)
 	if err != nil {

@@ -250,7 +250,6 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
-		checked := cs.checkedWith(ctx, secret)
 		var issuers []client.Object
 		switch gk {
 		case issuerGK:
@@ -276,10 +275,16 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 			}
 		}
 		var reqs []reconcile.Request
+		var checked func(issuerKey string) bool
 		for _, iss := range issuers {
 			r, err := v1alpha1.Resolve(iss, cs.issuers.ClusterResourceNamespace)
 			if err != nil || r.Secret != key {
 				continue
+			}
+			// Read the Secret's cached version only for an event some
+			// issuer reads: most Secret events are for no issuer's Secret.
+			if checked == nil {
+				checked = cs.checkedWith(ctx, secret)
 			}
 			if checked(signing.IssuerRef{Kind: r.Kind, Namespace: iss.GetNamespace(), Name: iss.GetName()}.Key()) {
 				continue
