@@ -90,41 +90,84 @@ func IssuerSlots(n int, share float64) int {
 // or the manager is stopping and the request is retried by the next
 // leader. m, which may be nil, counts the requests waiting and in flight.
 func (l *Limiter) acquire(ctx context.Context, issuer string, m *Metrics) (release func(), err error) {
+	t, err := l.reserve(issuer, m)
+	if err != nil {
+		return nil, err
+	}
+	return t.wait(ctx)
+}
+
+// slotTicket is a place in the Limiter: a slot already taken, or a place in
+// the queue. Its wait must be called once, whatever happens in between, so
+// that a slot granted meanwhile is not lost.
+type slotTicket struct {
+	l      *Limiter
+	issuer string
+	m      *Metrics
+	// w is the queued waiter; nil when the slot was free at reserve.
+	w *slotWaiter
+}
+
+// reserve takes a free slot for issuer or queues for one, so that a request
+// keeps its place in line while it prepares for its Atlas calls. It fails
+// at once with ErrIssuerBusy when issuer has its share of the slots in use
+// and as many requests waiting.
+func (l *Limiter) reserve(issuer string, m *Metrics) (*slotTicket, error) {
+	t := &slotTicket{l: l, issuer: issuer, m: m}
 	if l == nil {
-		return func() {}, nil
+		return t, nil
 	}
 	l.mu.Lock()
 	if l.used < l.size && l.held[issuer] < l.perIssuer {
 		l.take(issuer)
 		l.mu.Unlock()
 		m.inFlight(1)
-		return l.releaser(issuer, m), nil
+		return t, nil
 	}
 	if l.held[issuer]+l.waiting[issuer] >= 2*l.perIssuer {
 		l.mu.Unlock()
 		return nil, fmt.Errorf("%w (%d slots per issuer)", ErrIssuerBusy, l.perIssuer)
 	}
-	w := &slotWaiter{issuer: issuer, granted: make(chan struct{})}
-	l.queue = append(l.queue, w)
+	t.w = &slotWaiter{issuer: issuer, granted: make(chan struct{})}
+	l.queue = append(l.queue, t.w)
 	l.waiting[issuer]++
 	l.mu.Unlock()
 	m.waiting(1)
+	return t, nil
+}
+
+// queued reports whether the ticket had to queue: the request may have to
+// wait for its slot.
+func (t *slotTicket) queued() bool {
+	return t.w != nil
+}
+
+// wait returns once the ticket's slot is granted, or with ctx's end, when
+// the place in the queue is given up.
+func (t *slotTicket) wait(ctx context.Context) (release func(), err error) {
+	l := t.l
+	if l == nil {
+		return func() {}, nil
+	}
+	if t.w == nil {
+		return l.releaser(t.issuer, t.m), nil
+	}
 	select {
-	case <-w.granted:
-		m.waiting(-1)
-		m.inFlight(1)
-		return l.releaser(issuer, m), nil
+	case <-t.w.granted:
+		t.m.waiting(-1)
+		t.m.inFlight(1)
+		return l.releaser(t.issuer, t.m), nil
 	case <-ctx.Done():
 	}
-	m.waiting(-1)
+	t.m.waiting(-1)
 	l.mu.Lock()
-	if w.done {
+	if t.w.done {
 		// Granted while the context ended: pass the slot on.
-		l.give(issuer)
+		l.give(t.issuer)
 	} else {
-		w.done = true
-		l.queue = removeWaiter(l.queue, w)
-		l.unwait(issuer)
+		t.w.done = true
+		l.queue = removeWaiter(l.queue, t.w)
+		l.unwait(t.issuer)
 	}
 	l.mu.Unlock()
 	return nil, fmt.Errorf("wait for one of %d Atlas slots (at most %d per issuer): %w", l.size, l.perIssuer, ctx.Err())

@@ -95,6 +95,55 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// TestSlotTicket: a ticket taken with a slot free is not queued; one taken
+// with every slot held keeps its place in line while its holder does other
+// work, gets the slot a release hands it before its wait begins, and gives
+// its place up when its wait ends without it.
+func TestSlotTicket(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	l := NewLimiter(1, 1)
+	t1, err := l.reserve("a", m)
+	if err != nil || t1.queued() {
+		t.Fatalf("reserve with a slot free = %v, %v; want a slot", t1, err)
+	}
+	r1, err := t1.wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := l.reserve("a", m)
+	if err != nil || !t2.queued() {
+		t.Fatalf("reserve with the slot held = %v, %v; want a place in line", t2, err)
+	}
+	// Another issuer's request queues behind t2.
+	t3, err := l.reserve("b", m)
+	if err != nil || !t3.queued() {
+		t.Fatalf("second reserve with the slot held = %v, %v; want a place in line", t3, err)
+	}
+	r1()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Granted at the release, before the wait: even an ended context gets it.
+	r2, err := t2.wait(done)
+	if err != nil {
+		// The select may see the ended context first; the slot must then
+		// pass on to t3.
+		r3, err := t3.wait(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r3()
+	} else {
+		if _, err := t3.wait(done); !errors.Is(err, context.Canceled) {
+			t.Fatalf("wait of a ticket behind a held slot = %v, want the context's end", err)
+		}
+		r2()
+	}
+	if w, f := testutil.ToFloat64(m.signWaiting), testutil.ToFloat64(m.signInFlight); w != 0 || f != 0 {
+		t.Errorf("after every wait and release: waiting %v, in flight %v; want 0 and 0", w, f)
+	}
+	expectSlotFree(t, l, "a", "after every ticket")
+}
+
 // anyVersion accepts every annotation write: concurrent Signs annotate
 // different objects, which memAnnotator's single version cannot model.
 type anyVersion struct{}

@@ -122,6 +122,7 @@ type Signer struct {
 	issued       *issuedCertificates
 	fingerprints fingerprints
 	submissions  recentSubmissions
+	unposted     unpostedIntents
 }
 
 // New returns a Signer that tells the time for intents, caches and metrics
@@ -144,6 +145,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		issued:         newIssuedCertificates(5*time.Minute, clk),
 		fingerprints:   newFingerprints(clk),
 		submissions:    newRecentSubmissions(clk),
+		unposted:       newUnpostedIntents(10*time.Minute, clk),
 	}
 }
 
@@ -152,6 +154,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 // for it again and what it kept for the request can go.
 func (s *Signer) Settled(uid types.UID) {
 	s.issued.settled(uid)
+	s.unposted.forget(uid)
 }
 
 func (s *Signer) failpoint(name string) {
@@ -197,10 +200,17 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		return Bundle{}, signer.IssuerError{Err: loadError(err)}
 	}
 	// Everything below may call Atlas; loading the credentials above needs
-	// no slot. The slot is taken before the intent is written, so that a
-	// request never waits between its intent and its POST: a crash in that
-	// gap costs the lookup grace.
-	release, err := s.Limiter.acquire(ctx, iss.shareKey(), s.Metrics)
+	// no slot. A request that queues for one writes its intent while it
+	// waits, when it is bound to be submitted (intentWhileQueued).
+	ticket, err := s.Limiter.reserve(iss.shareKey(), s.Metrics)
+	if err != nil {
+		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	}
+	var queued *queuedIntent
+	if ticket.queued() {
+		queued = s.intentWhileQueued(ctx, req, iss, cl)
+	}
+	release, err := ticket.wait(ctx)
 	if err != nil {
 		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
 	}
@@ -215,17 +225,17 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 
 	// The mapping verifies the CSR's signature and gives what the returned
 	// certificate must carry, so it runs on every path: a serial or an
-	// intent on the request is the requester's to write, never proof.
-	mapped, err := issuance.Map(issuance.Input{
-		CSR:         req.Details.CSR,
-		Duration:    req.Details.Duration,
-		IsCA:        req.Details.IsCA,
-		KeyUsage:    req.Details.KeyUsage,
-		ExtKeyUsage: req.Details.ExtKeyUsage,
-		Now:         s.now(),
-	}, policy)
-	if err != nil {
-		return Bundle{}, signer.PermanentError{Err: err}
+	// intent on the request is the requester's to write, never proof. The
+	// mapping an intent was just written for while queued is that same
+	// check, made moments ago under the same policy.
+	var mapped *issuance.Result
+	if queued.usable(policy, s.now(), s.LookupGrace) {
+		mapped = queued.mapped
+	} else {
+		queued = nil
+		if mapped, err = issuance.Map(mapInput(req, s.now()), policy); err != nil {
+			return Bundle{}, signer.PermanentError{Err: err}
+		}
 	}
 	for _, n := range mapped.Notes {
 		logger.V(1).Info("mapping note", "note", n)
@@ -237,7 +247,9 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if serial := ann[v1alpha1.SerialAnnotation]; serial != "" {
 		return s.collect(ctx, cl, req, want, serial, trust, s.submittedAt(req, intent, intentOK))
 	}
-	if intentOK {
+	// An intent this process wrote and has not submitted for needs no
+	// lookup: nothing reached Atlas for it.
+	if intentOK && !s.unposted.has(req.Object.GetUID(), intent.String()) {
 		if b, done, err := s.resumeIntent(ctx, cl, req, want, intent, trust); done {
 			return b, err
 		}
@@ -251,7 +263,19 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	if len(mapped.Notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, mapped.Notes)
 	}
-	return s.submit(ctx, cl, req, want, trust)
+	return s.submit(ctx, cl, req, want, trust, queued)
+}
+
+// mapInput is what the mapping reads from a request, at now.
+func mapInput(req Request, now time.Time) issuance.Input {
+	return issuance.Input{
+		CSR:         req.Details.CSR,
+		Duration:    req.Details.Duration,
+		IsCA:        req.Details.IsCA,
+		KeyUsage:    req.Details.KeyUsage,
+		ExtKeyUsage: req.Details.ExtKeyUsage,
+		Now:         now,
+	}
 }
 
 // expected is what a certificate returned for a request must carry: the
@@ -390,16 +414,22 @@ func (s *Signer) freshTwin(first submission) (leafPEM string, seenIssued time.Ti
 	return kept.leaf, kept.seenIssued, true
 }
 
-// submit writes the intent, POSTs, and on the common path GETs the
-// certificate at once: one annotation write and two Atlas calls.
-func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust *chain.Trust) (Bundle, error) {
+// submit writes the intent, unless queued wrote it while the request
+// queued for its slot, POSTs, and on the common path GETs the certificate
+// at once: one annotation write and two Atlas calls.
+func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want expected, trust *chain.Trust, queued *queuedIntent) (Bundle, error) {
 	mapped := want.mapped
-	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
-	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
-	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.IntentAnnotation: intent.String()}); err != nil {
-		return Bundle{}, fmt.Errorf("record intent: %w", err)
+	var intent Intent
+	if queued != nil {
+		intent = queued.intent
+	} else {
+		intent = Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
+		if err := s.writeIntent(ctx, req, mapped, intent); err != nil {
+			return Bundle{}, fmt.Errorf("record intent: %w", err)
+		}
 	}
-	s.failpoint(failpoint.AfterIntent)
+	// From here on the POST may reach Atlas, whatever becomes of it.
+	s.unposted.forget(req.Object.GetUID())
 	serial, err := cl.RequestCertificate(ctx, mapped.Request)
 	if err != nil {
 		if definitive(err) {
