@@ -200,19 +200,10 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 		return Bundle{}, signer.IssuerError{Err: loadError(err)}
 	}
 	// Everything below may call Atlas; loading the credentials above needs
-	// no slot. A request that queues for one writes its intent while it
-	// waits, when it is bound to be submitted (intentWhileQueued).
-	ticket, err := s.Limiter.reserve(iss.shareKey(), s.Metrics)
+	// no slot.
+	release, queued, err := s.slot(ctx, req, iss, cl)
 	if err != nil {
-		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
-	}
-	var queued *queuedIntent
-	if ticket.queued() {
-		queued = s.intentWhileQueued(ctx, req, iss, cl)
-	}
-	release, err := ticket.wait(ctx)
-	if err != nil {
-		return Bundle{}, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+		return Bundle{}, err
 	}
 	defer release()
 	// Nothing sleeps in a slot: a Retry-After ends the call, and the
@@ -276,6 +267,23 @@ func mapInput(req Request, now time.Time) issuance.Input {
 		ExtKeyUsage: req.Details.ExtKeyUsage,
 		Now:         now,
 	}
+}
+
+// slot takes an Atlas slot for the request. A request that queues for one
+// writes its intent while it waits, when it is bound to be submitted; queued
+// is that intent (intentWhileQueued), nil otherwise.
+func (s *Signer) slot(ctx context.Context, req Request, iss Issuer, cl *atlas.Client) (release func(), queued *queuedIntent, err error) {
+	ticket, err := s.Limiter.reserve(iss.shareKey(), s.Metrics)
+	if err != nil {
+		return nil, nil, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	}
+	if ticket.queued() {
+		queued = s.intentWhileQueued(ctx, req, iss, cl)
+	}
+	if release, err = ticket.wait(ctx); err != nil {
+		return nil, nil, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	}
+	return release, queued, nil
 }
 
 // expected is what a certificate returned for a request must carry: the
