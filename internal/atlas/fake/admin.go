@@ -79,6 +79,7 @@ type adminCount struct {
 // on loopback only.
 //
 //	GET  /stats          AdminStats
+//	GET  /spans          []CallSpan: every call since the last reset
 //	GET  /faults         Faults
 //	PUT  /faults         Faults (durations as "250ms")
 //	POST /expire-tokens
@@ -98,6 +99,9 @@ func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	mux.HandleFunc("GET /spans", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.CallSpans())
 	})
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
@@ -196,6 +200,13 @@ func (c *AdminClient) Stats(ctx context.Context) (AdminStats, error) {
 	var st AdminStats
 	err := c.do(ctx, http.MethodGet, "/stats", nil, &st)
 	return st, err
+}
+
+// Spans reads the calls answered since the last reset.
+func (c *AdminClient) Spans(ctx context.Context) ([]CallSpan, error) {
+	var spans []CallSpan
+	err := c.do(ctx, http.MethodGet, "/spans", nil, &spans)
+	return spans, err
 }
 
 // SetFaults replaces the injected faults.

@@ -49,6 +49,13 @@ func TestAdminAPI(t *testing.T) {
 		st.Issued != 2 || st.Duplicates != 1 || len(st.IssuedPerKey) != 1 || st.Quota != defaultQuota-2 {
 		t.Errorf("stats = %+v", st)
 	}
+	spans, err := admin.Spans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != 3 || spans[0].Op != OpLogin || spans[2].Op != OpRequestCertificate || spans[2].End.Before(spans[2].Start) {
+		t.Errorf("spans = %+v, want the login and two POSTs", spans)
+	}
 
 	if err := admin.SetQuota(ctx, 0); err != nil {
 		t.Fatal(err)

@@ -229,8 +229,33 @@ func (s *Server) countCall(op string) (leaveCall func()) {
 		s.inFlight--
 		s.busy.Seconds += end.Sub(start).Seconds()
 		s.busy.Last = end
+		if len(s.spans) < maxSpans {
+			s.spans = append(s.spans, CallSpan{Op: op, Start: start, End: end})
+		}
 		s.cmu.Unlock()
 	}
+}
+
+// maxSpans bounds the calls CallSpans keeps: a benchmark's burst is a few
+// thousand calls, and a fake that runs for hours must not grow without end.
+const maxSpans = 100_000
+
+// CallSpan is one call the fake served: its operation and when it arrived
+// and was answered, injected latency included.
+type CallSpan struct {
+	Op    string    `json:"op"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// CallSpans returns the calls answered since start or the last Reset, in
+// the order they ended, the first maxSpans of them: a benchmark reads how
+// its calls filled time (how soon the first came, when every slot was in
+// use), which the totals of Busy cannot tell.
+func (s *Server) CallSpans() []CallSpan {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return slices.Clone(s.spans)
 }
 
 // Busy is how the calls since start or the last Reset filled time: the
@@ -339,6 +364,7 @@ func (s *Server) Reset() {
 	s.issued = 0
 	s.peakInFlight = s.inFlight
 	s.busy = Busy{}
+	s.spans = nil
 	s.cmu.Unlock()
 }
 

@@ -206,8 +206,24 @@ func TestBusyTime(t *testing.T) {
 	if got.Seconds != 4 || !got.First.Equal(t0) || !got.Last.Equal(t0.Add(4*time.Second)) {
 		t.Errorf("busy = %+v after two 2 s calls from %v, want 4 s from the first call's start to the last's end", got, t0)
 	}
+	spans := s.CallSpans()
+	want := []CallSpan{
+		{Op: OpQuota, Start: t0, End: t0.Add(2 * time.Second)},
+		{Op: OpQuota, Start: t0.Add(2 * time.Second), End: t0.Add(4 * time.Second)},
+	}
+	if len(spans) != len(want) {
+		t.Fatalf("spans = %+v, want %+v", spans, want)
+	}
+	for i := range want {
+		if spans[i].Op != want[i].Op || !spans[i].Start.Equal(want[i].Start) || !spans[i].End.Equal(want[i].End) {
+			t.Errorf("span %d = %+v, want %+v", i, spans[i], want[i])
+		}
+	}
 	s.Reset()
 	if got := s.BusyTime(); got != (Busy{}) {
 		t.Errorf("busy = %+v after Reset, want zero", got)
+	}
+	if got := s.CallSpans(); len(got) != 0 {
+		t.Errorf("spans = %+v after Reset, want none", got)
 	}
 }

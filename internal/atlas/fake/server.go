@@ -177,6 +177,9 @@ type Server struct {
 	// harness can see how many calls a client really keeps open at once.
 	inFlight, peakInFlight int
 	busy                   Busy
+	// spans are the calls since start or the last Reset, up to maxSpans
+	// (CallSpans).
+	spans []CallSpan
 }
 
 // withDefaults fills in the options left zero.

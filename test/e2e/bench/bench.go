@@ -419,29 +419,33 @@ const (
 // burst creates objs at once and waits until all are Ready, timing from
 // the first create to the last Ready; it returns how many became Ready.
 func (b *bench) burst(ctx context.Context, ns, kind string, objs []client.Object) (int, time.Duration, error) {
+	n, first, last, err := b.burstFrom(ctx, ns, kind, objs)
+	return n, last.Sub(first), err
+}
+
+// burstFrom is burst that returns the times of the first create and the
+// last Ready.
+func (b *bench) burstFrom(ctx context.Context, ns, kind string, objs []client.Object) (n int, first, last time.Time, err error) {
 	var t *tracker
-	var err error
 	if kind == "Certificates" {
 		t, err = trackCertificates(ctx, b.cs, ns, "b-", len(objs))
 	} else {
 		t, err = trackRequests(ctx, b.cs, ns, "b-", len(objs))
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, first, last, err
 	}
 	defer t.close()
 	done := make(chan struct{})
 	go b.progress(t, done)
 	defer close(done)
-	first, err := createAll(ctx, b.env.Client, objs)
-	if err != nil {
-		return 0, 0, err
+	if first, err = createAll(ctx, b.env.Client, objs); err != nil {
+		return 0, first, last, err
 	}
-	last, err := t.wait(ctx, b.sz.ReadyTimeout)
-	if err != nil {
-		return 0, 0, err
+	if last, err = t.wait(ctx, b.sz.ReadyTimeout); err != nil {
+		return 0, first, last, err
 	}
-	return t.count(), last.Sub(first), nil
+	return t.count(), first, last, nil
 }
 
 func (b *bench) progress(t *tracker, done <-chan struct{}) {
@@ -872,7 +876,7 @@ func (b *bench) latency(ctx context.Context) error {
 	raw.CAPerSecond = round(2*float64(b.sz.LatencyCertificates)/caSeconds, 2)
 	b.rep.P2PipelineRatioVsCAIssuer = new(round(raw.Certificates.PerSecond/raw.CAPerSecond, 3))
 
-	req, err := b.runRequests(ctx, "latency-req", b.sz.LatencyRequests)
+	req, err := b.runRequests(ctx, "latency-req", b.sz.LatencyRequests, c)
 	if err != nil {
 		return err
 	}
@@ -883,8 +887,9 @@ func (b *bench) latency(ctx context.Context) error {
 }
 
 // runRequests times n CertificateRequests with ready CSRs through a fresh
-// AtlasIssuer: the issuer without cert-manager's key generation.
-func (b *bench) runRequests(ctx context.Context, what string, n int) (Burst, error) {
+// AtlasIssuer, the issuer without cert-manager's key generation, and reads
+// from the fake how its calls filled the manager's slots.
+func (b *bench) runRequests(ctx context.Context, what string, n, slots int) (Burst, error) {
 	ns := b.namespace(what)
 	run := Burst{Path: pathAtlas, Kind: "CertificateRequests", Namespace: ns, N: n}
 	if err := b.ensureCSRs(); err != nil {
@@ -901,11 +906,19 @@ func (b *bench) runRequests(ctx context.Context, what string, n int) (Burst, err
 		return run, err
 	}
 	b.logf("  %d CertificateRequests through the %s in %s", n, pathAtlas, ns)
+	var first time.Time
 	if err := b.measured(ctx, &run, func() (int, time.Duration, error) {
-		return b.burst(ctx, ns, "CertificateRequests", objs)
+		ready, f, last, err := b.burstFrom(ctx, ns, "CertificateRequests", objs)
+		first = f
+		return ready, last.Sub(f), err
 	}); err != nil {
 		return run, err
 	}
+	spans, err := b.env.Admin.Spans(ctx)
+	if err != nil {
+		return run, err
+	}
+	run.SlotUse = slotUse(spans, first, slots)
 	b.logf("  requests: %d in %.2f s (%.1f/s)%s", n, run.Seconds, run.PerSecond, run.costs())
 	return run, b.deleteAtlasIssuer(ctx, ns)
 }
@@ -932,7 +945,7 @@ func (b *bench) plot(ctx context.Context) error {
 			return err
 		}
 		n := b.sz.PlotN[c]
-		run, err := b.runRequests(ctx, fmt.Sprintf("plot-req-c%d", c), n)
+		run, err := b.runRequests(ctx, fmt.Sprintf("plot-req-c%d", c), n, c)
 		if err != nil {
 			return err
 		}

@@ -144,6 +144,8 @@ type Burst struct {
 	// from the first create on: divided by the run's seconds and its
 	// slots, how busy the slots were.
 	AtlasBusySeconds float64 `json:"atlas_busy_seconds,omitempty"`
+	// SlotUse is how the calls filled the slots over time (CertificateRequests runs).
+	SlotUse *SlotUse `json:"slot_use,omitempty"`
 	// Requests is how many CertificateRequests cert-manager created for
 	// the run's N Certificates: more than N when it created twins.
 	Requests int `json:"certificate_requests,omitempty"`
@@ -465,6 +467,9 @@ func (r *Report) Markdown() string {
 		for _, c := range p.CACertificates {
 			fmt.Fprintf(&b, "| Certificates through the CA issuer, 0 ms (%s) | %d | %.2f | %.1f | | | | | |\n", c.Namespace, c.N, c.Seconds, c.PerSecond)
 		}
+		if u := p.Requests.SlotUse; u != nil {
+			fmt.Fprintf(&b, "\nP2 issuer alone, how the slots filled (the fake's log of calls): %s.\n", slotUseText(*u, p.MaxConcurrentRequests))
+		}
 		if p.CAPerSecond > 0 {
 			fmt.Fprintf(&b, "\nP2 pipeline: ours at %d ms %.1f/s against the CA issuer's %.1f/s at 0 ms, before and after: %s.\n", p.LatencyMS, p.Certificates.PerSecond, p.CAPerSecond, opt(r.P2PipelineRatioVsCAIssuer))
 		}
@@ -561,6 +566,20 @@ func unionKeys(a, b map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// slotUseText says how a run's calls filled its slots: how long the start
+// took and how busy the slots were once they had all been in use.
+func slotUseText(u SlotUse, slots int) string {
+	t := fmt.Sprintf("first Atlas call %.2f s after the first create", u.FirstCallSeconds)
+	if u.FullSeconds == nil {
+		return t + fmt.Sprintf("; the %d slots were never all in calls at once", slots)
+	}
+	t += fmt.Sprintf(", all %d slots in calls from %.2f s", slots, *u.FullSeconds)
+	if u.BusyAfterFull != nil {
+		t += fmt.Sprintf("; from then until the last call started, slots busy %.3f", *u.BusyAfterFull)
+	}
+	return t
 }
 
 // slotsBusy is the share of a run's Atlas slots spent in Atlas calls.
