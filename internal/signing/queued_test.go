@@ -98,12 +98,13 @@ func queuedEnv(t *testing.T) (*env, *objectAnnotator) {
 	return e, ann
 }
 
-// TestQueuedRequestWritesItsIntentBeforeItsSlot: while one request holds
-// the only slot in Atlas, the next one writes its intent as it queues, and
-// once it has the slot it submits with that intent, writing nothing more
-// and looking nothing up.
-func TestQueuedRequestWritesItsIntentBeforeItsSlot(t *testing.T) {
-	e, ann := queuedEnv(t)
+// queuedPair signs two requests with one slot: the first holds the slot
+// with its POST held at the fake, and the second queues behind it and
+// writes its intent. Once both have started, between is called, then the
+// held calls go on, and queuedPair returns the second request and its
+// bundle.
+func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Request, Bundle) {
+	t.Helper()
 	g := holdCalls(t, e.fake)
 	first, second := e.request("first.example.com", false), e.request("second.example.com", false)
 	first.Object.SetResourceVersion("0")
@@ -130,12 +131,23 @@ func TestQueuedRequestWritesItsIntentBeforeItsSlot(t *testing.T) {
 	if n := e.calls(fake.OpRequestCertificate); n != 1 {
 		t.Fatalf("POSTs while the slot is held = %d, want 1", n)
 	}
+	between()
 	g.release()
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
+	return second, got
+}
+
+// TestQueuedRequestWritesItsIntentBeforeItsSlot: while one request holds
+// the only slot in Atlas, the next one writes its intent as it queues, and
+// once it has the slot it submits with that intent, writing nothing more
+// and looking nothing up.
+func TestQueuedRequestWritesItsIntentBeforeItsSlot(t *testing.T) {
+	e, ann := queuedEnv(t)
+	second, got := queuedPair(t, e, ann, func() {})
 	writes := ann.writesOf(second.Object)
 	if len(writes) != 1 || writes[0][v1alpha1.IntentAnnotation] == "" {
 		t.Fatalf("writes on the queued request = %v, want its intent once", writes)
@@ -160,29 +172,9 @@ func TestQueuedRequestWritesItsIntentBeforeItsSlot(t *testing.T) {
 // submits with the new not_before.
 func TestQueuedIntentTooOldIsWrittenAgain(t *testing.T) {
 	e, ann := queuedEnv(t)
-	g := holdCalls(t, e.fake)
-	first, second := e.request("first.example.com", false), e.request("second.example.com", false)
-	first.Object.SetResourceVersion("0")
-	second.Object.SetResourceVersion("0")
-
-	errs := make(chan error, 2)
-	var got Bundle
-	go func() { _, err := e.signer.Sign(context.Background(), first, e.iss); errs <- err }()
-	<-ann.wrote
-	<-g.entered
-	go func() {
-		var err error
-		got, err = e.signer.Sign(context.Background(), second, e.iss)
-		errs <- err
-	}()
-	<-ann.wrote
-	e.clock.SetTime(e.clock.Now().Add(e.signer.LookupGrace/8 + 2*time.Second))
-	g.release()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	second, got := queuedPair(t, e, ann, func() {
+		e.clock.SetTime(e.clock.Now().Add(e.signer.LookupGrace/8 + 2*time.Second))
+	})
 	writes := ann.writesOf(second.Object)
 	if len(writes) != 2 {
 		t.Fatalf("writes on the queued request = %v, want the intent written twice", writes)
