@@ -58,7 +58,7 @@ type Limiter struct {
 	queue     []*slotWaiter
 }
 
-// ErrIssuerBusy is acquire's answer to a request whose issuer holds its
+// ErrIssuerBusy is reserve's answer to a request whose issuer holds its
 // share of the slots and has as many requests waiting for more.
 var ErrIssuerBusy = errors.New("the issuer has its share of the Atlas slots in use and as many requests waiting")
 
@@ -85,18 +85,6 @@ func IssuerSlots(n int, share float64) int {
 	return min(max(1, int(math.Ceil(float64(n)*share))), max(n, 1))
 }
 
-// acquire waits for a slot for issuer; release gives it back. A nil Limiter
-// does not limit. Waiting ends with ctx: the deadline of the Sign passed,
-// or the manager is stopping and the request is retried by the next
-// leader. m, which may be nil, counts the requests waiting and in flight.
-func (l *Limiter) acquire(ctx context.Context, issuer string, m *Metrics) (release func(), err error) {
-	t, err := l.reserve(issuer, m)
-	if err != nil {
-		return nil, err
-	}
-	return t.wait(ctx)
-}
-
 // slotTicket is a place in the Limiter: a slot already taken, or a place in
 // the queue. Its wait must be called once, whatever happens in between, so
 // that a slot granted meanwhile is not lost.
@@ -111,7 +99,8 @@ type slotTicket struct {
 // reserve takes a free slot for issuer or queues for one, so that a request
 // keeps its place in line while it prepares for its Atlas calls. It fails
 // at once with ErrIssuerBusy when issuer has its share of the slots in use
-// and as many requests waiting.
+// and as many requests waiting. A nil Limiter does not limit. m, which may
+// be nil, counts the requests waiting and in flight.
 func (l *Limiter) reserve(issuer string, m *Metrics) (*slotTicket, error) {
 	t := &slotTicket{l: l, issuer: issuer, m: m}
 	if l == nil {
@@ -142,8 +131,10 @@ func (t *slotTicket) queued() bool {
 	return t.w != nil
 }
 
-// wait returns once the ticket's slot is granted, or with ctx's end, when
-// the place in the queue is given up.
+// wait returns once the ticket's slot is granted, and release gives it
+// back. Waiting ends with ctx, and the place in the queue is given up: the
+// deadline of the Sign passed, or the manager is stopping and the request
+// is retried by the next leader.
 func (t *slotTicket) wait(ctx context.Context) (release func(), err error) {
 	l := t.l
 	if l == nil {

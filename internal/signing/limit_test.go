@@ -31,6 +31,16 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
+// acquire reserves a slot and waits for it, as Sign does with nothing to
+// do in between.
+func (l *Limiter) acquire(ctx context.Context, issuer string, m *Metrics) (release func(), err error) {
+	t, err := l.reserve(issuer, m)
+	if err != nil {
+		return nil, err
+	}
+	return t.wait(ctx)
+}
+
 func TestLimiter(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
 	l := NewLimiter(2, 1)
