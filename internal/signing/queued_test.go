@@ -58,15 +58,7 @@ func (a *objectAnnotator) Annotate(_ context.Context, obj client.Object, set map
 	if obj.GetResourceVersion() != strconv.Itoa(a.rv[uid]) {
 		return apierrors.NewConflict(schema.GroupResource{Resource: "certificaterequests"}, obj.GetName(), errors.New("stale"))
 	}
-	ann := maps.Clone(obj.GetAnnotations())
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	maps.Copy(ann, set)
-	for _, k := range remove {
-		delete(ann, k)
-	}
-	obj.SetAnnotations(ann)
+	applyAnnotations(obj, set, remove)
 	a.rv[uid]++
 	obj.SetResourceVersion(strconv.Itoa(a.rv[uid]))
 	a.writes[uid] = append(a.writes[uid], maps.Clone(set))
@@ -141,6 +133,20 @@ func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Req
 	return second, got
 }
 
+// behindHeldSlot takes the signer's only slot, as another request would,
+// and returns a new request that has to queue for it, and the release of
+// the slot.
+func behindHeldSlot(t *testing.T, e *env) (Request, func()) {
+	t.Helper()
+	hold, err := e.signer.Limiter.acquire(context.Background(), e.iss.shareKey(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.request("queued.example.com", false)
+	req.Object.SetResourceVersion("0")
+	return req, hold
+}
+
 // TestQueuedRequestWritesItsIntentBeforeItsSlot: while one request holds
 // the only slot in Atlas, the next one writes its intent as it queues, and
 // once it has the slot it submits with that intent, writing nothing more
@@ -204,12 +210,7 @@ func TestQueuedIntentTooOldIsWrittenAgain(t *testing.T) {
 // intent was never submitted, looks it up.
 func TestQueuedIntentAfterASlotTimeoutNeedsNoLookup(t *testing.T) {
 	e, ann := queuedEnv(t)
-	hold, err := e.signer.Limiter.acquire(context.Background(), e.iss.shareKey(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := e.request("queued.example.com", false)
-	req.Object.SetResourceVersion("0")
+	req, hold := behindHeldSlot(t, e)
 	ctx, cancel := context.WithCancel(context.Background())
 	errs := make(chan error, 1)
 	go func() { _, err := e.signer.Sign(ctx, req, e.iss); errs <- err }()
@@ -258,12 +259,7 @@ func TestQueuedIntentOnlyForASubmission(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, ann := queuedEnv(t)
-			hold, err := e.signer.Limiter.acquire(context.Background(), e.iss.shareKey(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req := e.request("queued.example.com", false)
-			req.Object.SetResourceVersion("0")
+			req, hold := behindHeldSlot(t, e)
 			req.Object.SetAnnotations(tt.ann)
 			q := e.signer.intentWhileQueued(context.Background(), req, e.iss, mustClient(t, e))
 			hold()

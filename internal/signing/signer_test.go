@@ -66,7 +66,17 @@ func (m *memAnnotator) Annotate(_ context.Context, obj client.Object, set map[st
 	if m.conflict || obj.GetResourceVersion() != strconv.Itoa(m.rv) {
 		return apierrors.NewConflict(schema.GroupResource{Resource: "certificaterequests"}, obj.GetName(), errors.New("stale"))
 	}
-	ann := obj.GetAnnotations()
+	applyAnnotations(obj, set, remove)
+	m.rv++
+	m.writes++
+	obj.SetResourceVersion(strconv.Itoa(m.rv))
+	return nil
+}
+
+// applyAnnotations sets and removes annotations on obj, as the merge patch
+// of the real Annotator does on the server.
+func applyAnnotations(obj client.Object, set map[string]string, remove []string) {
+	ann := maps.Clone(obj.GetAnnotations())
 	if ann == nil {
 		ann = map[string]string{}
 	}
@@ -75,10 +85,6 @@ func (m *memAnnotator) Annotate(_ context.Context, obj client.Object, set map[st
 		delete(ann, k)
 	}
 	obj.SetAnnotations(ann)
-	m.rv++
-	m.writes++
-	obj.SetResourceVersion(strconv.Itoa(m.rv))
-	return nil
 }
 
 type env struct {
