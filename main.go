@@ -45,11 +45,10 @@ import (
 // gcHeadroom and gcMinPercent pace the collector unless the environment
 // sets GOGC: the live heap is small most of the time and most allocations
 // are short-lived (decoded watch events and API answers), so a fixed 16 MiB
-// of headroom
-// collects a small heap several times less often than a low GOGC would,
-// while a heap past 64 MiB (a burst of thousands of requests) still grows
-// by only a quarter of itself and stays within the chart's memory request
-// (docs/performance.md).
+// of headroom collects a small heap several times less often than a low
+// GOGC would, while a heap past 64 MiB (a burst of thousands of requests)
+// still grows by only a quarter of itself and stays within the chart's
+// memory request (docs/performance.md).
 const (
 	gcHeadroom   = 16 << 20
 	gcMinPercent = 25
