@@ -42,15 +42,17 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
-// gcHeadroom and gcMinPercent pace the collector unless the environment
-// sets GOGC: the live heap is small most of the time and most allocations
-// are short-lived (decoded watch events and API answers), so a fixed 16 MiB
-// of headroom collects a small heap several times less often than a low
-// GOGC would, while a heap past 64 MiB (a burst of thousands of requests)
-// still grows by only a quarter of itself and stays within the chart's
-// memory request (docs/performance.md).
+// gcHeadroom, gcCeiling and gcMinPercent pace the collector unless the
+// environment sets GOGC: the live heap is small most of the time and most
+// allocations are short-lived (decoded watch events and API answers), so a
+// fixed 16 MiB of headroom collects a small heap several times less often
+// than a low GOGC would. A heap past 16 MiB (thousands of requests in
+// flight, or tens of thousands settled) grows only up to 32 MiB, and past
+// about 26 MiB by a quarter of itself, so that a burst of 5,000 requests
+// stays within 80 MiB (docs/performance.md).
 const (
 	gcHeadroom   = 16 << 20
+	gcCeiling    = 32 << 20
 	gcMinPercent = 25
 )
 
@@ -147,7 +149,7 @@ func run() error {
 	if os.Getenv("GOGC") == "" {
 		// The first collections come before any live heap is known.
 		debug.SetGCPercent(gcMinPercent)
-		go gcpace.Policy{Headroom: gcHeadroom, MinPercent: gcMinPercent}.Run(ctx, gcpace.GoRuntime{}, gcpace.Cycles(ctx))
+		go gcpace.Policy{Headroom: gcHeadroom, MinPercent: gcMinPercent, Ceiling: gcCeiling}.Run(ctx, gcpace.GoRuntime{}, gcpace.Cycles(ctx))
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	setupLog := ctrl.Log.WithName("setup")

@@ -23,8 +23,10 @@ limitations under the License.
 // megabytes allocated, and the manager's live heap is small most of the
 // time (watch events and API answers are short-lived). A fixed headroom
 // costs a small heap a few megabytes and collects it several times less
-// often; past the crossover the share takes over, so a large heap is never
-// given more room than the low GOGC would give it.
+// often. A mid-sized heap (a burst of thousands of requests) is where
+// memory is scarcest, so a ceiling on the goal takes the headroom back as
+// the heap grows, and past the crossover the share takes over: a large
+// heap is never given more room than the low GOGC would give it.
 package gcpace
 
 import (
@@ -42,6 +44,10 @@ type Policy struct {
 	// MinPercent is the GOGC the policy never goes below: a live heap
 	// larger than Headroom*100/MinPercent grows by MinPercent of itself.
 	MinPercent int
+	// Ceiling, when not zero, is the heap goal the Headroom may take a
+	// live heap to: a live heap closer to it than Headroom may grow only
+	// up to it, and never by less than MinPercent of itself.
+	Ceiling uint64
 }
 
 // heapMinimum is the runtime's smallest heap goal at GOGC=100. The goal
@@ -50,16 +56,29 @@ type Policy struct {
 const heapMinimum = 4 << 20
 
 // Percent returns the GOGC that lets a live heap of live bytes grow by
-// max(Headroom, live*MinPercent/100) before the next collection, and no
-// higher than keeps the runtime's minimum goal within live+Headroom.
+// max(growth, live*MinPercent/100) before the next collection, where growth
+// is Headroom cut so that live+growth stays within Ceiling, and no higher
+// than keeps the runtime's minimum goal within live+growth.
 func (p Policy) Percent(live uint64) int {
-	limit := (live + p.Headroom) / (heapMinimum / 100)
+	growth := p.growth(live)
+	limit := (live + growth) / (heapMinimum / 100)
 	pct := limit
 	if live > 0 {
-		// Split so that Headroom*100 cannot overflow.
-		pct = min(p.Headroom/live*100+p.Headroom%live*100/live, limit)
+		// Split so that growth*100 cannot overflow.
+		pct = min(growth/live*100+growth%live*100/live, limit)
 	}
 	return max(int(min(pct, math.MaxInt32)), p.MinPercent)
+}
+
+// growth is Headroom, or what is left of it below Ceiling.
+func (p Policy) growth(live uint64) uint64 {
+	switch {
+	case p.Ceiling == 0:
+		return p.Headroom
+	case live >= p.Ceiling:
+		return 0
+	}
+	return min(p.Headroom, p.Ceiling-live)
 }
 
 // Runtime is the part of the Go runtime Run reads and sets.

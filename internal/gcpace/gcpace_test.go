@@ -49,17 +49,48 @@ func TestPercent(t *testing.T) {
 	}
 }
 
+func TestPercentWithCeiling(t *testing.T) {
+	p := Policy{Headroom: 16 * mib, MinPercent: 25, Ceiling: 32 * mib}
+	for _, tc := range []struct {
+		name string
+		live uint64
+		want int
+	}{
+		{"small heap: the whole headroom", 8 * mib, 200},
+		{"the headroom just reaches the ceiling", 16 * mib, 100},
+		{"mid-sized heap: grows to the ceiling", 20 * mib, 60},
+		{"the share overtakes what is left", 26 * mib, 25},
+		{"at the ceiling: the share", 32 * mib, 25},
+		{"past the ceiling: the share", 200 * mib, 25},
+		{"huge heap: no overflow", 1 << 50, 25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.Percent(tc.live); got != tc.want {
+				t.Errorf("Percent(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
+			}
+		})
+	}
+}
+
 // TestPercentKeepsTheGoal checks the promise the package makes for every
 // heap: the runtime's goal, max(live*(1+GOGC/100), heapMinimum*GOGC/100),
-// lies between live plus the smaller and live plus the larger of
-// Headroom and the MinPercent share.
+// lies between live plus the smaller and live plus the larger of the
+// growth (Headroom, cut at Ceiling) and the MinPercent share.
 func TestPercentKeepsTheGoal(t *testing.T) {
-	for _, p := range []Policy{{Headroom: 8 * mib, MinPercent: 25}, {Headroom: 16 * mib, MinPercent: 25}} {
+	for _, p := range []Policy{
+		{Headroom: 8 * mib, MinPercent: 25},
+		{Headroom: 16 * mib, MinPercent: 25},
+		{Headroom: 16 * mib, MinPercent: 25, Ceiling: 32 * mib},
+	} {
 		for live := uint64(mib / 4); live < 1<<34; live = live*5/4 + 1 {
 			pct := uint64(p.Percent(live))
 			goal := max(live+live*pct/100, heapMinimum*pct/100)
 			share := live * uint64(p.MinPercent) / 100
-			lo, hi := live+min(p.Headroom, share), live+max(p.Headroom, share)
+			growth := p.Headroom
+			if p.Ceiling > 0 {
+				growth = min(growth, max(p.Ceiling, live)-live)
+			}
+			lo, hi := live+min(growth, share), live+max(growth, share)
 			// One percent of slack for the integer percentage.
 			if goal+live/100+1 < lo || goal > hi+hi/100+1 {
 				t.Fatalf("headroom %d MiB, live %d: GOGC %d gives a goal of %d, want it in [%d, %d]", p.Headroom/mib, live, pct, goal, lo, hi)
