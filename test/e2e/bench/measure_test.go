@@ -177,3 +177,21 @@ func TestSlotsBusy(t *testing.T) {
 		}
 	}
 }
+
+func TestQuietWrites(t *testing.T) {
+	before := map[string]int{"POST events": 10, "PUT leases": 4, "APPLY certificaterequests/status": 2}
+	for _, tc := range []struct {
+		name  string
+		after map[string]int
+		want  bool
+	}{
+		{"nothing written", map[string]int{"POST events": 10, "PUT leases": 4, "APPLY certificaterequests/status": 2}, true},
+		{"only a lease renewed", map[string]int{"POST events": 10, "PUT leases": 6, "APPLY certificaterequests/status": 2}, true},
+		{"an event written late", map[string]int{"POST events": 11, "PUT leases": 4, "APPLY certificaterequests/status": 2}, false},
+		{"a first write of a new kind", map[string]int{"POST events": 10, "PUT leases": 4, "APPLY certificaterequests/status": 2, "DELETE secrets": 1}, false},
+	} {
+		if got := quietWrites(before, tc.after); got != tc.want {
+			t.Errorf("%s: quietWrites = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -112,8 +112,9 @@ type Burst struct {
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
 	// SettleSeconds is how long after the last Ready the costs were read:
-	// at least 3 s, and on the Atlas path until the fake saw no call for
-	// a second. WindowSeconds is the whole span the costs cover.
+	// at least 3 s, then once a second had passed with no API write but
+	// lease renewals and, on the Atlas path, no call to the fake (at most
+	// 60 s). WindowSeconds is the whole span the costs cover.
 	SettleSeconds float64 `json:"settle_seconds"`
 	WindowSeconds float64 `json:"window_seconds"`
 	// CPUSeconds is the CPU time (user + system) of each process over the
