@@ -96,7 +96,7 @@ type Config struct {
 	// from them.
 	Pprof, PprofEvery bool
 	// CPUProfile saves a 20 s CPU profile of the manager from the start
-	// of every AtlasIssuer run of the side-by-side phase (BENCH_PPROF=cpu).
+	// of every run of the side-by-side phase, both paths (BENCH_PPROF=cpu).
 	CPUProfile bool
 	// ManagerEnv are extra environment variables for the manager alone,
 	// for investigations (GODEBUG=gctrace=1); a run that sets them says so
@@ -522,7 +522,9 @@ func (b *bench) runCertificates(ctx context.Context, path, what string, n int) (
 		return run, err
 	}
 	defer requests.close()
-	if b.cfg.CPUProfile && path == pathAtlas && what == "side" {
+	// Both paths: the CA issuer's runs show what the manager spends on
+	// requests that are not its own, part of every AtlasIssuer run too.
+	if b.cfg.CPUProfile && what == "side" {
 		go func() {
 			_ = fetch("http://"+b.pprof+"/debug/pprof/profile?seconds=20", filepath.Join(b.cfg.OutDir, "cpu-"+ns+".pprof"))
 		}()

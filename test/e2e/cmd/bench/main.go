@@ -27,7 +27,7 @@ limitations under the License.
 //	BENCH_PPROF=1        save a heap profile after the memory phase's burst
 //	                     (BENCH_PPROF=every: also every 10 s while it signs;
 //	                     BENCH_PPROF=cpu: a CPU profile of the manager during every
-//	                     AtlasIssuer run of the side-by-side phase, bin/bench/cpu-*.pprof)
+//	                     run of the side-by-side phase, bin/bench/cpu-<namespace>.pprof)
 //	BENCH_OUT=dir        output directory (default: bin/bench in the repository)
 //	BENCH_MANAGER_ENV="GODEBUG=gctrace=1"  extra environment for the manager alone (investigations)
 package main
