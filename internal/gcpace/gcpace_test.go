@@ -26,46 +26,32 @@ import (
 const mib = 1 << 20
 
 func TestPercent(t *testing.T) {
-	p := Policy{Headroom: 8 * mib, MinPercent: 25}
+	plain := Policy{Headroom: 8 * mib, MinPercent: 25}
+	capped := Policy{Headroom: 16 * mib, MinPercent: 25, Ceiling: 32 * mib}
 	for _, tc := range []struct {
 		name string
+		p    Policy
 		live uint64
 		want int
 	}{
-		{"nothing live yet: the minimum goal is the headroom", 0, 200},
-		{"tiny heap: bounded by the minimum goal", 1 * mib, 225},
-		{"headroom is twice the heap", 4 * mib, 200},
-		{"headroom equals the heap", 8 * mib, 100},
-		{"small heap: the headroom", 20 * mib, 40},
-		{"crossover", 32 * mib, 25},
-		{"large heap: the share", 200 * mib, 25},
-		{"huge heap: no overflow", 1 << 50, 25},
+		{"nothing live yet: the minimum goal is the headroom", plain, 0, 200},
+		{"tiny heap: bounded by the minimum goal", plain, 1 * mib, 225},
+		{"headroom is twice the heap", plain, 4 * mib, 200},
+		{"headroom equals the heap", plain, 8 * mib, 100},
+		{"small heap: the headroom", plain, 20 * mib, 40},
+		{"crossover", plain, 32 * mib, 25},
+		{"large heap: the share", plain, 200 * mib, 25},
+		{"huge heap: no overflow", plain, 1 << 50, 25},
+		{"ceiling, small heap: the whole headroom", capped, 8 * mib, 200},
+		{"ceiling, the headroom just reaches it", capped, 16 * mib, 100},
+		{"ceiling, mid-sized heap: grows to it", capped, 20 * mib, 60},
+		{"ceiling, the share overtakes what is left", capped, 26 * mib, 25},
+		{"ceiling, at it: the share", capped, 32 * mib, 25},
+		{"ceiling, past it: the share", capped, 200 * mib, 25},
+		{"ceiling, huge heap: no overflow", capped, 1 << 50, 25},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := p.Percent(tc.live); got != tc.want {
-				t.Errorf("Percent(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestPercentWithCeiling(t *testing.T) {
-	p := Policy{Headroom: 16 * mib, MinPercent: 25, Ceiling: 32 * mib}
-	for _, tc := range []struct {
-		name string
-		live uint64
-		want int
-	}{
-		{"small heap: the whole headroom", 8 * mib, 200},
-		{"the headroom just reaches the ceiling", 16 * mib, 100},
-		{"mid-sized heap: grows to the ceiling", 20 * mib, 60},
-		{"the share overtakes what is left", 26 * mib, 25},
-		{"at the ceiling: the share", 32 * mib, 25},
-		{"past the ceiling: the share", 200 * mib, 25},
-		{"huge heap: no overflow", 1 << 50, 25},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := p.Percent(tc.live); got != tc.want {
+			if got := tc.p.Percent(tc.live); got != tc.want {
 				t.Errorf("Percent(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
 			}
 		})
