@@ -70,8 +70,8 @@ func (s *Signer) intentWhileQueued(ctx context.Context, req Request, iss Issuer,
 	if _, ok := s.submissions.get(cl, mapped); ok {
 		return nil
 	}
-	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
-	if err := s.writeIntent(ctx, req, mapped, intent); err != nil {
+	intent, err := s.writeIntent(ctx, req, mapped)
+	if err != nil {
 		log.FromContext(ctx).V(1).Info("could not record the intent while queued for a slot; recording it once the slot is granted", "error", err.Error())
 		return nil
 	}
@@ -99,17 +99,20 @@ func (q *queuedIntent) usable(policy *atlas.ValidationPolicy, now time.Time, gra
 	return q != nil && q.policy == policy && now.Sub(q.intent.NotBefore) <= queuedIntentMaxAge(policy, grace)
 }
 
-// writeIntent records on the request that its submission may reach Atlas
-// from now on. The intent is kept in unposted first, so that whether or
-// not the write lands, this process knows it has not submitted for it.
-func (s *Signer) writeIntent(ctx context.Context, req Request, mapped *issuance.Result, intent Intent) error {
+// writeIntent records on the request that its submission, mapped, may reach
+// Atlas from now on, and returns that intent: mapped's not_before to the
+// second, which the submission then carries, and its key. The intent is
+// kept in unposted first, so that whether or not the write lands, this
+// process knows it has not submitted for it.
+func (s *Signer) writeIntent(ctx context.Context, req Request, mapped *issuance.Result) (Intent, error) {
+	intent := Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
 	mapped.Request.Validity.NotBefore = intent.NotBefore.Unix()
 	s.unposted.put(req.Object.GetUID(), intent.String())
 	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.IntentAnnotation: intent.String()}); err != nil {
-		return err
+		return Intent{}, err
 	}
 	s.failpoint(failpoint.AfterIntent)
-	return nil
+	return intent, nil
 }
 
 // unpostedIntents remembers, per request UID, the intent this process wrote

@@ -431,8 +431,8 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 	if queued != nil {
 		intent = queued.intent
 	} else {
-		intent = Intent{NotBefore: mapped.NotBefore.Truncate(time.Second), Fingerprint: mapped.PublicKeyFingerprint}
-		if err := s.writeIntent(ctx, req, mapped, intent); err != nil {
+		var err error
+		if intent, err = s.writeIntent(ctx, req, mapped); err != nil {
 			return Bundle{}, fmt.Errorf("record intent: %w", err)
 		}
 	}
