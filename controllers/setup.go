@@ -146,7 +146,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// hierarchy expect there.
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
 		PreSetupWithManager:       setup.preSetup,
-	}).SetupWithManager(ctx, mgr)
+	}).SetupWithManager(ctx, signOnFirstReconcile{Manager: mgr})
 }
 
 func (c *IssuerController) issuerWorkers() int {

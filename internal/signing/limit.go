@@ -32,8 +32,8 @@ const DefaultIssuerShare = 0.5
 // Limiter bounds how many requests are signed against Atlas at once, across
 // every issuer and both request kinds: it is what --max-concurrent-requests
 // sets. It is separate from the reconcile workers on purpose. A worker also
-// spends time on Kubernetes writes (issuer-lib's Initializing and Ready
-// status patches) that need no Atlas slot, so N workers as the bound keep
+// spends time on Kubernetes writes (the intent annotation, issuer-lib's
+// status patch) that need no Atlas slot, so N workers as the bound keep
 // fewer than N requests with Atlas and leave throughput unused
 // (docs/performance.md).
 //

@@ -64,6 +64,45 @@ var _ = Describe("Signing a CertificateRequest", func() {
 		Expect(key.issued()).To(Equal(1))
 	})
 
+	It("signs in the reconcile that finds the request approved: its first Ready condition is Issued", func(ctx SpecContext) {
+		cr, key := createRequest(ctx, ns, iss, "first-reconcile.example.com")
+		watcher, err := client.NewWithWatch(restCfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		w, err := watcher.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(ns),
+			client.MatchingFields{"metadata.name": cr.Name})
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+
+		approve(ctx, cr)
+		// Every version of the request the API server stores reaches the
+		// watch: a Ready condition written before the Issued one, such as
+		// issuer-lib's Initializing, shows here.
+		var reasons []string
+		timeout := time.After(settle)
+		for {
+			select {
+			case ev, open := <-w.ResultChan():
+				Expect(open).To(BeTrue(), "the watch closed before the request was Ready; Ready reasons so far: %v", reasons)
+				got, isRequest := ev.Object.(*cmapi.CertificateRequest)
+				Expect(isRequest).To(BeTrue(), "watch event %s of %T", ev.Type, ev.Object)
+				cond := cmapiutil.GetCertificateRequestCondition(got, cmapi.CertificateRequestConditionReady)
+				if cond == nil {
+					continue
+				}
+				if len(reasons) == 0 || reasons[len(reasons)-1] != cond.Reason {
+					reasons = append(reasons, cond.Reason)
+				}
+				if cond.Status == cmmeta.ConditionTrue {
+					Expect(reasons).To(Equal([]string{cmapi.CertificateRequestReasonIssued}))
+					Expect(key.issued()).To(Equal(1))
+					return
+				}
+			case <-timeout:
+				Fail(fmt.Sprintf("the request was not Ready within %s; Ready reasons seen: %v", settle, reasons))
+			}
+		}
+	})
+
 	It("never sends a denied request to Atlas", func(ctx SpecContext) {
 		posts := atlasFake.CallCount(fake.OpRequestCertificate)
 		cr, key := createRequest(ctx, ns, iss, "denied.example.com")
