@@ -50,8 +50,12 @@ func leanRequestInformers(cfg *rest.Config, httpClient *http.Client, scheme *run
 	c.ContentType = runtime.ContentTypeJSON
 	c.AcceptContentTypes = runtime.ContentTypeJSON
 	// The cache's transform drops managedFields (TrimRequests): they
-	// need not be decoded.
-	c.NegotiatedSerializer = leanjson.NegotiatedSerializer(scheme, leanjson.WithoutManagedFields())
+	// need not be decoded. Nor need a request's certificate and CA, which
+	// nothing in the manager reads (issuer-lib tells a signed request by
+	// its Ready condition) and which are most of the bytes of every
+	// signed request's events, whoever signed it.
+	c.NegotiatedSerializer = leanjson.NegotiatedSerializer(scheme, leanjson.WithoutManagedFields(),
+		leanjson.WithoutMembers("status", "certificate"), leanjson.WithoutMembers("status", "ca"))
 	if c.UserAgent == "" {
 		c.UserAgent = rest.DefaultKubernetesUserAgent()
 	}

@@ -43,9 +43,11 @@ import (
 // Serializer decodes JSON objects of the scheme's kinds. It encodes, and
 // decodes what it does not recognise, with apimachinery's JSON serializer.
 type Serializer struct {
-	scheme            *runtime.Scheme
-	fallback          *k8sjson.Serializer
-	dropManagedFields bool
+	scheme   *runtime.Scheme
+	fallback *k8sjson.Serializer
+	// cuts are the members left out of every object decoded on the fast
+	// path, each a path of keys from the top.
+	cuts [][]string
 }
 
 // Option changes what a Serializer keeps.
@@ -56,7 +58,15 @@ type Option func(*Serializer)
 // they are a sixth of a CertificateRequest's bytes and, with a timestamp
 // to parse in every entry, more of its decoding.
 func WithoutManagedFields() Option {
-	return func(s *Serializer) { s.dropManagedFields = true }
+	return WithoutMembers("metadata", "managedFields")
+}
+
+// WithoutMembers leaves the member at path (keys from the top of the
+// object, such as "status", "certificate") out of the objects it decodes on
+// its fast path, for a cache that never reads it. Paths must not nest in
+// one another.
+func WithoutMembers(path ...string) Option {
+	return func(s *Serializer) { s.cuts = append(s.cuts, path) }
 }
 
 var _ runtime.Serializer = (*Serializer)(nil)
@@ -100,9 +110,7 @@ func (s *Serializer) Decode(data []byte, defaults *schema.GroupVersionKind, into
 	if !ok {
 		return s.fallback.Decode(data, defaults, into)
 	}
-	if s.dropManagedFields {
-		data = cutManagedFields(data)
-	}
+	data = cutMembers(data, s.cuts)
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(data, obj); err != nil {
 		return nil, &gvk, err
 	}
@@ -224,15 +232,30 @@ func splitEnvelope(data []byte) (typ string, object []byte, ok bool) {
 	return typ, data[start:end], true
 }
 
-// cutManagedFields returns data without its metadata.managedFields member,
-// or data itself when it has none or any key on the way has an escape.
-func cutManagedFields(data []byte) []byte {
-	_, start, end, ok := member(data, 0, "metadata")
-	if !ok {
+// cutMembers returns data without the members at paths, or data itself
+// when it has none of them. A path any key of which on the way has an
+// escape, or whose parent is not an object, is left in. Each cut copies
+// what is left once: a copy costs far less than decoding what it cuts.
+func cutMembers(data []byte, paths [][]string) []byte {
+	for _, path := range paths {
+		data = cutMember(data, path)
+	}
+	return data
+}
+
+func cutMember(data []byte, path []string) []byte {
+	if len(path) == 0 {
 		return data
 	}
-	from, to, ok := memberWithComma(data, start, "managedFields")
-	if !ok || to > end {
+	obj := 0
+	for _, key := range path[:len(path)-1] {
+		var ok bool
+		if _, obj, _, ok = member(data, obj, key); !ok {
+			return data
+		}
+	}
+	from, to, ok := memberWithComma(data, obj, path[len(path)-1])
+	if !ok {
 		return data
 	}
 	out := make([]byte, 0, len(data)-(to-from))

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -251,10 +252,56 @@ func TestCutManagedFields(t *testing.T) {
 		{"values of every kind before it", `{"n":-1.5e3,"t":true,"z":null,"s":"x\"}","metadata":{"l":[1,"]"],` + mf + `}}`, `{"n":-1.5e3,"t":true,"z":null,"s":"x\"}","metadata":{"l":[1,"]"]}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(cutManagedFields([]byte(tc.in))); got != tc.want {
-				t.Errorf("cutManagedFields(%s)\n = %s\nwant %s", tc.in, got, tc.want)
+			if got := string(cutMembers([]byte(tc.in), [][]string{{"metadata", "managedFields"}})); got != tc.want {
+				t.Errorf("cutMembers(%s)\n = %s\nwant %s", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// Two members of one object, cut one after the other, leave valid JSON
+// whatever their order and neighbours.
+func TestCutMembers(t *testing.T) {
+	paths := [][]string{{"status", "certificate"}, {"status", "ca"}}
+	for _, tc := range []struct{ name, in, want string }{
+		{"adjacent, first", `{"status":{"ca":"x","certificate":"y","conditions":[]}}`, `{"status":{"conditions":[]}}`},
+		{"adjacent, last", `{"status":{"conditions":[],"certificate":"y","ca":"x"}}`, `{"status":{"conditions":[]}}`},
+		{"the only two", `{"status":{"ca":"x","certificate":"y"}}`, `{"status":{}}`},
+		{"apart", `{"status":{"ca":"x","conditions":[{"certificate":"in a condition"}],"certificate":"y"}}`, `{"status":{"conditions":[{"certificate":"in a condition"}]}}`},
+		{"one of them", `{"spec":{"ca":"spec"},"status":{"certificate":"y","conditions":[]}}`, `{"spec":{"ca":"spec"},"status":{"conditions":[]}}`},
+		{"neither", `{"spec":{"certificate":"spec"},"status":{"conditions":[]}}`, `{"spec":{"certificate":"spec"},"status":{"conditions":[]}}`},
+		{"no status", `{"spec":{}}`, `{"spec":{}}`},
+		{"status not an object", `{"status":"certificate"}`, `{"status":"certificate"}`},
+		{"an escaped key on the way", `{"a\"b":1,"status":{"ca":"x"}}`, `{"a\"b":1,"status":{"ca":"x"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(cutMembers([]byte(tc.in), paths)); got != tc.want {
+				t.Errorf("cutMembers(%s)\n = %s\nwant %s", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWithoutMembersDecodesTheRest(t *testing.T) {
+	scheme := testScheme(t)
+	n := NegotiatedSerializer(scheme, WithoutMembers("status", "certificate"), WithoutMembers("status", "ca"))
+	info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	withCA := strings.Replace(request, `"status":{`, `"status":{"ca":"Y2E=",`, 1)
+	got, err := runtime.Decode(n.DecoderToVersion(info.Serializer, nil), []byte(withCA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := runtime.Decode(apimachineryDecoder(scheme), []byte(withCA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCR := want.(*cmapi.CertificateRequest)
+	if len(wantCR.Status.Certificate) == 0 || len(wantCR.Status.CA) == 0 || len(wantCR.Status.Conditions) == 0 {
+		t.Fatal("the test request lacks a certificate, a CA or conditions")
+	}
+	wantCR.Status.Certificate, wantCR.Status.CA = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
 	}
 }
 
