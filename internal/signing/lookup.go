@@ -130,28 +130,35 @@ func (c recentSubmissions) forgetClients(clients []*atlas.Client) {
 	c.cache.DeleteFunc(func(k submissionKey, _ submission) bool { return slices.Contains(clients, k.client) })
 }
 
-func (c recentSubmissions) get(cl *atlas.Client, mapped *issuance.Result) (submission, bool) {
+// submissionKeyOf is the key under which the submissions remember mapped's
+// request sent through cl, or nil if the request cannot be encoded, which
+// leaves it out of the deduplication. It encodes and hashes the request, so
+// a Sign computes it once for all its lookups.
+func submissionKeyOf(cl *atlas.Client, mapped *issuance.Result) *submissionKey {
 	sum, ok := contentsOf(mapped)
 	if !ok {
+		return nil
+	}
+	return &submissionKey{cl, mapped.PublicKeyFingerprint, sum}
+}
+
+func (c recentSubmissions) get(k *submissionKey) (submission, bool) {
+	if k == nil {
 		return submission{}, false
 	}
-	return c.cache.Get(submissionKey{cl, mapped.PublicKeyFingerprint, sum})
+	return c.cache.Get(*k)
 }
 
-func (c recentSubmissions) put(cl *atlas.Client, mapped *issuance.Result, sub submission) {
-	sum, ok := contentsOf(mapped)
-	if !ok {
-		return
+func (c recentSubmissions) put(k *submissionKey, sub submission) {
+	if k != nil {
+		c.cache.Set(*k, sub, recentWindow)
 	}
-	c.cache.Set(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, sub, recentWindow)
 }
 
-// forget drops the submission remembered for mapped's key and contents, once
-// its certificate can no longer serve a twin.
-func (c recentSubmissions) forget(cl *atlas.Client, mapped *issuance.Result) {
-	sum, ok := contentsOf(mapped)
-	if !ok {
-		return
+// forget drops the submission remembered under k, once its certificate can
+// no longer serve a twin.
+func (c recentSubmissions) forget(k *submissionKey) {
+	if k != nil {
+		c.cache.ExpireWithin(*k, 0)
 	}
-	c.cache.ExpireWithin(submissionKey{cl, mapped.PublicKeyFingerprint, sum}, 0)
 }

@@ -67,7 +67,7 @@ func (s *Signer) intentWhileQueued(ctx context.Context, req Request, iss Issuer,
 	if err != nil {
 		return nil
 	}
-	if _, ok := s.submissions.get(cl, mapped); ok {
+	if _, ok := s.submissions.get(submissionKeyOf(cl, mapped)); ok {
 		return nil
 	}
 	intent, err := s.writeIntent(ctx, req, mapped)

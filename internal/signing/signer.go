@@ -231,7 +231,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	for _, n := range mapped.Notes {
 		logger.V(1).Info("mapping note", "note", n)
 	}
-	want := expected{mapped: mapped, policy: policy}
+	want := expected{mapped: mapped, policy: policy, submission: submissionKeyOf(cl, mapped)}
 
 	ann := req.Object.GetAnnotations()
 	intent, intentOK := s.intent(ctx, req, mapped)
@@ -245,11 +245,11 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			return b, err
 		}
 	}
-	if first, ok := s.submissions.get(cl, mapped); ok {
+	if first, ok := s.submissions.get(want.submission); ok {
 		if b, done, err := s.collectTwin(ctx, cl, req, want, first, trust); done {
 			return b, err
 		}
-		s.submissions.forget(cl, mapped)
+		s.submissions.forget(want.submission)
 	}
 	if len(mapped.Notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, mapped.Notes)
@@ -292,6 +292,9 @@ func (s *Signer) slot(ctx context.Context, req Request, iss Issuer, cl *atlas.Cl
 type expected struct {
 	mapped *issuance.Result
 	policy *atlas.ValidationPolicy
+	// submission is where the submissions remember the mapped request
+	// (submissionKeyOf), nil if they cannot.
+	submission *submissionKey
 }
 
 // intent reads the request's intent annotation and reports whether it can
@@ -450,7 +453,7 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 		}
 		return Bundle{}, signError("request certificate", err)
 	}
-	s.submissions.put(cl, mapped, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
+	s.submissions.put(want.submission, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
 	s.failpoint(failpoint.AfterSubmit)
 	asked := s.now()
 	info, err := cl.RetrieveCertificate(ctx, serial)
