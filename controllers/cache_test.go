@@ -27,7 +27,9 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
+	crcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/globalsign/atlas-issuer/api/v1alpha1"
@@ -196,11 +198,55 @@ func TestTrimSigningRequests(t *testing.T) {
 	}
 }
 
+// The Secret metadata watch leaves out the Secrets cert-manager manages,
+// in either Secret mode, and keeps every other Secret.
+func TestSecretWatchLeavesOutCertManagersSecrets(t *testing.T) {
+	for _, o := range []Options{
+		{ClusterResourceNamespace: "atlas"},
+		{ClusterResourceNamespace: "atlas", SecretNamespaces: []string{"team-a"}},
+	} {
+		t.Run(fmt.Sprintf("secret namespaces %v", o.SecretNamespaces), func(t *testing.T) {
+			opts, err := o.cacheOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var secrets *crcache.ByObject
+			for obj, by := range opts.ByObject {
+				if _, ok := obj.(*corev1.Secret); ok {
+					secrets = &by
+				}
+			}
+			if secrets == nil || secrets.Label == nil {
+				t.Fatal("no label selector on the Secret watch")
+			}
+			for _, tc := range []struct {
+				labels map[string]string
+				want   bool
+			}{
+				{nil, true},
+				{map[string]string{"app": "atlas"}, true},
+				{map[string]string{cmapi.PartOfCertManagerControllerLabelKey: "false"}, true},
+				{map[string]string{cmapi.PartOfCertManagerControllerLabelKey: "true"}, false},
+			} {
+				if got := secrets.Label.Matches(labels.Set(tc.labels)); got != tc.want {
+					t.Errorf("labels %v: watched = %v, want %v", tc.labels, got, tc.want)
+				}
+			}
+			if got, want := len(secrets.Namespaces), len(o.SecretNamespaces); (want == 0) != (got == 0) {
+				t.Errorf("namespaces %v with secret namespaces %v", secrets.Namespaces, o.SecretNamespaces)
+			}
+		})
+	}
+}
+
 // TestCacheTransformsStripLastApplied runs every transform the manager's
 // cache uses on each kind it caches, a Secret's metadata first: none may
 // keep kubectl's copy of the applied object, which on a Secret is its data.
 func TestCacheTransformsStripLastApplied(t *testing.T) {
-	opts := Options{ClusterResourceNamespace: "atlas", SecretNamespaces: []string{"team-a"}}.cacheOptions()
+	opts, err := Options{ClusterResourceNamespace: "atlas", SecretNamespaces: []string{"team-a"}}.cacheOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
 	transformFor := func(obj any) cache.TransformFunc {
 		for o, by := range opts.ByObject {
 			if fmt.Sprintf("%T", o) == fmt.Sprintf("%T", obj) && by.Transform != nil {

@@ -25,7 +25,9 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -156,9 +158,13 @@ func (o Options) ManagerOptions() (ctrl.Options, error) {
 	if err != nil {
 		return ctrl.Options{}, err
 	}
+	cacheOpts, err := o.cacheOptions()
+	if err != nil {
+		return ctrl.Options{}, err
+	}
 	return ctrl.Options{
 		Scheme: scheme,
-		Cache:  o.cacheOptions(),
+		Cache:  cacheOpts,
 		// Requests are cached apart so that issuers are checked without
 		// waiting for every request in the cluster to be listed.
 		NewCache: RequestsApart(),
@@ -170,7 +176,7 @@ func (o Options) ManagerOptions() (ctrl.Options, error) {
 	}, nil
 }
 
-func (o Options) cacheOptions() cache.Options {
+func (o Options) cacheOptions() (cache.Options, error) {
 	opts := cache.Options{
 		// managedFields and kubectl's last-applied-configuration are never
 		// read here; the latter holds a Secret's data (see StripUnread).
@@ -185,14 +191,35 @@ func (o Options) cacheOptions() cache.Options {
 			&certificatesv1.CertificateSigningRequest{}: {Transform: TrimSigningRequests},
 		},
 	}
-	if allowed := o.secretNamespaces(); allowed != nil {
-		nsConfig := map[string]cache.Config{}
-		for ns := range allowed {
-			nsConfig[ns] = cache.Config{}
-		}
-		// Also scopes the metadata-only Secret watch, which is keyed by the
-		// same kind.
-		opts.ByObject[&corev1.Secret{}] = cache.ByObject{Namespaces: nsConfig}
+	// Scopes the metadata-only Secret watch, which is keyed by the same
+	// kind.
+	selector, err := notManagedByCertManager()
+	if err != nil {
+		return cache.Options{}, err
 	}
-	return opts
+	secrets := cache.ByObject{Label: selector}
+	if allowed := o.secretNamespaces(); allowed != nil {
+		secrets.Namespaces = map[string]cache.Config{}
+		for ns := range allowed {
+			secrets.Namespaces[ns] = cache.Config{}
+		}
+	}
+	opts.ByObject[&corev1.Secret{}] = secrets
+	return opts, nil
+}
+
+// notManagedByCertManager selects the Secrets the controller watches: all
+// but those carrying cert-manager's label for the Secrets it manages (the
+// issued certificates' Secrets and their next private keys). In a cluster
+// with many certificates those are nearly every Secret and nearly every
+// Secret event, four or five per issuance, and no Atlas credential is one
+// of them. A credentials Secret that carries the label anyway still works:
+// it is read from the API server at every use, and Check warns about it
+// (see warnUnwatchedSecret).
+func notManagedByCertManager() (labels.Selector, error) {
+	r, err := labels.NewRequirement(cmapi.PartOfCertManagerControllerLabelKey, selection.NotEquals, []string{"true"})
+	if err != nil {
+		return nil, err
+	}
+	return labels.NewSelector().Add(*r), nil
 }

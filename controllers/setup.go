@@ -90,6 +90,9 @@ type IssuerController struct {
 	signer   *signing.Signer
 	client   client.Client
 	recorder events.EventRecorder
+	// secretCache holds the metadata of the watched Secrets; secretAPI
+	// reads any other from the API server.
+	secretCache, secretAPI client.Reader
 }
 
 // SetupWithManager builds the signer and registers the controllers with
@@ -103,6 +106,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	c.client = mgr.GetClient()
 	c.recorder = mgr.GetEventRecorder("atlas-issuer")
+	c.secretCache, c.secretAPI = mgr.GetCache(), mgr.GetAPIReader()
 	var err error
 	if c.signer, err = c.newSigner(mgr); err != nil {
 		return err

@@ -27,9 +27,11 @@ import (
 	"strings"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -74,6 +76,7 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 	if err := c.writeStatus(ctx, obj, h, signing.Cause(checkErr)); err != nil {
 		log.FromContext(ctx).Error(err, "could not write issuer status")
 	}
+	c.warnUnwatchedSecret(ctx, obj, iss.Secret)
 	if !h.CredentialsNotAfter.IsZero() {
 		if left := time.Until(h.CredentialsNotAfter); left < signing.ExpiryWarning {
 			c.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "CredentialsExpiring", "Check",
@@ -82,6 +85,27 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 		}
 	}
 	return checkErr
+}
+
+// warnUnwatchedSecret tells users on the issuer when its Secret carries
+// cert-manager's label for the Secrets cert-manager manages, which the
+// Secret watch leaves out (notManagedByCertManager). Signing still works,
+// but reads the Secret from the API server every time, and a rotation is
+// seen at the next use rather than at once. A watched Secret is in the
+// cache, which answers without a call; only a Secret missing from it is
+// read, its metadata only.
+func (c *IssuerController) warnUnwatchedSecret(ctx context.Context, obj issuerapi.Issuer, key types.NamespacedName) {
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := c.secretCache.Get(ctx, key, meta); !apierrors.IsNotFound(err) {
+		return
+	}
+	if err := c.secretAPI.Get(ctx, key, meta); err != nil || meta.Labels[cmapi.PartOfCertManagerControllerLabelKey] != "true" {
+		return
+	}
+	c.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "SecretNotWatched", "Check",
+		"Secret %s carries the label %s=true, which marks the Secrets cert-manager manages: the controller does not watch those, so it reads this Secret from the API server at every signing and sees a rotation only then; remove the label",
+		key, cmapi.PartOfCertManagerControllerLabelKey)
 }
 
 // writeStatus applies the status fields beyond the conditions with their own

@@ -118,6 +118,30 @@ var _ = Describe("AtlasIssuer", func() {
 		expectRequestReady(ctx, cr, settle)
 	})
 
+	It("signs with a Secret carrying cert-manager's label, which the Secret watch leaves out, and warns about it", func(ctx SpecContext) {
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "atlas-credentials-",
+				Labels: map[string]string{cmapi.PartOfCertManagerControllerLabelKey: "true"}},
+			Data: secretData(),
+		}
+		create(ctx, secret)
+		iss := createIssuer(ctx, ns, secret.Name)
+		expectIssuerReady(ctx, iss)
+		cr, _ := createRequest(ctx, ns, iss, "labelled-secret.example.com")
+		approve(ctx, cr)
+		expectRequestReady(ctx, cr, settle)
+		// The warning comes only from a Secret missing from the
+		// controller's cache: it shows the watch left this one out.
+		Eventually(func(g Gomega) {
+			events, err := clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(events.Items).To(ContainElement(And(
+				HaveField("Reason", "SecretNotWatched"),
+				HaveField("Regarding.Name", iss.Name),
+				HaveField("Note", ContainSubstring(secret.Name)))))
+		}).WithContext(ctx).WithTimeout(settle).WithPolling(polling).Should(Succeed())
+	})
+
 	It("accepts an encrypted key with its password", func(ctx SpecContext) {
 		secret := createSecretGenerated(ctx, ns, secretData(func(d map[string][]byte) {
 			d["tls.key"] = encryptedKey("s3cret pass")
