@@ -20,6 +20,7 @@ import (
 	"maps"
 	"strings"
 
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -70,16 +71,19 @@ func withoutSignerAnnotations(m map[string]string) map[string]string {
 
 // reconcilableRequests drops, before the work queue, the events of the
 // requests that issuer-lib's request reconcilers would only fetch from the
-// cache, copy and leave: those addressed to other issuers, and settled
-// CertificateRequests (see settled). The manager cannot ask the API server
-// for its own issuers' requests only, so without it every CertificateRequest
-// and Kubernetes CSR of the cluster, however issued, costs a reconcile per
-// event. It judges request objects only: the issuer watches of the same
+// cache, copy and leave: those addressed to other issuers, settled
+// CertificateRequests (see settled), and CertificateRequests not approved,
+// which issuer-lib leaves until their approval (an update) arrives; those
+// cert-manager denied are the denied-request controller's. The manager
+// cannot ask the API server for its own issuers' requests only, so without
+// it every CertificateRequest and Kubernetes CSR of the cluster, however
+// issued, costs a reconcile per event, and each of ours one more for its
+// creation. It judges request objects only: the issuer watches of the same
 // controllers, which map an issuer to its requests, pass.
 var reconcilableRequests = predicate.NewPredicateFuncs(func(obj client.Object) bool {
 	switch r := obj.(type) {
 	case *cmapi.CertificateRequest:
-		return ourCertificateRequest(r) && !settled(r)
+		return ourCertificateRequest(r) && !settled(r) && cmapiutil.CertificateRequestIsApproved(r)
 	case *certificatesv1.CertificateSigningRequest:
 		return ourSigningRequest(r)
 	}

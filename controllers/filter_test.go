@@ -87,18 +87,20 @@ func TestReconcilableRequests(t *testing.T) {
 		obj  client.Object
 		want bool // reconcile
 	}{
-		{"AtlasIssuer", cr(group, "AtlasIssuer"), true},
+		{"AtlasIssuer", cr(group, "AtlasIssuer", approved), true},
 		{"AtlasClusterIssuer", cr(group, "AtlasClusterIssuer", approved), true},
-		{"our group, no kind", cr(group, ""), true},
+		{"our group, no kind", cr(group, "", approved), true},
+		{"not yet approved", cr(group, "AtlasIssuer"), false},
+		{"denied, not yet failed", cr(group, "AtlasIssuer", cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionDenied, Status: cmmeta.ConditionTrue}), false},
 		{"pending", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)), true},
 		{"initializing", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionUnknown, "Initializing")), true},
 		{"issued", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)), false},
 		{"failed", cr(group, "AtlasIssuer", approved, ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)), false},
 		{"denied", cr(group, "AtlasIssuer", ready(cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)), false},
-		{"our group, other kind", cr(group, "Issuer"), false},
+		{"our group, other kind", cr(group, "Issuer", approved), false},
 		{"cert-manager CA issuer", cr("cert-manager.io", "Issuer", approved), false},
-		{"no group", cr("", "ClusterIssuer"), false},
-		{"group with our suffix", cr("x."+group, "AtlasIssuer"), false},
+		{"no group", cr("", "ClusterIssuer", approved), false},
+		{"group with our suffix", cr("x."+group, "AtlasIssuer", approved), false},
 		{"csr for a cluster issuer", csr("atlasclusterissuers.hvca.globalsign.com/atlas"), true},
 		{"csr for a namespaced issuer", csr("atlasissuers.hvca.globalsign.com/ns.atlas"), false},
 		{"csr for kubelet", csr("kubernetes.io/kubelet-serving"), false},
@@ -127,9 +129,18 @@ func TestReconcilableRequests(t *testing.T) {
 }
 
 func TestReconcilableRequestsJudgeTheNewVersion(t *testing.T) {
-	pending := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}}}
+	approved := cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue}
+	pending := &cmapi.CertificateRequest{
+		Spec:   cmapi.CertificateRequestSpec{IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}},
+		Status: cmapi.CertificateRequestStatus{Conditions: []cmapi.CertificateRequestCondition{approved}},
+	}
 	issued := pending.DeepCopy()
-	issued.Status.Conditions = []cmapi.CertificateRequestCondition{{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue}}
+	issued.Status.Conditions = append(issued.Status.Conditions, cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue})
+	unapproved := pending.DeepCopy()
+	unapproved.Status.Conditions = nil
+	if !reconcilableRequests.Update(event.UpdateEvent{ObjectOld: unapproved, ObjectNew: pending}) {
+		t.Error("the update that approves a request does not reconcile it")
+	}
 	if reconcilableRequests.Update(event.UpdateEvent{ObjectOld: pending, ObjectNew: issued}) {
 		t.Error("the update that settles a request reconciles it")
 	}
