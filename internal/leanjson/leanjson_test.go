@@ -282,46 +282,46 @@ func TestCutMembers(t *testing.T) {
 	}
 }
 
+// A serializer that leaves members out decodes everything else as
+// apimachinery does.
 func TestWithoutMembersDecodesTheRest(t *testing.T) {
 	scheme := testScheme(t)
-	n := NegotiatedSerializer(scheme, WithoutMembers("status", "certificate"), WithoutMembers("status", "ca"))
-	info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
 	withCA := strings.Replace(request, `"status":{`, `"status":{"ca":"Y2E=",`, 1)
-	got, err := runtime.Decode(n.DecoderToVersion(info.Serializer, nil), []byte(withCA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := runtime.Decode(apimachineryDecoder(scheme), []byte(withCA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantCR := want.(*cmapi.CertificateRequest)
-	if len(wantCR.Status.Certificate) == 0 || len(wantCR.Status.CA) == 0 || len(wantCR.Status.Conditions) == 0 {
-		t.Fatal("the test request lacks a certificate, a CA or conditions")
-	}
-	wantCR.Status.Certificate, wantCR.Status.CA = nil, nil
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
-	}
-}
-
-func TestWithoutManagedFieldsDecodesTheRest(t *testing.T) {
-	scheme := testScheme(t)
-	n := NegotiatedSerializer(scheme, WithoutManagedFields())
-	info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
-	got, err := runtime.Decode(n.DecoderToVersion(info.Serializer, nil), []byte(request))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := runtime.Decode(apimachineryDecoder(scheme), []byte(request))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want.(*cmapi.CertificateRequest).ManagedFields) == 0 {
-		t.Fatal("the test request has no managedFields")
-	}
-	want.(*cmapi.CertificateRequest).ManagedFields = nil
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		// cut clears on the full decoding what opts leave out, and reports
+		// whether it was there to leave out.
+		cut func(*cmapi.CertificateRequest) bool
+	}{
+		{"managedFields", []Option{WithoutManagedFields()}, func(cr *cmapi.CertificateRequest) bool {
+			had := len(cr.ManagedFields) > 0
+			cr.ManagedFields = nil
+			return had
+		}},
+		{"certificate and CA", []Option{WithoutMembers("status", "certificate"), WithoutMembers("status", "ca")}, func(cr *cmapi.CertificateRequest) bool {
+			had := len(cr.Status.Certificate) > 0 && len(cr.Status.CA) > 0 && len(cr.Status.Conditions) > 0
+			cr.Status.Certificate, cr.Status.CA = nil, nil
+			return had
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := NegotiatedSerializer(scheme, tc.opts...)
+			info, _ := runtime.SerializerInfoForMediaType(n.SupportedMediaTypes(), runtime.ContentTypeJSON)
+			got, err := runtime.Decode(n.DecoderToVersion(info.Serializer, nil), []byte(withCA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := runtime.Decode(apimachineryDecoder(scheme), []byte(withCA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.cut(want.(*cmapi.CertificateRequest)) {
+				t.Fatal("the test request lacks what is to be left out")
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
+			}
+		})
 	}
 }
