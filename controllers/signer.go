@@ -76,7 +76,9 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 	if err := c.writeStatus(ctx, obj, h, signing.Cause(checkErr)); err != nil {
 		log.FromContext(ctx).Error(err, "could not write issuer status")
 	}
-	c.warnUnwatchedSecret(ctx, obj, iss.Secret)
+	if checkErr == nil {
+		c.warnUnwatchedSecret(ctx, obj, iss.Secret)
+	}
 	if !h.CredentialsNotAfter.IsZero() {
 		if left := time.Until(h.CredentialsNotAfter); left < signing.ExpiryWarning {
 			c.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "CredentialsExpiring", "Check",
@@ -91,9 +93,10 @@ func (c *IssuerController) Check(ctx context.Context, obj issuerapi.Issuer) erro
 // cert-manager's label for the Secrets cert-manager manages, which the
 // Secret watch leaves out (notManagedByCertManager). Signing still works,
 // but reads the Secret from the API server every time, and a rotation is
-// seen at the next use rather than at once. A watched Secret is in the
-// cache, which answers without a call; only a Secret missing from it is
-// read, its metadata only.
+// seen at the next use rather than at once. It runs after a successful
+// Check only: a Secret missing, forbidden or unusable has its own cause. A
+// watched Secret is in the cache, which answers without a call; only a
+// Secret missing from it is read, its metadata only.
 func (c *IssuerController) warnUnwatchedSecret(ctx context.Context, obj issuerapi.Issuer, key types.NamespacedName) {
 	meta := &metav1.PartialObjectMetadata{}
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
