@@ -185,6 +185,9 @@ func (s *Server) handleStats(kind statsKind) http.HandlerFunc {
 			return
 		}
 
+		if kind == statsIssued && s.statsIssuedFault(w) {
+			return
+		}
 		rows := s.statsRows(kind, now, from, to)
 		lo, hi := pg.bounds(len(rows))
 		out := make([]atlas.CertificateMeta, 0, hi-lo)
@@ -196,6 +199,25 @@ func (s *Server) handleStats(kind statsKind) http.HandlerFunc {
 		setPagingHeaders(w, path, link, pg, len(rows))
 		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// statsIssuedFault answers GET /stats/issued as the StatsIssued fault
+// says and reports whether it did.
+func (s *Server) statsIssuedFault(w http.ResponseWriter) bool {
+	mode := s.Faults().StatsIssued
+	switch mode {
+	case StatsNotFound:
+		writeProblem(w, http.StatusNotFound, "Not found", nil)
+	case StatsServerError:
+		writeProblemBody(w, http.StatusInternalServerError, atlas.ErrorBody{Description: "Internal Server Error", ID: incidentID()})
+	case StatsEmpty:
+		w.Header().Set("Total-Count", "0")
+		writeJSON(w, http.StatusOK, []atlas.CertificateMeta{})
+	default:
+		return false
+	}
+	s.countFault(FaultStatsIssued)
+	return true
 }
 
 // statsRow is one certificate of a stats answer with the time the window

@@ -43,6 +43,9 @@ type AdminStats struct {
 	// InFlight is the number of calls being served when the stats were
 	// read: a harness checks it to know a client is mid-call.
 	InFlight int `json:"in_flight"`
+	// InFlightByOp is InFlight per operation (OpRequestCertificate, ...):
+	// a harness waits on it to kill a client while a given call is open.
+	InFlightByOp map[string]int `json:"in_flight_by_op,omitempty"`
 	// FaultsInjected counts injected faults by kind (Server.FaultCounts).
 	FaultsInjected map[string]int `json:"faults_injected"`
 }
@@ -59,6 +62,7 @@ func (s *Server) Stats() AdminStats {
 		PeakInFlight: s.PeakInFlight(),
 		Busy:         s.BusyTime(),
 		InFlight:     s.InFlight(),
+		InFlightByOp: s.InFlightByOp(),
 
 		FaultsInjected: s.FaultCounts(),
 	}
@@ -79,6 +83,7 @@ type adminCount struct {
 // on loopback only.
 //
 //	GET  /stats          AdminStats
+//	GET  /issued         []IssuedCertificate: every certificate accepted
 //	GET  /spans          []CallSpan: every call since the last reset
 //	GET  /faults         Faults
 //	PUT  /faults         Faults (durations as "250ms")
@@ -99,6 +104,9 @@ func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	mux.HandleFunc("GET /issued", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.IssuedCertificates())
 	})
 	mux.HandleFunc("GET /spans", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.CallSpans())
@@ -200,6 +208,14 @@ func (c *AdminClient) Stats(ctx context.Context) (AdminStats, error) {
 	var st AdminStats
 	err := c.do(ctx, http.MethodGet, "/stats", nil, &st)
 	return st, err
+}
+
+// Issued lists every certificate the fake accepted, so that a harness can
+// tell which of them no Secret holds.
+func (c *AdminClient) Issued(ctx context.Context) ([]IssuedCertificate, error) {
+	var out []IssuedCertificate
+	err := c.do(ctx, http.MethodGet, "/issued", nil, &out)
+	return out, err
 }
 
 // Spans reads the calls answered since the last reset.

@@ -132,14 +132,15 @@ func (s *Server) handleRequestCertificate(w http.ResponseWriter, r *http.Request
 		writeProblemBody(w, http.StatusUnprocessableEntity, viol.body())
 		return
 	}
-	s.issue(w, plan, now)
+	s.issue(w, plan, now, func() { s.holdSubmission(r) })
 }
 
 // issue accepts a validated plan: it spends quota, signs the leaf with the
 // intermediate and answers 201 with the Location of the new serial. The
 // quota is taken before signing and given back if signing fails, so
-// concurrent requests never overspend it.
-func (s *Server) issue(w http.ResponseWriter, plan *issuePlan, now time.Time) {
+// concurrent requests never overspend it. created, when set, runs once the
+// certificate exists and before the answer is written.
+func (s *Server) issue(w http.ResponseWriter, plan *issuePlan, now time.Time, created func()) {
 	s.mu.Lock()
 	if s.quota <= 0 {
 		s.mu.Unlock()
@@ -192,7 +193,26 @@ func (s *Server) issue(w http.ResponseWriter, plan *issuePlan, now time.Time) {
 	s.cmu.Unlock()
 
 	w.Header().Set("Location", basePath+"/certificates/"+serial)
+	if created != nil {
+		created()
+	}
 	w.WriteHeader(http.StatusCreated)
+}
+
+// holdSubmission waits out the SubmitHold fault after a POST created its
+// certificate, or until the client goes away.
+func (s *Server) holdSubmission(r *http.Request) {
+	hold := s.Faults().SubmitHold
+	if hold <= 0 {
+		return
+	}
+	s.countFault(FaultSubmitHold)
+	t := time.NewTimer(hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
 }
 
 // newSerialLocked draws a 16-byte serial starting with 0x01, the shape of
@@ -346,7 +366,7 @@ func (s *Server) handleRekeyCertificate(w http.ResponseWriter, r *http.Request) 
 	life := src.notAfter.Sub(src.notBefore)
 	plan.notBefore = now.UTC().Truncate(time.Second)
 	plan.notAfter = plan.notBefore.Add(life)
-	s.issue(w, &plan, now)
+	s.issue(w, &plan, now, nil)
 }
 
 // SetPending changes how long certificates accepted from now on stay
@@ -398,6 +418,43 @@ func (s *Server) Duplicates() int {
 		}
 	}
 	return d
+}
+
+// IssuedCertificate is one certificate the fake accepted, as the admin API
+// lists it.
+type IssuedCertificate struct {
+	// Serial is as in the Location header.
+	Serial string `json:"serial"`
+	// Fingerprint is the hex SHA-256 of the certified public key's SPKI.
+	Fingerprint string `json:"fingerprint"`
+	CommonName  string `json:"common_name,omitempty"`
+	// DNSNames are the certificate's DNS subject alternative names.
+	DNSNames   []string  `json:"dns_names,omitempty"`
+	AcceptedAt time.Time `json:"accepted_at"`
+	// Revoked and Rejected say why the certificate is no longer, or never
+	// was, usable.
+	Revoked  bool `json:"revoked,omitempty"`
+	Rejected bool `json:"rejected,omitempty"`
+}
+
+// IssuedCertificates lists every certificate accepted since start or the
+// last reset of the store, in the order they were signed.
+func (s *Server) IssuedCertificates() []IssuedCertificate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]IssuedCertificate, 0, len(s.certOrder))
+	for _, c := range s.certOrder {
+		out = append(out, IssuedCertificate{
+			Serial:      c.serial,
+			Fingerprint: c.plan.fingerprint,
+			CommonName:  c.plan.subject.CommonName,
+			DNSNames:    slices.Clone(c.plan.dnsNames),
+			AcceptedAt:  c.acceptedAt,
+			Revoked:     !c.revokedAt.IsZero(),
+			Rejected:    c.reject,
+		})
+	}
+	return out
 }
 
 // Certificate returns the leaf issued under serial, in any spelling GET

@@ -78,7 +78,24 @@ type Faults struct {
 	// Operations, when non-empty, limits the faults to these operation
 	// names (OpLogin, OpRequestCertificate, ...).
 	Operations []string
+	// SubmitHold holds the answer to a POST /certificates this long after
+	// the certificate exists, whatever Operations names: a client killed
+	// meanwhile leaves a certificate whose serial it never learnt, the case
+	// an issuer's restart lookup is for.
+	SubmitHold time.Duration
+	// StatsIssued makes GET /stats/issued answer StatsNotFound (404),
+	// StatsServerError (500) or StatsEmpty (an empty page whatever was
+	// issued), whatever Operations names: a restart lookup that cannot
+	// decide. Empty answers as Atlas does.
+	StatsIssued string
 }
+
+// The StatsIssued modes.
+const (
+	StatsNotFound    = "404"
+	StatsServerError = "500"
+	StatsEmpty       = "empty"
+)
 
 type faultsJSON struct {
 	Latency          jsonDuration `json:"latency,omitempty"`
@@ -94,6 +111,8 @@ type faultsJSON struct {
 	OversizeBytes    int          `json:"oversize_bytes,omitempty"`
 	TrustChainExtra  int          `json:"trust_chain_extra,omitempty"`
 	Operations       []string     `json:"operations,omitempty"`
+	SubmitHold       jsonDuration `json:"submit_hold,omitempty"`
+	StatsIssued      string       `json:"stats_issued,omitempty"`
 }
 
 // MarshalJSON writes durations as Go duration strings.
@@ -104,6 +123,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		RateLimitRate: f.RateLimitRate, RetryAfter: jsonDuration(f.RetryAfter),
 		DropRate: f.DropRate, LostResponseRate: f.LostResponseRate, Down: f.Down,
 		OversizeBytes: f.OversizeBytes, TrustChainExtra: f.TrustChainExtra, Operations: f.Operations,
+		SubmitHold: jsonDuration(f.SubmitHold), StatsIssued: f.StatsIssued,
 	})
 }
 
@@ -122,6 +142,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		RateLimitRate: j.RateLimitRate, RetryAfter: time.Duration(j.RetryAfter),
 		DropRate: j.DropRate, LostResponseRate: j.LostResponseRate, Down: j.Down,
 		OversizeBytes: j.OversizeBytes, TrustChainExtra: j.TrustChainExtra, Operations: j.Operations,
+		SubmitHold: time.Duration(j.SubmitHold), StatsIssued: j.StatsIssued,
 	}
 	return f.validate()
 }
@@ -135,7 +156,12 @@ func (f Faults) validate() error {
 			return fmt.Errorf("%s: %v is not a probability", name, r)
 		}
 	}
-	if f.Latency < 0 || f.LatencySpike < 0 || f.RetryAfter < 0 {
+	switch f.StatsIssued {
+	case "", StatsNotFound, StatsServerError, StatsEmpty:
+	default:
+		return fmt.Errorf("stats_issued: %q is none of %q, %q, %q", f.StatsIssued, StatsNotFound, StatsServerError, StatsEmpty)
+	}
+	if f.Latency < 0 || f.LatencySpike < 0 || f.RetryAfter < 0 || f.SubmitHold < 0 {
 		return fmt.Errorf("durations must not be negative")
 	}
 	if f.OversizeBytes < 0 || f.OversizeBytes > maxOversizeBytes || f.TrustChainExtra < 0 || f.TrustChainExtra > maxTrustChainExtra {
@@ -163,6 +189,8 @@ const (
 	FaultLostResponse = "lost_response"
 	FaultOversize     = "oversize"
 	FaultHugeChain    = "huge_chain"
+	FaultSubmitHold   = "submit_hold"
+	FaultStatsIssued  = "stats_issued"
 )
 
 // jsonDuration is a time.Duration that reads and writes "250ms".
@@ -218,6 +246,7 @@ func (s *Server) countCall(op string) (leaveCall func()) {
 	s.cmu.Lock()
 	s.calls[op]++
 	s.inFlight++
+	s.inFlightByOp[op]++
 	s.peakInFlight = max(s.peakInFlight, s.inFlight)
 	if s.busy.First.IsZero() {
 		s.busy.First = start
@@ -227,6 +256,9 @@ func (s *Server) countCall(op string) (leaveCall func()) {
 		end := s.now()
 		s.cmu.Lock()
 		s.inFlight--
+		if s.inFlightByOp[op]--; s.inFlightByOp[op] == 0 {
+			delete(s.inFlightByOp, op)
+		}
 		s.busy.Seconds += end.Sub(start).Seconds()
 		s.busy.Last = end
 		if len(s.spans) < maxSpans {
@@ -316,6 +348,14 @@ func (s *Server) InFlight() int {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
 	return s.inFlight
+}
+
+// InFlightByOp is the number of calls being served right now per
+// operation, for the operations with at least one.
+func (s *Server) InFlightByOp() map[string]int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return maps.Clone(s.inFlightByOp)
 }
 
 // PeakInFlight is the most calls served at once since start or the last

@@ -17,13 +17,18 @@ limitations under the License.
 package fake
 
 import (
+	"bytes"
+	"context"
 	"crypto/elliptic"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
 func TestFaults(t *testing.T) {
@@ -225,5 +230,107 @@ func TestBusyTime(t *testing.T) {
 	}
 	if got := s.CallSpans(); len(got) != 0 {
 		t.Errorf("spans = %+v after Reset, want none", got)
+	}
+}
+
+func TestStatsIssuedFault(t *testing.T) {
+	s, c := ecdsaServer(t, Options{})
+	req, _ := ecRequest(t, s.now())
+	c.issue(req)
+	path := "/stats/issued?per_page=100&from=" + strconv.FormatInt(s.now().Add(-time.Hour).Unix(), 10)
+	list := func() []atlas.CertificateMeta {
+		t.Helper()
+		resp, body := c.do(http.MethodGet, path, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stats: %d %s", resp.StatusCode, body)
+		}
+		var out []atlas.CertificateMeta
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// The control: without the fault the certificate is listed.
+	if got := list(); len(got) != 1 {
+		t.Fatalf("stats without the fault list %d certificates, want 1", len(got))
+	}
+	s.SetFaults(Faults{StatsIssued: StatsNotFound})
+	resp, body := c.do(http.MethodGet, path, nil)
+	wantProblem(t, resp, body, http.StatusNotFound, "Not found")
+	s.SetFaults(Faults{StatsIssued: StatsServerError})
+	resp, body = c.do(http.MethodGet, path, nil)
+	wantProblem(t, resp, body, http.StatusInternalServerError, "Internal Server Error")
+	s.SetFaults(Faults{StatsIssued: StatsEmpty})
+	if got := list(); len(got) != 0 {
+		t.Errorf("empty stats list %d certificates", len(got))
+	}
+	// Other stats and other operations are untouched.
+	if resp, body := c.do(http.MethodGet, "/stats/revoked", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("revoked stats under the issued-stats fault: %d %s", resp.StatusCode, body)
+	}
+	if n := s.FaultCounts()[FaultStatsIssued]; n != 3 {
+		t.Errorf("stats_issued faults counted %d, want 3", n)
+	}
+	s.SetFaults(Faults{})
+	if got := list(); len(got) != 1 {
+		t.Errorf("stats after the fault list %d certificates, want 1", len(got))
+	}
+}
+
+func TestSubmitHold(t *testing.T) {
+	s, c := ecdsaServer(t, Options{})
+	s.SetFaults(Faults{SubmitHold: time.Hour})
+	req, _ := ecRequest(t, s.now())
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL()+"/certificates", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Authorization", "Bearer "+c.token)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.hc.Do(hreq)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	// The certificate exists while the answer is held.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for len(s.IssuedCertificates()) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the POST answered (%v) before its certificate was listed", err)
+		case <-tick.C:
+		}
+	}
+	if got := s.InFlightByOp()[OpRequestCertificate]; got != 1 {
+		t.Errorf("RequestCertificate in flight = %d while held, want 1", got)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the POST answered while held: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("the cancelled POST answered")
+	}
+	// The handler leaves once the client has gone.
+	for s.InFlightByOp()[OpRequestCertificate] != 0 {
+		<-tick.C
+	}
+	if n := s.FaultCounts()[FaultSubmitHold]; n != 1 {
+		t.Errorf("submit_hold faults counted %d, want 1", n)
+	}
+	got := s.IssuedCertificates()
+	if len(got) != 1 || got[0].Fingerprint == "" || got[0].Revoked || got[0].Rejected {
+		t.Errorf("issued = %+v", got)
 	}
 }

@@ -176,6 +176,8 @@ type Server struct {
 	// inFlight and peakInFlight count calls being served, so that a
 	// harness can see how many calls a client really keeps open at once.
 	inFlight, peakInFlight int
+	// inFlightByOp counts the calls being served per operation.
+	inFlightByOp map[string]int
 	busy                   Busy
 	// spans are the calls since start or the last Reset, up to maxSpans
 	// (CallSpans).
@@ -239,6 +241,7 @@ func Start(opts Options) (*Server, error) {
 		certs:        map[string]*certRecord{},
 		claims:       map[string]*claimRecord{},
 		calls:        map[string]int{},
+		inFlightByOp: map[string]int{},
 		faultCounts:  map[string]int{},
 		perKey:       map[string]int{},
 	}
