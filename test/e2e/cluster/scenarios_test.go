@@ -114,6 +114,9 @@ func (s *suite) install(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The suite lists and reads hundreds of objects at a time; client-go's
+	// default of 5 requests a second would make that minutes.
+	cfg.QPS, cfg.Burst = 200, 400
 	st := &stack{}
 	if st.c, err = client.New(cfg, client.Options{Scheme: framework.Scheme()}); err != nil {
 		t.Fatal(err)
