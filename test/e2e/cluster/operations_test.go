@@ -18,6 +18,7 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,52 @@ func leader(ctx context.Context, st *stack) (string, error) {
 	return pod, nil
 }
 
+// verifySecrets checks every Certificate's Secret in namespace: tls.crt's
+// chain verifies by signature up to the root in ca.crt for the
+// Certificate's first DNS name (framework.VerifySecret), and tls.key is
+// the leaf's key. It returns how many pass.
+func verifySecrets(ctx context.Context, t *testing.T, st *stack, namespace string) int {
+	t.Helper()
+	list := &cmapi.CertificateList{}
+	if err := st.c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for i := range list.Items {
+		crt := &list.Items[i]
+		if err := verifyCertificateSecret(ctx, st, crt); err != nil {
+			t.Errorf("Certificate %s/%s: %v", namespace, crt.Name, err)
+			continue
+		}
+		ok++
+	}
+	return ok
+}
+
+// verifyCertificateSecret checks one Certificate's Secret as
+// verifySecrets does.
+func verifyCertificateSecret(ctx context.Context, st *stack, crt *cmapi.Certificate) error {
+	sec := &corev1.Secret{}
+	if err := st.c.Get(ctx, client.ObjectKey{Namespace: crt.Namespace, Name: crt.Spec.SecretName}, sec); err != nil {
+		return err
+	}
+	return verifyIssued(crt, sec)
+}
+
+// verifyIssued checks crt's Secret sec as verifySecrets does.
+func verifyIssued(crt *cmapi.Certificate, sec *corev1.Secret) error {
+	if len(crt.Spec.DNSNames) == 0 {
+		return fmt.Errorf("names no DNS name to verify its certificate for")
+	}
+	if _, err := framework.VerifySecret(sec, crt.Spec.DNSNames[0]); err != nil {
+		return fmt.Errorf("Secret %s: %w", sec.Name, err)
+	}
+	if _, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]); err != nil {
+		return fmt.Errorf("Secret %s: tls.key is not the leaf's key: %w", sec.Name, err)
+	}
+	return nil
+}
+
 // duplicates is the fake's count of certificates issued twice for one
 // request.
 func duplicates(ctx context.Context, t *testing.T, st *stack) int {
@@ -129,6 +176,7 @@ func (s *suite) scenarioFailover(st *stack) func(*testing.T) {
 		if s.rep.FailoverReady != burstSize {
 			t.Errorf("%d/%d Certificates Ready after the leader %s was deleted", s.rep.FailoverReady, burstSize, old)
 		}
+		verifySecrets(ctx, t, st, "atlas-failover")
 		if now, err := leader(ctx, st); err != nil || now == old {
 			t.Errorf("leader after failover: %q (%v), was %q", now, err, old)
 		}

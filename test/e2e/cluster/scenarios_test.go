@@ -243,19 +243,14 @@ func (s *suite) scenarioIssuance(st *stack) func(*testing.T) {
 			t.Fatal(err)
 		}
 		secret := waitSecret(t, ctx, st, testNamespace, "web-tls")
-		chain, err := framework.ParseCerts(secret.Data["tls.crt"])
-		if err != nil || len(chain) < 2 {
-			t.Fatalf("tls.crt holds %d certificates (%v), want the leaf and its intermediates", len(chain), err)
-		}
-		if chain[0].DNSNames[0] != "web.example.com" {
-			t.Errorf("leaf names %v", chain[0].DNSNames)
+		// The chain verifies by signature up to the root in ca.crt, which
+		// must be that root alone, and tls.key is the leaf's key.
+		if err := verifyIssued(crt, secret); err != nil {
+			t.Fatalf("web-tls: %v", err)
 		}
 		roots, err := framework.ParseCerts(secret.Data["ca.crt"])
-		if err != nil || len(roots) != 1 || !roots[0].IsCA || roots[0].Subject.String() != roots[0].Issuer.String() {
-			t.Fatalf("ca.crt is not one root certificate (%v)", err)
-		}
-		if chain[len(chain)-1].Issuer.String() != roots[0].Subject.String() {
-			t.Errorf("the chain's last certificate is issued by %s, ca.crt is %s", chain[len(chain)-1].Issuer, roots[0].Subject)
+		if err != nil || len(roots) != 1 || !roots[0].IsCA {
+			t.Fatalf("ca.crt is not one root certificate (%d certificates, %v)", len(roots), err)
 		}
 
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -288,14 +283,12 @@ func (s *suite) scenarioIssuance(st *stack) func(*testing.T) {
 			if err != nil {
 				return err
 			}
-			certs, err := framework.ParseCerts(got.Status.Certificate)
-			if err != nil || len(certs) == 0 {
-				return fmt.Errorf("no certificate yet (%w)", err)
+			if len(got.Status.Certificate) == 0 {
+				return fmt.Errorf("no certificate yet")
 			}
-			if certs[0].DNSNames[0] != "kube.example.com" {
-				return fmt.Errorf("signed for %v", certs[0].DNSNames)
-			}
-			return nil
+			// The CSR's chain verifies up to the root the Certificate's
+			// Secret carries.
+			return verifyChain(got.Status.Certificate, roots, "kube.example.com")
 		})
 	}
 }
@@ -325,9 +318,8 @@ func (s *suite) scenarioIngress(st *stack) func(*testing.T) {
 			t.Fatal(err)
 		}
 		secret := waitSecret(t, ctx, st, testNamespace, "shop-tls")
-		chain, err := framework.ParseCerts(secret.Data["tls.crt"])
-		if err != nil || len(chain) == 0 || chain[0].DNSNames[0] != "shop.example.com" {
-			t.Fatalf("shop-tls does not hold a certificate for shop.example.com (%v)", err)
+		if _, err := framework.VerifySecret(secret, "shop.example.com"); err != nil {
+			t.Fatalf("shop-tls: %v", err)
 		}
 	}
 }
@@ -374,6 +366,28 @@ func (s *suite) scenarioUninstall(st *stack) func(*testing.T) {
 			}
 		}
 	}
+}
+
+// verifyChain verifies by signature the leaf of a PEM chain, with the
+// chain's other certificates as intermediates, up to one of roots for
+// dnsName.
+func verifyChain(chainPEM []byte, roots []*x509.Certificate, dnsName string) error {
+	chain, err := framework.ParseCerts(chainPEM)
+	if err != nil {
+		return err
+	}
+	if len(chain) == 0 {
+		return fmt.Errorf("no certificate in the chain")
+	}
+	rootPool, inter := x509.NewCertPool(), x509.NewCertPool()
+	for _, r := range roots {
+		rootPool.AddCert(r)
+	}
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err = chain[0].Verify(x509.VerifyOptions{DNSName: dnsName, Roots: rootPool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err
 }
 
 func waitSecret(t *testing.T, ctx context.Context, st *stack, namespace, name string) *corev1.Secret {
