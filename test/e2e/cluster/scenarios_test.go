@@ -63,6 +63,9 @@ type stack struct {
 	cs    *kubernetes.Clientset
 	admin *fake.AdminClient
 	creds fake.Credentials
+	// imageID is the image ID (digest) the manager pods of the first
+	// install run, for the rollback to be checked against.
+	imageID string
 }
 
 // install builds the images, starts cert-manager's controllers and the fake
@@ -145,6 +148,19 @@ func (s *suite) install(t *testing.T) *stack {
 		"--set", "metrics.readers[0].kind=ServiceAccount", "--set", "metrics.readers[0].name="+metricsReader,
 		"--set", "metrics.readers[0].namespace="+testNamespace); err != nil {
 		t.Fatal(err)
+	}
+	ids, err := managerImageIDs(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pod, id := range ids {
+		if id == "" || (st.imageID != "" && id != st.imageID) {
+			t.Fatalf("the manager pods of the install run different images: %v (pod %s)", ids, pod)
+		}
+		st.imageID = id
+	}
+	if len(ids) != 2 {
+		t.Fatalf("%d manager pods after helm install --wait, want 2", len(ids))
 	}
 	return st
 }
