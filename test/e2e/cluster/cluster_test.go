@@ -66,10 +66,21 @@ type report struct {
 	ScenariosTotal  int      `json:"scenarios_total"`
 	FailoverReady   int      `json:"failover_ready"`
 	FailoverTotal   int      `json:"failover_total"`
-	UpgradeFailed   int      `json:"upgrade_failed"`
-	Duplicates      int      `json:"duplicates"`
-	PacketsOffNode  int      `json:"packets_off_node"`
-	Seconds         float64  `json:"seconds"`
+	// CrashFailoverReady and CrashFailoverTotal count the Certificates of
+	// the bursts during which the leader was killed.
+	CrashFailoverReady int `json:"crash_failover_ready"`
+	CrashFailoverTotal int `json:"crash_failover_total"`
+	// CrashKillsWithCallInFlight counts the kills that the fake saw cut
+	// a call of the wanted kind, or still serving it right after the kill.
+	CrashKillsWithCallInFlight int `json:"crash_kills_with_call_in_flight"`
+	// TakeoverSecondsMax is the longest time from a kill to the Lease's
+	// acquireTime of the next holder.
+	TakeoverSecondsMax float64     `json:"takeover_seconds_max"`
+	CrashKills         []crashKill `json:"crash_kills"`
+	UpgradeFailed      int         `json:"upgrade_failed"`
+	Duplicates         int         `json:"duplicates"`
+	PacketsOffNode     int         `json:"packets_off_node"`
+	Seconds            float64     `json:"seconds"`
 	// UpSeconds and DownSeconds time hack/cluster.sh up and down.
 	UpSeconds   float64 `json:"up_seconds"`
 	DownSeconds float64 `json:"down_seconds"`
@@ -224,6 +235,7 @@ func (s *suite) scenarios() []scenario {
 		{"issuers, a Certificate and a Kubernetes CSR", s.scenarioIssuance},
 		{"an annotated Ingress gets its TLS Secret", s.scenarioIngress},
 		{"leader failover during a burst", s.scenarioFailover},
+		{"leader killed mid-call during bursts", s.scenarioCrashFailover},
 		{"helm upgrade during a burst, then rollback", s.scenarioUpgrade},
 		{"probes, metrics from inside the cluster, version in the logs", s.scenarioObservability},
 		{"least privilege: secrets.namespaces", s.scenarioLeastPrivilege},

@@ -20,9 +20,72 @@ package cluster_test
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
+
+func TestInFlightAtKill(t *testing.T) {
+	post, get := fake.OpRequestCertificate, fake.OpRetrieveCertificate
+	for _, tc := range []struct {
+		name               string
+		ops                []string
+		before, after, cut map[string]int
+		want               bool
+	}{
+		{"still served after", []string{post}, map[string]int{post: 2}, map[string]int{post: 1}, nil, true},
+		{"cut after", []string{post}, map[string]int{post: 1}, nil, map[string]int{post: 1}, true},
+		{"nothing before", []string{post}, nil, map[string]int{post: 1}, map[string]int{post: 1}, false},
+		{"answered before the kill", []string{post}, map[string]int{post: 1}, nil, nil, false},
+		{"another kind in flight", []string{get}, map[string]int{post: 1}, map[string]int{post: 1}, nil, false},
+		{"either kind", []string{post, get}, map[string]int{post: 1, get: 1}, nil, map[string]int{get: 1}, true},
+		{"before one kind, cut another", []string{post, get}, map[string]int{post: 1}, nil, map[string]int{get: 1}, false},
+	} {
+		if got := inFlightAtKill(tc.ops, tc.before, tc.after, tc.cut); got != tc.want {
+			t.Errorf("%s: inFlightAtKill = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCutCalls(t *testing.T) {
+	post, get := fake.OpRequestCertificate, fake.OpRetrieveCertificate
+	kill := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return kill.Add(d) }
+	hold := 3 * time.Second
+	spans := []fake.CallSpan{
+		{Op: post, Start: at(-time.Second), End: at(10 * time.Millisecond)},          // cut
+		{Op: post, Start: at(-4 * time.Second), End: at(-500 * time.Millisecond)},    // answered before
+		{Op: post, Start: at(-2 * time.Second), End: at(2 * time.Second)},            // served its whole hold
+		{Op: post, Start: at(time.Second), End: at(1100 * time.Millisecond)},         // began after
+		{Op: get, Start: at(-2 * time.Second), End: at(0)},                           // cut, at the kill
+		{Op: fake.OpStatsIssued, Start: at(-time.Second), End: at(time.Millisecond)}, // not wanted
+	}
+	got := cutCalls(spans, []string{post, get}, kill, hold)
+	if want := map[string]int{post: 1, get: 1}; !maps.Equal(got, want) {
+		t.Errorf("cutCalls = %v, want %v", got, want)
+	}
+	if got := cutCalls(spans, []string{get}, kill, hold); !maps.Equal(got, map[string]int{get: 1}) {
+		t.Errorf("cutCalls for GET only = %v", got)
+	}
+}
+
+func TestTaskPID(t *testing.T) {
+	out := "TASK    PID     STATUS\n" +
+		"aaa     101     RUNNING\n" +
+		"bbb     202     STOPPED\n" +
+		"ccc     303     RUNNING\n"
+	if pid, err := taskPID(out, "ccc"); err != nil || pid != 303 {
+		t.Errorf("taskPID(ccc) = %d, %v; want 303", pid, err)
+	}
+	for _, id := range []string{"bbb", "zzz", "TASK", ""} {
+		if pid, err := taskPID(out, id); err == nil {
+			t.Errorf("taskPID(%q) = %d, want an error", id, pid)
+		}
+	}
+}
 
 // recordTB keeps what a step reports instead of failing the test.
 type recordTB struct {

@@ -28,7 +28,6 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,12 +86,9 @@ func readyCerts(ctx context.Context, st *stack, namespace string, want int, d ti
 
 // leader is the pod that holds the manager's leader Lease.
 func leader(ctx context.Context, st *stack) (string, error) {
-	lease := &coordinationv1.Lease{}
-	if err := st.c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "atlas-issuer.hvca.globalsign.com"}, lease); err != nil {
+	lease, err := managerLease(ctx, st)
+	if err != nil {
 		return "", err
-	}
-	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
-		return "", fmt.Errorf("no leader")
 	}
 	pod, _, _ := strings.Cut(*lease.Spec.HolderIdentity, "_")
 	return pod, nil
@@ -225,6 +221,7 @@ func (s *suite) scenarioUpgrade(st *stack) func(*testing.T) {
 		// can tell the two apart.
 		s.waitImage(ctx, t, st, "the second image", func(id string) bool { return id != st.imageID })
 
+		s.saveManagerLogs(ctx, t, st, "upgraded")
 		if err := s.helm(ctx, "rollback", release, "1", "--namespace", releaseNamespace, "--wait", "--timeout", "3m"); err != nil {
 			t.Fatal(err)
 		}

@@ -346,6 +346,7 @@ func (s *suite) scenarioUninstall(st *stack) func(*testing.T) {
 	return func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		s.saveManagerLogs(ctx, t, st, "before-uninstall")
 		manifest, err := s.helmOutput(ctx, "get", "manifest", release, "--namespace", releaseNamespace)
 		if err != nil {
 			t.Fatal(err)
