@@ -19,8 +19,15 @@ package cluster_test
 // The suite's measuring code, tested without a cluster.
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"maps"
+	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +90,130 @@ func TestTaskPID(t *testing.T) {
 	for _, id := range []string{"bbb", "zzz", "TASK", ""} {
 		if pid, err := taskPID(out, id); err == nil {
 			t.Errorf("taskPID(%q) = %d, want an error", id, pid)
+		}
+	}
+}
+
+func TestReckon(t *testing.T) {
+	a := []string{"a.example.com"}
+	b := []string{"b.example.com"}
+	for _, tc := range []struct {
+		name     string
+		issued   []fake.IssuedCertificate
+		held     []string
+		crts     []certView
+		orphans  []string
+		reissued []string
+		beyond   int
+	}{
+		{
+			name:   "every certificate held, one per revision",
+			issued: []fake.IssuedCertificate{{Serial: "01AA", DNSNames: a}, {Serial: "01BB", DNSNames: b}},
+			held:   []string{"1aa", "1bb"},
+			crts:   []certView{{"ns/a", a, 1}, {"ns/b", b, 1}},
+		},
+		{
+			name:     "cert-manager asked twice: the first is an orphan it replaced",
+			issued:   []fake.IssuedCertificate{{Serial: "01AA", DNSNames: a}, {Serial: "01AB", DNSNames: a}},
+			held:     []string{"1ab"},
+			crts:     []certView{{"ns/a", a, 2}},
+			orphans:  []string{"01AA"},
+			reissued: []string{"01AA"},
+		},
+		{
+			name:    "issued twice for one revision",
+			issued:  []fake.IssuedCertificate{{Serial: "01AA", DNSNames: a}, {Serial: "01AB", DNSNames: a}},
+			held:    []string{"1ab"},
+			crts:    []certView{{"ns/a", a, 1}},
+			orphans: []string{"01AA"},
+			beyond:  1,
+		},
+		{
+			name:   "issued for a request that has not been counted yet, held",
+			issued: []fake.IssuedCertificate{{Serial: "01AA", DNSNames: a}},
+			held:   []string{"1aa"},
+			crts:   []certView{{"ns/a", a, 0}},
+			beyond: 1,
+		},
+		{
+			name: "revoked and rejected are off the books",
+			issued: []fake.IssuedCertificate{{Serial: "01AA", DNSNames: a}, {Serial: "01AB", DNSNames: a, Revoked: true},
+				{Serial: "01AC", DNSNames: a, Rejected: true}},
+			held: []string{"1aa"},
+			crts: []certView{{"ns/a", a, 1}},
+		},
+		{
+			name:    "an orphan no Certificate names, spelt in any case",
+			issued:  []fake.IssuedCertificate{{Serial: "01cc", DNSNames: []string{"c.example.com"}}, {Serial: "not hex", DNSNames: a}},
+			held:    []string{"1cc"},
+			crts:    []certView{{"ns/a", a, 1}},
+			orphans: []string{"not hex"},
+		},
+		{
+			name:    "names must match exactly",
+			issued:  []fake.IssuedCertificate{{Serial: "01AA", DNSNames: append(slices.Clone(a), "x.example.com")}},
+			crts:    []certView{{"ns/a", a, 1}},
+			orphans: []string{"01AA"},
+			beyond:  1,
+		},
+		{
+			name:   "a held certificate of a Kubernetes CSR",
+			issued: []fake.IssuedCertificate{{Serial: "01DD", DNSNames: []string{"kube.example.com"}}},
+			held:   []string{"1dd"},
+		},
+	} {
+		held := map[string]bool{}
+		for _, h := range tc.held {
+			held[h] = true
+		}
+		l := reckon(tc.issued, held, tc.crts)
+		if !sameSet(l.Orphans, tc.orphans) || !sameSet(l.Reissued, tc.reissued) || l.BeyondCount != tc.beyond {
+			t.Errorf("%s: orphans %v, reissued %v, beyond %d (%v); want %v, %v, %d",
+				tc.name, l.Orphans, l.Reissued, l.BeyondCount, l.Beyond, tc.orphans, tc.reissued, tc.beyond)
+		}
+	}
+}
+
+func TestLeafSerialMatchesSerialKey(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A serial as the fake draws it: 16 bytes, the first 0x01, which a
+	// number drops when spelt in hex.
+	serial := "01" + strings.Repeat("0A", 15)
+	n, _ := new(big.Int).SetString(serial, 16)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: n, NotAfter: time.Now().Add(time.Hour)},
+		&x509.Certificate{SerialNumber: big.NewInt(1)}, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	got, ok := leafSerial(chain)
+	want, wok := serialKey(serial)
+	if !ok || !wok || got != want {
+		t.Errorf("leafSerial = %q, %v; serialKey = %q, %v", got, ok, want, wok)
+	}
+	if _, ok := leafSerial(nil); ok {
+		t.Error("leafSerial of nothing reported a serial")
+	}
+	if _, ok := leafSerial([]byte("not PEM")); ok {
+		t.Error("leafSerial of garbage reported a serial")
+	}
+}
+
+func TestSameSet(t *testing.T) {
+	for _, tc := range []struct {
+		a, b []string
+		want bool
+	}{
+		{nil, nil, true},
+		{[]string{"x", "y"}, []string{"y", "x"}, true},
+		{[]string{"x"}, []string{"x", "x"}, false},
+		{[]string{"x"}, nil, false},
+	} {
+		if got := sameSet(tc.a, tc.b); got != tc.want {
+			t.Errorf("sameSet(%v, %v) = %v", tc.a, tc.b, got)
 		}
 	}
 }
