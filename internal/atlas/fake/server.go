@@ -178,7 +178,7 @@ type Server struct {
 	inFlight, peakInFlight int
 	// inFlightByOp counts the calls being served per operation.
 	inFlightByOp map[string]int
-	busy                   Busy
+	busy         Busy
 	// spans are the calls since start or the last Reset, up to maxSpans
 	// (CallSpans).
 	spans []CallSpan
