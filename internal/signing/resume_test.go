@@ -247,3 +247,24 @@ func TestDegradedCondition(t *testing.T) {
 	}
 }
 
+
+// TestSignErrorClockSkew: Atlas refusing the not_before the manager sent,
+// its own time, makes the issuer say so and the request wait; another 422
+// still fails the request.
+func TestSignErrorClockSkew(t *testing.T) {
+	skew := &atlas.Error{Operation: "RequestCertificate", StatusCode: 422, Description: "Validation error",
+		Errors: map[string]string{"validity.not_before": "outside the allowed skew"}}
+	err := signError("request certificate", skew)
+	ie, ok := errors.AsType[signer.IssuerError](err)
+	if !ok || Cause(ie.Err) != CauseClockSkew {
+		t.Errorf("not_before refused: %#v, want an IssuerError with cause %s", err, CauseClockSkew)
+	}
+	other := &atlas.Error{Operation: "RequestCertificate", StatusCode: 422, Errors: map[string]string{"san.dns_names": "forbidden"}}
+	if err := signError("request certificate", other); !errors.As(err, &signer.PermanentError{}) {
+		t.Errorf("another 422: %#v, want PermanentError", err)
+	}
+	lookup := &atlas.Error{Operation: "StatsIssued", StatusCode: 422, Description: "bad not_before"}
+	if atlas.IsNotBeforeRejected(lookup) {
+		t.Error("a 422 of another operation is read as a refused not_before")
+	}
+}
