@@ -247,7 +247,6 @@ func TestDegradedCondition(t *testing.T) {
 	}
 }
 
-
 // TestSignErrorClockSkew: Atlas refusing the not_before the manager sent,
 // its own time, makes the issuer say so and the request wait; another 422
 // still fails the request.
