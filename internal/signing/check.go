@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -34,6 +35,10 @@ type Health struct {
 	CredentialsNotAfter time.Time
 	Quota               *int64
 	PolicySummary       string
+	// LookupWarning, when set, says that restart lookups of the issuer's
+	// requests have kept failing to decide: those requests wait, and the
+	// operator should know why.
+	LookupWarning string
 }
 
 // ExpiryWarning is how long before the mTLS certificate expires the issuer
@@ -50,6 +55,7 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
 	defer cancel()
 	err := s.check(ctx, iss, &h)
+	h.LookupWarning = s.lookups.warning(iss.Key)
 	if err != nil {
 		s.checks.Delete(iss.Key)
 	}
@@ -99,6 +105,11 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	if err := issuance.CheckAccount(policy); err != nil {
 		return &CheckError{Cause: CauseAccountUnusable, Err: err}
 	}
+	if off, ok := cl.ClockOffset(); ok {
+		if err := checkClockOffset(off, policy); err != nil {
+			return &CheckError{Cause: CauseClockSkew, Err: err}
+		}
+	}
 	quota, err := cl.Quota(ctx)
 	if err != nil {
 		return classifyCheck("get quota", err)
@@ -113,4 +124,56 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
 	}
 	return nil
+}
+
+// clockMargin is what a Date header cannot tell about Atlas's clock: its
+// one-second resolution and the time a request takes to arrive.
+const clockMargin = 5 * time.Second
+
+// checkClockOffset tells whether Atlas, whose clock is off ahead of the
+// manager's, accepts the manager's time as a certificate's not_before: the
+// policy allows not_before at most its negative skew before Atlas's time
+// and its positive skew after it, so off must lie within [-positive,
+// negative], less clockMargin. A policy with no validity section sets no
+// bound.
+func checkClockOffset(off time.Duration, policy *atlas.ValidationPolicy) error {
+	if policy == nil || policy.Validity == nil {
+		return nil
+	}
+	neg := time.Duration(policy.Validity.NotBeforeNegativeSkew) * time.Second
+	pos := time.Duration(policy.Validity.NotBeforePositiveSkew) * time.Second
+	if off > neg-clockMargin || off < -(pos-clockMargin) {
+		return fmt.Errorf("Atlas's clock is %s %s the manager's (from its Date header), and the account accepts a not_before at most %s before and %s after Atlas's time; put the nodes' clocks right",
+			off.Abs().Round(time.Second), map[bool]string{true: "ahead of", false: "behind"}[off > 0], neg, pos)
+	}
+	return nil
+}
+
+// ConditionDegraded is the issuer condition that says the issuer signs but
+// something keeps some of its requests waiting, such as restart lookups
+// that cannot decide. The Ready condition stays issuer-lib's.
+const ConditionDegraded = "Degraded"
+
+// Reasons of the Degraded condition.
+const (
+	ReasonLookupUndecided = "LookupUndecided"
+	ReasonAsExpected      = "AsExpected"
+)
+
+// DegradedCondition is the Degraded condition a check's health gives, at
+// now; prev is the condition the issuer has, whose transition time stays
+// while its status does.
+func DegradedCondition(h Health, prev *metav1.Condition, generation int64, now time.Time) metav1.Condition {
+	c := metav1.Condition{
+		Type: ConditionDegraded, Status: metav1.ConditionFalse, Reason: ReasonAsExpected,
+		Message: "nothing keeps the issuer's requests waiting", ObservedGeneration: generation,
+		LastTransitionTime: metav1.NewTime(now),
+	}
+	if h.LookupWarning != "" {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, ReasonLookupUndecided, h.LookupWarning
+	}
+	if prev != nil && prev.Status == c.Status {
+		c.LastTransitionTime = prev.LastTransitionTime
+	}
+	return c
 }

@@ -217,7 +217,9 @@ func TestForgedIntentIsIgnored(t *testing.T) {
 
 // TestUnknownSerialIsGivenUp: a serial Atlas has never heard of is polled
 // only within the lookup grace after the request's creation, however the
-// requester dated the intent beside it.
+// requester dated the intent beside it; after it, the request is retried
+// with backoff until its retry budget is spent, not failed at once, since a
+// real serial that Atlas fails to return for a while looks the same.
 func TestUnknownSerialIsGivenUp(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	req := e.request("unknown.example.com", false)
@@ -230,7 +232,7 @@ func TestUnknownSerialIsGivenUp(t *testing.T) {
 	}
 	e.clock.SetTime(e.clock.Now().Add(e.signer.LookupGrace))
 	_, err := e.signer.Sign(context.Background(), req, e.iss)
-	if err == nil || errors.As(err, &signer.PendingError{}) {
+	if err == nil || errors.As(err, &signer.PendingError{}) || errors.As(err, &signer.PermanentError{}) {
 		t.Fatalf("after the grace: err = %v, want a failure that spends the retry budget", err)
 	}
 	if n := e.calls(fake.OpRetrieveCertificate); n != 2 {
@@ -242,7 +244,8 @@ func TestUnknownSerialIsGivenUp(t *testing.T) {
 }
 
 // TestLookupPagesAreBounded: a lookup reads at most lookupMaxPages stats
-// pages, and a partial scan never counts as "not submitted".
+// pages, and a partial scan never counts as "not submitted": the request
+// waits, without spending its retry budget.
 func TestLookupPagesAreBounded(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	for i := range 5 {
@@ -257,8 +260,8 @@ func TestLookupPagesAreBounded(t *testing.T) {
 	})
 	e.clock.SetTime(e.clock.Now().Add(e.signer.LookupGrace))
 	_, err := e.signer.Sign(context.Background(), req, e.iss)
-	if err == nil || errors.As(err, &signer.PendingError{}) || !strings.Contains(err.Error(), "lookup stops") {
-		t.Fatalf("err = %v, want a retryable error for the cut-short lookup", err)
+	if !errors.As(err, &signer.PendingError{}) || !strings.Contains(err.Error(), "lookup stops") || !strings.Contains(err.Error(), "cannot decide") {
+		t.Fatalf("err = %v, want the request waiting on the cut-short lookup", err)
 	}
 	if n := e.calls(fake.OpStatsIssued); n != 3 {
 		t.Errorf("stats pages read = %d, want 3", n)
