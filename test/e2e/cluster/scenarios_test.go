@@ -146,7 +146,13 @@ func (s *suite) install(t *testing.T) *stack {
 		// The secure metrics endpoint admits this ServiceAccount
 		// (scenarioObservability).
 		"--set", "metrics.readers[0].kind=ServiceAccount", "--set", "metrics.readers[0].name="+metricsReader,
-		"--set", "metrics.readers[0].namespace="+testNamespace); err != nil {
+		"--set", "metrics.readers[0].namespace="+testNamespace,
+		// A request whose intent a killed leader wrote but whose POST never
+		// reached the fake is submitted anew only after the lookup grace
+		// (scenarioCrashFailover); the default 2 minutes would make a round
+		// that cuts one last minutes. The fake lists a certificate the
+		// moment it exists, so a shorter grace misses none.
+		"--set-json", `extraArgs=["--lookup-grace=20s"]`); err != nil {
 		t.Fatal(err)
 	}
 	ids, err := managerImageIDs(ctx, st)
