@@ -297,7 +297,10 @@ func (s *suite) nextHolder(ctx context.Context, st *stack, holder string, killed
 			return lease, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the Lease still names %s 90 s after its process was killed (%v)", holder, err)
+			if err != nil {
+				return nil, fmt.Errorf("reading the Lease 90 s after the kill of %s: %w", holder, err)
+			}
+			return nil, fmt.Errorf("the Lease still names %s 90 s after its process was killed", holder)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
