@@ -85,7 +85,14 @@ type crashKill struct {
 	// ReadySeconds from the kill to every Certificate of the round Ready.
 	TakeoverSeconds float64 `json:"takeover_seconds"`
 	ReadySeconds    float64 `json:"ready_seconds"`
-	killed          time.Time
+	// IssuedBeforeKill counts the certificates the fake had accepted for
+	// the round's Certificates when the kill came, HeldAfter those of them
+	// that the round's Secrets hold at its end: a certificate whose POST
+	// the kill cut is among them only if the next leader found it instead
+	// of asking again.
+	IssuedBeforeKill int `json:"issued_before_kill"`
+	HeldAfter        int `json:"held_after"`
+	killed           time.Time
 }
 
 // scenarioCrashFailover: three times, during a burst, the leader's
@@ -125,8 +132,11 @@ func (s *suite) scenarioCrashFailover(st *stack) func(*testing.T) {
 				t.Errorf("round %d: %d/%d Certificates Ready after the leader %s was killed", i+1, ready, burstSize, k.Pod)
 			}
 			verifySecrets(ctx, t, st, ns)
-			t.Logf("round %d: killed %s (pid %d) with %v in flight before, %v after, %v cut; %s took over in %.1f s; all Ready after %.1f s",
-				i+1, k.Pod, k.PID, k.InFlightBefore, k.InFlightAfter, k.Cut, k.NewLeader, k.TakeoverSeconds, time.Since(k.killed).Seconds())
+			last := &s.rep.CrashKills[len(s.rep.CrashKills)-1]
+			last.IssuedBeforeKill, last.HeldAfter = issuedBeforeKill(ctx, t, st, ns, k.killed)
+			t.Logf("round %d: killed %s (pid %d) with %v in flight before, %v after, %v cut; %s took over in %.1f s; all Ready after %.1f s; %d of the %d certificates issued before the kill in Secrets",
+				i+1, k.Pod, k.PID, k.InFlightBefore, k.InFlightAfter, k.Cut, k.NewLeader, k.TakeoverSeconds, time.Since(k.killed).Seconds(),
+				last.HeldAfter, last.IssuedBeforeKill)
 			// The killed process's log is the restarted container's
 			// previous one until the next kill of the same pod.
 			s.saveManagerLogs(ctx, t, st, fmt.Sprintf("crash-%d", i+1))
@@ -208,6 +218,40 @@ func (s *suite) crashRound(ctx context.Context, t *testing.T, st *stack, ns stri
 		t.Errorf("the killed container exited with %d, want %d (SIGKILL)", k.ExitCode, 128+int32(syscall.SIGKILL))
 	}
 	return k
+}
+
+// issuedBeforeKill counts the certificates the fake accepted before killed
+// for the Certificates of namespace (whose names end in
+// .<namespace>.example.com), and those of them the namespace's Secrets
+// hold. One that cert-manager replaced with a later revision is not held;
+// the accounting tells those apart.
+func issuedBeforeKill(ctx context.Context, t *testing.T, st *stack, namespace string, killed time.Time) (issued, held int) {
+	t.Helper()
+	all, err := st.admin.Issued(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := &corev1.SecretList{}
+	if err := st.c.List(ctx, secrets, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	holds := map[string]bool{}
+	for _, sec := range secrets.Items {
+		if k, ok := leafSerial(sec.Data[corev1.TLSCertKey]); ok {
+			holds[k] = true
+		}
+	}
+	suffix := "." + namespace + ".example.com"
+	for _, c := range all {
+		if c.Rejected || !c.AcceptedAt.Before(killed) || !slices.ContainsFunc(c.DNSNames, func(n string) bool { return strings.HasSuffix(n, suffix) }) {
+			continue
+		}
+		issued++
+		if k, ok := serialKey(c.Serial); ok && holds[k] {
+			held++
+		}
+	}
+	return issued, held
 }
 
 // inFlightAtKill reports whether, for one of ops, the fake served a call
