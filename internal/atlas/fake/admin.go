@@ -98,6 +98,8 @@ type adminCount struct {
 //	GET  /tokens         every access token issued so far, expired ones too
 //	GET  /credentials    Credentials, for a harness that cannot read the
 //	                     fake's files (the fake runs in a pod)
+//	GET  /clock          {"offset": "5m"}: the clock's offset
+//	PUT  /clock          {"offset": "-5m"}: skew the clock (SetClockOffset)
 //
 // Changes answer 204; a bad body answers 400 with a plain-text reason.
 func (s *Server) AdminHandler() http.Handler {
@@ -176,6 +178,7 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /credentials", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Credentials())
 	})
+	s.addClockRoutes(mux)
 	return mux
 }
 

@@ -45,6 +45,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -178,10 +179,14 @@ type Server struct {
 	inFlight, peakInFlight int
 	// inFlightByOp counts the calls being served per operation.
 	inFlightByOp map[string]int
-	busy                   Busy
+	busy         Busy
 	// spans are the calls since start or the last Reset, up to maxSpans
 	// (CallSpans).
 	spans []CallSpan
+
+	// clockOffset moves the server's time away from Options.Clock
+	// (SetClockOffset), in nanoseconds.
+	clockOffset atomic.Int64
 }
 
 // withDefaults fills in the options left zero.
@@ -264,7 +269,7 @@ func Start(opts Options) (*Server, error) {
 		errorLog = log.New(io.Discard, "", 0)
 	}
 	s.srv = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.withDate(s.routes()),
 		TLSConfig:         p.serverTLSConfig(),
 		ErrorLog:          errorLog,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -323,7 +328,7 @@ func (s *Server) Close() {
 	})
 }
 
-func (s *Server) now() time.Time { return s.opts.Clock.Now() }
+func (s *Server) now() time.Time { return s.opts.Clock.Now().Add(s.ClockOffset()) }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.opts.Logger != nil {
