@@ -94,6 +94,7 @@ func (o *options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.controllers.RecheckInterval, "issuer-recheck-interval", 5*time.Minute, "How often every issuer's credentials, quota and policy are checked again; 0 disables it.")
 	fs.DurationVar(&o.controllers.AtlasTimeout, "atlas-timeout", 30*time.Second, "Timeout of one HTTP call to Atlas.")
 	fs.DurationVar(&o.controllers.LookupGrace, "lookup-grace", 2*time.Minute, "After a restart, how long to look for a certificate submitted before the restart before submitting again.")
+	fs.DurationVar(&o.controllers.ResubmitUndecidedAfter, "resubmit-undecided-after", 0, "When the restart lookup cannot decide whether a submission reached Atlas (the issued-stats lookup fails or lists nothing it can trust), submit the request again once this long has passed since it was first submitted, with a ResubmittedUndecided warning event: a second paid certificate may result. 0 (the default) never does; the request waits and says why.")
 	fs.Float64Var(&o.controllers.IssuerShare, "max-issuer-share", signing.DefaultIssuerShare, "Share of the --max-concurrent-requests slots the AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold, in (0, 1]: at most max(1, ceil(n*share)), even while the others are free.")
 	fs.DurationVar(&o.controllers.SignTimeout, "sign-timeout", signing.DefaultSignTimeout, "Deadline of one signing attempt of a request, the wait for a slot included.")
 	fs.DurationVar(&o.controllers.CheckTimeout, "check-timeout", signing.DefaultCheckTimeout, "Deadline of one issuer check.")

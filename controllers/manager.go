@@ -63,6 +63,10 @@ type Options struct {
 	// LookupGrace is how long after a restart a request submitted before
 	// it is looked for in Atlas before it is submitted again.
 	LookupGrace time.Duration
+	// ResubmitUndecidedAfter, when positive, lets a request whose restart
+	// lookup cannot decide be submitted anew once that long has passed
+	// since its intent, with a warning event; zero keeps it waiting.
+	ResubmitUndecidedAfter time.Duration
 	// IssuerShare is the share of the MaxConcurrentRequests slots the
 	// AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold,
 	// in (0, 1]; zero means signing.DefaultIssuerShare.
@@ -107,6 +111,9 @@ func (o Options) Validate() error {
 	}
 	if o.SignTimeout < 0 || o.CheckTimeout < 0 || o.IssuerWorkers < 0 {
 		errs = append(errs, errors.New("sign timeout, check timeout and issuer workers must not be negative"))
+	}
+	if o.ResubmitUndecidedAfter < 0 || (o.ResubmitUndecidedAfter > 0 && o.ResubmitUndecidedAfter < o.LookupGrace) {
+		errs = append(errs, fmt.Errorf("resubmit-undecided-after must be 0 (never) or at least the lookup grace (%s), got %s", o.LookupGrace, o.ResubmitUndecidedAfter))
 	}
 	if _, err := o.allowedURLs(); err != nil {
 		errs = append(errs, err)

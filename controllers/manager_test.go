@@ -37,6 +37,9 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "share above 1", mutate: func(o *Options) { o.IssuerShare = 1.5 }, want: "issuer share"},
 		{name: "negative share", mutate: func(o *Options) { o.IssuerShare = -0.1 }, want: "issuer share"},
 		{name: "negative timeout", mutate: func(o *Options) { o.SignTimeout = -time.Second }, want: "must not be negative"},
+		{name: "resubmit bound at the grace", mutate: func(o *Options) { o.LookupGrace, o.ResubmitUndecidedAfter = time.Minute, time.Minute }},
+		{name: "resubmit bound below the grace", mutate: func(o *Options) { o.LookupGrace, o.ResubmitUndecidedAfter = time.Minute, time.Second }, want: "resubmit-undecided-after"},
+		{name: "negative resubmit bound", mutate: func(o *Options) { o.ResubmitUndecidedAfter = -time.Second }, want: "resubmit-undecided-after"},
 		{name: "bad URL rule", mutate: func(o *Options) { o.AllowedAtlasURLs = "http://atlas.example" }, want: "https"},
 	}
 	for _, tt := range tests {

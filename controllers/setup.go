@@ -177,6 +177,7 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 	loader := &credentials.Loader{Cache: clients, Metadata: mgr.GetCache(), API: mgr.GetAPIReader(), Namespaces: c.secretNamespaces(), Clock: c.Clock}
 	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
+	s.ResubmitUndecidedAfter = c.ResubmitUndecidedAfter
 	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare)
 	if c.SignTimeout > 0 {
 		s.SignTimeout = c.SignTimeout

@@ -32,9 +32,11 @@ import (
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -111,9 +113,10 @@ func (c *IssuerController) warnUnwatchedSecret(ctx context.Context, obj issuerap
 		key, cmapi.PartOfCertManagerControllerLabelKey)
 }
 
-// writeStatus applies the status fields beyond the conditions with their own
-// field manager, so issuer-lib's condition patches and ours never fight. The
-// body leaves the conditions out, so StatusFieldOwner never claims them.
+// writeStatus applies the status fields beyond Ready with their own field
+// manager, so issuer-lib's condition patches and ours never fight: the
+// conditions are a list keyed by type, and the body names only Degraded,
+// so StatusFieldOwner never claims Ready.
 // cause becomes status.reason, the Reason column of kubectl get.
 func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health, cause string) error {
 	status := acv1alpha1.AtlasIssuerStatus().
@@ -129,6 +132,9 @@ func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer
 	if !h.CredentialsNotAfter.IsZero() {
 		status.WithCredentialsNotAfter(metav1.NewTime(h.CredentialsNotAfter))
 	}
+	d := signing.DegradedCondition(h, apimeta.FindStatusCondition(obj.GetConditions(), signing.ConditionDegraded), obj.GetGeneration(), h.CheckedAt)
+	status.WithConditions(metav1ac.Condition().WithType(d.Type).WithStatus(d.Status).WithReason(d.Reason).
+		WithMessage(d.Message).WithObservedGeneration(d.ObservedGeneration).WithLastTransitionTime(d.LastTransitionTime))
 	var body runtime.ApplyConfiguration
 	switch obj.(type) {
 	case *v1alpha1.AtlasClusterIssuer:
@@ -208,10 +214,12 @@ type Annotator struct {
 }
 
 // annotationPatch is the body of Annotate's merge patch: the annotations to
-// set (a nil value removes one) and the resourceVersion they were read at.
+// set (a nil value removes one) and the resourceVersion they were read at,
+// or for AnnotateOwn the object's UID instead.
 type annotationPatch struct {
 	Metadata struct {
-		ResourceVersion string             `json:"resourceVersion"`
+		UID             types.UID          `json:"uid,omitempty"`
+		ResourceVersion string             `json:"resourceVersion,omitempty"`
 		Annotations     map[string]*string `json:"annotations"`
 	} `json:"metadata"`
 }
@@ -223,6 +231,24 @@ type annotationPatch struct {
 func (a Annotator) Annotate(ctx context.Context, obj client.Object, set map[string]string, remove ...string) error {
 	var p annotationPatch
 	p.Metadata.ResourceVersion = obj.GetResourceVersion()
+	return a.patch(ctx, obj, p, set, remove)
+}
+
+// AnnotateOwn sets annotations only the issuer writes, such as the serial
+// of a certificate Atlas accepted, whatever the object's resourceVersion:
+// the patch carries the object's UID instead, which the API server checks,
+// so it lands on this request and no other of the same name, and a write
+// by cert-manager or issuer-lib since the read cannot make it fail.
+func (a Annotator) AnnotateOwn(ctx context.Context, obj client.Object, set map[string]string) error {
+	var p annotationPatch
+	p.Metadata.UID = obj.GetUID()
+	if p.Metadata.UID == "" {
+		return fmt.Errorf("annotate %s: the object has no UID", client.ObjectKeyFromObject(obj))
+	}
+	return a.patch(ctx, obj, p, set, nil)
+}
+
+func (a Annotator) patch(ctx context.Context, obj client.Object, p annotationPatch, set map[string]string, remove []string) error {
 	p.Metadata.Annotations = make(map[string]*string, len(set)+len(remove))
 	for _, k := range remove {
 		p.Metadata.Annotations[k] = nil

@@ -311,6 +311,24 @@ func IsQuota(err error) bool {
 	return StatusCode(err) == http.StatusPaymentRequired
 }
 
+// IsNotBeforeRejected reports a 422 on RequestCertificate that names the
+// validity's not_before: Atlas accepts it only within the policy's skews of
+// its own time, so this request's time, the manager's, is too far from
+// Atlas's. A clock put right makes the same request succeed, so it is not
+// the request's fault.
+func IsNotBeforeRejected(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.StatusCode != http.StatusUnprocessableEntity || e.Operation != "RequestCertificate" {
+		return false
+	}
+	for k := range e.Errors {
+		if strings.Contains(k, "not_before") {
+			return true
+		}
+	}
+	return strings.Contains(e.Description, "not_before")
+}
+
 // IsPermanent reports a 4xx that repeating the same request cannot fix
 // (400, 404, 409, 411, 415, 422, 424, ...). 401, 402, 403, 408 and 429 are
 // not permanent: credentials, quota and rate limits change.

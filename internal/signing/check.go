@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -34,6 +35,10 @@ type Health struct {
 	CredentialsNotAfter time.Time
 	Quota               *int64
 	PolicySummary       string
+	// LookupWarning, when set, says that restart lookups of the issuer's
+	// requests have kept failing to decide: those requests wait, and the
+	// operator should know why.
+	LookupWarning string
 }
 
 // ExpiryWarning is how long before the mTLS certificate expires the issuer
@@ -50,6 +55,7 @@ func (s *Signer) Check(ctx context.Context, iss Issuer) (Health, error) {
 	ctx, cancel := withTimeout(ctx, s.CheckTimeout)
 	defer cancel()
 	err := s.check(ctx, iss, &h)
+	h.LookupWarning = s.lookups.warning(iss.Key)
 	if err != nil {
 		s.checks.Delete(iss.Key)
 	}
@@ -113,4 +119,33 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
 	}
 	return nil
+}
+
+// ConditionDegraded is the issuer condition that says the issuer signs but
+// something keeps some of its requests waiting, such as restart lookups
+// that cannot decide. The Ready condition stays issuer-lib's.
+const ConditionDegraded = "Degraded"
+
+// Reasons of the Degraded condition.
+const (
+	ReasonLookupUndecided = "LookupUndecided"
+	ReasonAsExpected      = "AsExpected"
+)
+
+// DegradedCondition is the Degraded condition a check's health gives, at
+// now; prev is the condition the issuer has, whose transition time stays
+// while its status does.
+func DegradedCondition(h Health, prev *metav1.Condition, generation int64, now time.Time) metav1.Condition {
+	c := metav1.Condition{
+		Type: ConditionDegraded, Status: metav1.ConditionFalse, Reason: ReasonAsExpected,
+		Message: "nothing keeps the issuer's requests waiting", ObservedGeneration: generation,
+		LastTransitionTime: metav1.NewTime(now),
+	}
+	if h.LookupWarning != "" {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, ReasonLookupUndecided, h.LookupWarning
+	}
+	if prev != nil && prev.Status == c.Status {
+		c.LastTransitionTime = prev.LastTransitionTime
+	}
+	return c
 }

@@ -40,6 +40,9 @@ const (
 	CauseAccountUnusable           = "AccountUnusable"
 	CauseQuotaExhausted            = "QuotaExhausted"
 	CauseURLNotAllowed             = "URLNotAllowed"
+	// CauseClockSkew: Atlas refused the not_before the manager sent, its
+	// own time, as too far from Atlas's clock.
+	CauseClockSkew = "ClockSkew"
 )
 
 // CauseChecked is the cause of a check that passed, and CauseCheckFailed of
@@ -164,6 +167,11 @@ func signError(op string, err error) error {
 		return signer.IssuerError{Err: &CheckError{Cause: CauseQuotaExhausted, Err: wrapped}}
 	case atlas.IsTLSRejection(err):
 		return signer.IssuerError{Err: &CheckError{Cause: CauseClientCertificateRejected, Err: wrapped}}
+	case atlas.IsNotBeforeRejected(err):
+		// The request is not at fault: it waits while the issuer says what
+		// is wrong, instead of failing and being submitted again.
+		return signer.IssuerError{Err: &CheckError{Cause: CauseClockSkew, Err: fmt.Errorf(
+			"Atlas refused the certificate's not_before, the manager's current time, as too far from its own clock; the node's clock and Atlas's differ by more than the account's validation policy allows: %w", wrapped)}}
 	case atlas.IsPermanent(err):
 		return signer.PermanentError{Err: wrapped}
 	default:

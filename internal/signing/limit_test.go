@@ -162,6 +162,10 @@ func (anyVersion) Annotate(context.Context, client.Object, map[string]string, ..
 	return nil
 }
 
+func (anyVersion) AnnotateOwn(context.Context, client.Object, map[string]string) error {
+	return nil
+}
+
 func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}

@@ -66,6 +66,15 @@ func (a *objectAnnotator) Annotate(_ context.Context, obj client.Object, set map
 	return nil
 }
 
+// AnnotateOwn writes whatever the object's resourceVersion, as the real
+// Annotator's version-less patch does.
+func (a *objectAnnotator) AnnotateOwn(ctx context.Context, obj client.Object, set map[string]string) error {
+	a.mu.Lock()
+	obj.SetResourceVersion(strconv.Itoa(a.rv[obj.GetUID()]))
+	a.mu.Unlock()
+	return a.Annotate(ctx, obj, set)
+}
+
 func (a *objectAnnotator) writesOf(obj client.Object) []map[string]string {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -26,7 +26,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
@@ -81,6 +80,11 @@ type Request struct {
 // to a second submission.
 type Annotator interface {
 	Annotate(ctx context.Context, obj client.Object, set map[string]string, remove ...string) error
+	// AnnotateOwn sets annotations that only the signer writes and that
+	// stay true whatever else changed on the object, such as the serial of
+	// a certificate Atlas accepted: it writes them on the object with obj's
+	// UID whatever its resourceVersion, so that a conflict cannot lose them.
+	AnnotateOwn(ctx context.Context, obj client.Object, set map[string]string) error
 }
 
 // Signer holds the caches shared by every reconcile.
@@ -111,6 +115,13 @@ type Signer struct {
 	// found on it and ignored, such as a forged intent annotation.
 	Warn func(obj client.Object, reason, message string)
 
+	// ResubmitUndecidedAfter, when positive, is how long after its intent
+	// a request whose restart lookup cannot decide is submitted anew, with
+	// a warning naming the serials that could not be ruled out. Zero keeps
+	// such a request waiting, saying why, until the lookup decides: a
+	// second submission may be a second paid certificate.
+	ResubmitUndecidedAfter time.Duration
+
 	// lookupPerPage and lookupMaxPages bound the stats pages a lookup reads.
 	lookupPerPage, lookupMaxPages int
 
@@ -123,6 +134,7 @@ type Signer struct {
 	fingerprints fingerprints
 	submissions  recentSubmissions
 	unposted     unpostedIntents
+	lookups      *lookupHealth
 }
 
 // New returns a Signer that tells the time for intents, caches and metrics
@@ -146,6 +158,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 		fingerprints:   newFingerprints(clk),
 		submissions:    newRecentSubmissions(clk),
 		unposted:       newUnpostedIntents(10*time.Minute, clk),
+		lookups:        newLookupHealth(clk),
 	}
 }
 
@@ -155,6 +168,7 @@ func New(loader *credentials.Loader, annotator Annotator, metrics *Metrics, clk 
 func (s *Signer) Settled(uid types.UID) {
 	s.issued.settled(uid)
 	s.unposted.forget(uid)
+	s.lookups.decided(uid)
 }
 
 func (s *Signer) failpoint(name string) {
@@ -241,7 +255,7 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 	// An intent this process wrote and has not submitted for needs no
 	// lookup: nothing reached Atlas for it.
 	if intentOK && !s.unposted.has(req.Object.GetUID(), intent.String()) {
-		if b, done, err := s.resumeIntent(ctx, cl, req, want, intent, trust); done {
+		if b, done, err := s.resumeIntent(ctx, cl, req, iss, want, intent, trust); done {
 			return b, err
 		}
 	}
@@ -332,38 +346,6 @@ func (s *Signer) submittedAt(req Request, intent Intent, ok bool) time.Time {
 	return req.Object.GetCreationTimestamp().Time
 }
 
-// resumeIntent handles a request whose intent annotation says a submission
-// may have reached Atlas before a restart: it looks for that certificate
-// and collects it, or waits while the lookup grace lasts. done is false
-// when nothing was found after the grace, and the request is submitted
-// anew.
-func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request, want expected, intent Intent, trust *chain.Trust) (b Bundle, done bool, err error) {
-	logger := log.FromContext(ctx)
-	serial, found, err := s.lookup(ctx, cl, intent)
-	if pc, ok := errors.AsType[*pendingCandidate](err); ok {
-		return Bundle{}, true, signer.PendingError{Err: pc, RequeueAfter: pollInterval(s.now().Sub(intent.NotBefore))}
-	}
-	if err != nil {
-		return Bundle{}, true, signError("look up earlier submission", err)
-	}
-	if found {
-		logger.Info("found the certificate submitted before a restart", "serial", serial)
-		if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); err != nil {
-			return Bundle{}, true, fmt.Errorf("persist serial %s: %w", serial, err)
-		}
-		b, err := s.collect(ctx, cl, req, want, serial, trust, intent.NotBefore)
-		return b, true, err
-	}
-	if age := s.now().Sub(intent.NotBefore); age < s.LookupGrace {
-		return Bundle{}, true, signer.PendingError{
-			Err:          fmt.Errorf("a submission started at %s is not visible in Atlas yet; looking again before submitting anew", intent.NotBefore.UTC().Format(time.RFC3339)),
-			RequeueAfter: pollInterval(age),
-		}
-	}
-	logger.Info("no certificate found for an earlier intent; submitting anew", "intent", intent.String())
-	return Bundle{}, false, nil
-}
-
 // twinFreshness is how old the first request's ISSUED status may be for a
 // twin to take its certificate without asking Atlas again. cert-manager
 // creates a twin moments after the first request's issuance, while this
@@ -402,8 +384,8 @@ func (s *Signer) collectTwin(ctx context.Context, cl *atlas.Client, req Request,
 		return Bundle{}, false, nil
 	}
 	logger.Info("a request for the same key and contents was just submitted; collecting its certificate instead of submitting again", "serial", first.serial, "statusRead", !fresh)
-	if err := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: first.serial}); err != nil {
-		return Bundle{}, true, fmt.Errorf("persist serial %s: %w", first.serial, err)
+	if err := s.persistSerial(ctx, req, first.serial); err != nil {
+		return Bundle{}, true, err
 	}
 	if status == atlas.StatusPending {
 		return Bundle{}, true, signer.PendingError{
@@ -460,10 +442,10 @@ func (s *Signer) submit(ctx context.Context, cl *atlas.Client, req Request, want
 	if err == nil && info.Status == atlas.StatusIssued {
 		return s.finish(req, want, serial, info.Certificate, asked, trust)
 	}
-	if aerr := s.Annotator.Annotate(ctx, req.Object, map[string]string{v1alpha1.SerialAnnotation: serial}); aerr != nil {
+	if aerr := s.persistSerial(ctx, req, serial); aerr != nil {
 		// The serial is lost with this error, but the intent stays: the
 		// retry finds the certificate by lookup instead of submitting again.
-		return Bundle{}, fmt.Errorf("persist serial %s: %w", serial, aerr)
+		return Bundle{}, aerr
 	}
 	if err != nil {
 		return Bundle{}, s.collectError(serial, err, 0)
@@ -532,138 +514,6 @@ func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seen
 	s.failpoint(failpoint.AfterIssue)
 	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust, seenIssued: seenIssued})
 	return b, nil
-}
-
-// lookup finds a certificate submitted for intent: Atlas's issued stats
-// around the intent's time, narrowed to the exact not_before we sent, then
-// each candidate's public key. A candidate still pending cannot be compared
-// yet, so the caller waits rather than risk a duplicate.
-func (s *Signer) lookup(ctx context.Context, cl *atlas.Client, intent Intent) (string, bool, error) {
-	q := atlas.StatsQuery{PerPage: s.lookupPerPage, From: intent.NotBefore.Add(-time.Minute).Unix(), To: s.now().Add(time.Minute).Unix()}
-	var candidates []string
-	for q.Page = 1; ; q.Page++ {
-		page, err := cl.StatsIssued(ctx, q)
-		if err != nil {
-			return "", false, err
-		}
-		for _, m := range page.Certificates {
-			if m.NotBefore == intent.NotBefore.Unix() {
-				candidates = append(candidates, m.SerialNumber)
-			}
-		}
-		if !page.Next || len(page.Certificates) == 0 {
-			break
-		}
-		if q.Page >= s.lookupMaxPages {
-			// Concluding "not submitted" from a partial scan could submit
-			// twice; the request retries with backoff instead.
-			return "", false, fmt.Errorf("more than %d certificates were accepted around %s; the lookup stops there", q.Page*q.PerPage, intent.NotBefore.UTC().Format(time.RFC3339))
-		}
-	}
-	// Keys already fetched by an earlier lookup first, then the others.
-	var unknown []string
-	for _, serial := range candidates {
-		fp, ok := s.fingerprints.get(cl, serial)
-		if !ok {
-			unknown = append(unknown, serial)
-		} else if fp == intent.Fingerprint {
-			return serial, true, nil
-		}
-	}
-	// A candidate that cannot be decided yet does not end the search, since
-	// another may match; only when none does is it reported, as the caller
-	// must not conclude "not submitted" while a candidate is unknown.
-	var pending *pendingCandidate
-	for _, serial := range unknown {
-		info, err := cl.RetrieveCertificate(ctx, serial)
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", false, err
-			}
-			switch classifyCandidate(err, s.now().Sub(intent.NotBefore) < s.LookupGrace) {
-			case candidateFatal:
-				return "", false, err
-			case candidateNoMatch:
-				s.fingerprints.put(cl, serial, "")
-			case candidateUndecided:
-				if pending == nil {
-					pending = &pendingCandidate{serial: serial, err: err}
-				}
-			}
-			continue
-		}
-		if info.Status == atlas.StatusPending {
-			if pending == nil {
-				pending = &pendingCandidate{serial: serial}
-			}
-			continue
-		}
-		fp, err := certFingerprint([]byte(info.Certificate))
-		if err != nil {
-			fp = "" // unreadable: never a match
-		}
-		s.fingerprints.put(cl, serial, fp)
-		if fp != "" && fp == intent.Fingerprint {
-			return serial, true, nil
-		}
-	}
-	if pending != nil {
-		return "", false, pending
-	}
-	return "", false, nil
-}
-
-// pendingCandidate is a lookup that found no match but a candidate it
-// cannot decide yet: one Atlas is still issuing, or one whose GET failed
-// (err). The request waits and looks again, without a retry budget: failing
-// it would make cert-manager create a new request, and submit again, while
-// the candidate may be the certificate already submitted.
-type pendingCandidate struct {
-	serial string
-	err    error
-}
-
-func (p *pendingCandidate) Error() string {
-	if p.err != nil {
-		return fmt.Sprintf("candidate certificate %s cannot be checked yet (%v); looking again rather than risk a second certificate", p.serial, p.err)
-	}
-	return fmt.Sprintf("candidate certificate %s is still being issued", p.serial)
-}
-
-// candidateOutcome is what a failed GET of a lookup candidate means.
-type candidateOutcome int
-
-const (
-	// candidateUndecided: the candidate may still be the certificate
-	// submitted; look again later.
-	candidateUndecided candidateOutcome = iota
-	// candidateNoMatch: the candidate is certainly no certificate to
-	// collect.
-	candidateNoMatch
-	// candidateFatal: no candidate can be checked (credentials or quota
-	// refused); the lookup returns the error, which makes the issuer not
-	// Ready while the request waits.
-	candidateFatal
-)
-
-// classifyCandidate decides what a failed GET of a candidate means. A 422 is
-// Atlas's answer for a certificate the CA rejected after accepting it (or a
-// serial it cannot read): never issued, so neither the certificate to
-// collect nor one a new submission would duplicate. A 404 is a serial Atlas
-// has not made visible yet while the lookup grace lasts (withinGrace), and
-// after it a serial Atlas does not have. Every other failure, other 4xx
-// included, leaves the candidate undecided rather than failing the request.
-func classifyCandidate(err error, withinGrace bool) candidateOutcome {
-	switch code := atlas.StatusCode(err); {
-	case atlas.IsAuth(err), atlas.IsQuota(err):
-		return candidateFatal
-	case code == http.StatusUnprocessableEntity:
-		return candidateNoMatch
-	case code == http.StatusNotFound && !withinGrace:
-		return candidateNoMatch
-	default:
-		return candidateUndecided
-	}
 }
 
 // definitive reports whether Atlas answered a POST with an error that means
