@@ -282,9 +282,9 @@ func (r *run) skewTeardown(ctx context.Context, st *cpState) {
 }
 
 // killOnePost holds the next POSTs' answers, kills the manager once three
-// are held (or after 20 s with at least one), and lets later POSTs through:
-// the restarted manager finds those certificates only by lookup, across
-// the skew.
+// certificates exist whose answers are held (or after 20 s with at least
+// one), and lets later POSTs through: the restarted manager finds those
+// certificates only by lookup, across the skew.
 func (r *run) killOnePost(ctx context.Context, st *cpState) error {
 	faults := cpFaults()
 	held := faults
@@ -292,26 +292,28 @@ func (r *run) killOnePost(ctx context.Context, st *cpState) error {
 	if err := st.f.Admin.SetFaults(ctx, held); err != nil {
 		return err
 	}
-	before, err := st.f.Admin.Issued(ctx)
+	// Certificates accepted from here on are held: counting from a list
+	// read after the hold was set misses none that was answered.
+	before, err := issuedIn(ctx, st.f, st.ns)
 	if err != nil {
 		return err
 	}
-	if err := waitHeld(ctx, st.f, 3, 20*time.Second); err != nil {
-		if err := waitHeld(ctx, st.f, 1, 20*time.Second); err != nil {
+	if err := waitHeld(ctx, st.f, st.ns, len(before)+3, 3, 20*time.Second); err != nil {
+		if err := waitHeld(ctx, st.f, st.ns, len(before)+1, 1, 20*time.Second); err != nil {
 			r.logf("%s: %v", st.ns, err)
 		}
+	}
+	mid, err := issuedIn(ctx, st.f, st.ns)
+	if err != nil {
+		return err
 	}
 	if err := st.f.Admin.SetFaults(ctx, faults); err != nil {
 		return err
 	}
 	st.sup.kill()
-	after, err := st.f.Admin.Issued(ctx)
-	if err != nil {
-		return err
-	}
 	st.c.ManagerKills++
-	st.c.KilledMidPost += len(after) - len(before)
-	r.logf("%s: killed the manager with %d certificates created and unanswered", st.ns, len(after)-len(before))
+	st.c.KilledMidPost += len(mid) - len(before)
+	r.logf("%s: killed the manager with %d certificates created and unanswered", st.ns, len(mid)-len(before))
 	return nil
 }
 
@@ -429,8 +431,9 @@ func (r *run) cpRun(ctx context.Context, f *framework.Fake, sc cpScenario) error
 	return nil
 }
 
-// untilInFlight waits until the fake is serving a call of the burst while
-// fewer than half its Certificates are Ready, and returns how many are.
+// untilInFlight waits until the burst is under way, a few of its
+// Certificates Ready and the fake serving a call of the others (or half of
+// them Ready), and returns how many are Ready.
 func (r *run) untilInFlight(ctx context.Context, ns string, f *framework.Fake) (int, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -442,7 +445,8 @@ func (r *run) untilInFlight(ctx context.Context, ns string, f *framework.Fake) (
 		if err != nil {
 			return 0, err
 		}
-		if st.InFlightByOp[fake.OpRequestCertificate]+st.InFlightByOp[fake.OpRetrieveCertificate] > 0 || p.ready >= cpBurst/2 || time.Now().After(deadline) {
+		inFlight := st.InFlightByOp[fake.OpRequestCertificate] + st.InFlightByOp[fake.OpRetrieveCertificate]
+		if (inFlight > 0 && p.ready >= cpBurst/10) || p.ready >= cpBurst/2 || time.Now().After(deadline) {
 			return p.ready, nil
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {

@@ -119,9 +119,9 @@ type LookupPhase struct {
 	// lookups have waited a while).
 	Messages         []string `json:"messages,omitempty"`
 	IssuerConditions []string `json:"issuer_conditions,omitempty"`
-	Seconds        float64  `json:"seconds"`
-	FailedRequests []string `json:"failed_requests,omitempty"`
-	NotReady       []string `json:"not_ready,omitempty"`
+	Seconds          float64  `json:"seconds"`
+	FailedRequests   []string `json:"failed_requests,omitempty"`
+	NotReady         []string `json:"not_ready,omitempty"`
 }
 
 // ResubmitTiming is one resubmitted request: its first intent, the event,
@@ -377,16 +377,26 @@ func (r *run) killMidPost(ctx context.Context, f *framework.Fake, sup *superviso
 	if err := f.Admin.SetFaults(ctx, fake.Faults{SubmitHold: submitHold, StatsIssued: stats}); err != nil {
 		return nil, err
 	}
+	before, err := issuedIn(ctx, f, ns)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.createCertificates(ctx, ns, prefix, "AtlasIssuer", "atlas", from, to, 0); err != nil {
 		return nil, err
 	}
-	if err := waitHeld(ctx, f, want, 90*time.Second); err != nil {
+	if err := waitHeld(ctx, f, ns, len(before)+want, want, 90*time.Second); err != nil {
 		r.logf("%s: %v; killing anyway", ns, err)
 	}
 	if err := f.Admin.SetFaults(ctx, fake.Faults{StatsIssued: stats}); err != nil {
 		return nil, err
 	}
 	sup.kill()
+	return issuedIn(ctx, f, ns)
+}
+
+// issuedIn lists the certificates a fake accepted for names in namespace
+// ns.
+func issuedIn(ctx context.Context, f *framework.Fake, ns string) ([]fake.IssuedCertificate, error) {
 	all, err := f.Admin.Issued(ctx)
 	if err != nil {
 		return nil, err
@@ -400,22 +410,28 @@ func (r *run) killMidPost(ctx context.Context, f *framework.Fake, sup *superviso
 	return out, nil
 }
 
-// waitHeld waits until want POSTs are being answered (held) by the fake.
-func waitHeld(ctx context.Context, f *framework.Fake, want int, timeout time.Duration) error {
+// waitHeld waits until the fake has accepted certificates for names in ns
+// up to issued in all and is holding the answers of at least held POSTs:
+// the certificates exist and their answers are not out yet.
+func waitHeld(ctx context.Context, f *framework.Fake, ns string, issued, held int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	n := 0
+	var n, inFlight int
 	for {
 		st, err := f.Admin.Stats(ctx)
 		if err == nil {
-			n = st.InFlightByOp[fake.OpRequestCertificate]
-			if n >= want {
-				// Let the last ones create their certificates.
-				time.Sleep(200 * time.Millisecond)
-				return nil
+			inFlight = st.InFlightByOp[fake.OpRequestCertificate]
+			if inFlight >= held {
+				got, err := issuedIn(ctx, f, ns)
+				if err == nil {
+					n = len(got)
+				}
+				if n >= issued {
+					return nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d POSTs held after %s", n, want, timeout)
+			return fmt.Errorf("%d certificates of %d accepted and %d POSTs of %d held after %s", n, issued, inFlight, held, timeout)
 		}
 		select {
 		case <-ctx.Done():

@@ -81,7 +81,7 @@ func TestIsUndecided(t *testing.T) {
 }
 
 func TestRestartDelay(t *testing.T) {
-	for n, want := range map[int]time.Duration{1: 0, 2: 10 * time.Second, 3: 20 * time.Second, 4: 40 * time.Second, 7: 5 * time.Minute, 20: 5 * time.Minute} {
+	for n, want := range map[int]time.Duration{1: 10 * time.Second, 2: 20 * time.Second, 3: 40 * time.Second, 6: 5 * time.Minute, 20: 5 * time.Minute} {
 		if got := restartDelay(n); got != want {
 			t.Errorf("restartDelay(%d) = %s, want %s", n, got, want)
 		}

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -64,6 +65,12 @@ const (
 	// orphanResubmitted: the first certificate of a request the operator's
 	// --resubmit-undecided-after bound let the manager submit again.
 	orphanResubmitted = "resubmitted_by_bound"
+	// orphanReissued: an earlier revision's certificate of a Certificate
+	// cert-manager issued more than once (status.revision above 1), whose
+	// Secret holds the latest: not made on purpose, and not the issuer's
+	// doing, since cert-manager asked for each revision with a request of
+	// its own; the Certificate's Issuing events say why.
+	orphanReissued = "reissued_by_cert_manager"
 )
 
 // seedName is the DNS name of the fake's seeded certificates.
@@ -102,6 +109,11 @@ type OrphanDetail struct {
 	Planted      int          `json:"planted"`
 	PlantedFound int          `json:"planted_found"`
 	Orphaned     []OrphanCase `json:"orphaned,omitempty"`
+	// Reissues are the Certificates cert-manager issued more than once,
+	// with their revision and Issuing events, and ReissueBound how many
+	// earlier revisions they have in all.
+	Reissues     []string `json:"reissues,omitempty"`
+	ReissueBound int      `json:"reissue_bound"`
 }
 
 // normalSerial is a serial as lower-case hex without leading zeros, the
@@ -258,14 +270,25 @@ func (r *run) countOrphans(ctx context.Context) error {
 	for _, fp := range r.resubmittedKeys {
 		resubmittedKeys[fp] = true
 	}
+	revisions, reissues, err := r.reissues(ctx)
+	if err != nil {
+		return err
+	}
 	rules := []orphanRule{
 		{orphanSeeded, func(f string, c fake.IssuedCertificate) bool {
 			return f == sharedFakeName && len(c.DNSNames) == 1 && c.DNSNames[0] == seedName
 		}},
 		{orphanHostile, inNamespace(nsHostile)},
 		{orphanResubmitted, func(_ string, c fake.IssuedCertificate) bool { return resubmittedKeys[c.Fingerprint] }},
+		{orphanReissued, func(_ string, c fake.IssuedCertificate) bool {
+			return len(c.DNSNames) > 0 && revisions[certificateOf(c.DNSNames[0])] > 1
+		}},
 	}
 	d := ledger(issued, held, planted, rules)
+	d.Reissues = reissues
+	for _, rev := range revisions {
+		d.ReissueBound += max(0, rev-1)
+	}
 	r.report.Details.Orphans = d
 	r.report.OrphanedCertificates = len(d.Orphaned)
 	r.report.OrphanControlFound = d.PlantedFound == len(planted) && d.ByDesign[orphanPlanted] == len(planted)
@@ -273,6 +296,41 @@ func (r *run) countOrphans(ctx context.Context) error {
 	r.logf("orphans: %d certificates issued, %d held, %d orphaned without a cause; by design %v; control %d of %d found",
 		sumValues(d.Issued), d.Held, len(d.Orphaned), d.ByDesign, d.PlantedFound, len(planted))
 	return nil
+}
+
+// reissues maps every Certificate cert-manager issued more than once to its
+// revision, and describes each with its Issuing events.
+func (r *run) reissues(ctx context.Context) (map[string]int, []string, error) {
+	var certs cmapi.CertificateList
+	if err := r.env.Client.List(ctx, &certs); err != nil {
+		return nil, nil, err
+	}
+	revisions := map[string]int{}
+	for _, c := range certs.Items {
+		if c.Status.Revision != nil && *c.Status.Revision > 1 {
+			revisions[c.Namespace+"/"+c.Name] = *c.Status.Revision
+		}
+	}
+	if len(revisions) == 0 {
+		return revisions, nil, nil
+	}
+	var events corev1.EventList
+	if err := r.env.Client.List(ctx, &events); err != nil {
+		return nil, nil, err
+	}
+	why := map[string][]string{}
+	for _, ev := range events.Items {
+		key := ev.InvolvedObject.Namespace + "/" + ev.InvolvedObject.Name
+		if ev.InvolvedObject.Kind == "Certificate" && revisions[key] > 0 && ev.Reason == "Issuing" {
+			why[key] = append(why[key], ev.Message)
+		}
+	}
+	var out []string
+	for key, rev := range revisions {
+		out = append(out, fmt.Sprintf("%s revision %d: %s", key, rev, strings.Join(why[key], "; ")))
+	}
+	sort.Strings(out)
+	return revisions, out, nil
 }
 
 // judgeOrphans checks the ledger's categories against what the run
@@ -296,6 +354,9 @@ func (r *Report) judgeOrphans() {
 			d.ByDesign[orphanHostile] <= bound,
 			"orphans: %d in the hostile tenant's namespace, want at most %d", d.ByDesign[orphanHostile], bound)
 	}
+	r.check("orphans_reissued_by_cert_manager", fmt.Sprintf("<= %d, the earlier revisions of Certificates cert-manager issued again", d.ReissueBound),
+		d.ByDesign[orphanReissued] <= d.ReissueBound,
+		"orphans: %d earlier revisions of reissued Certificates, want at most %d: %v", d.ByDesign[orphanReissued], d.ReissueBound, d.Reissues)
 	if l := r.LookupFailure[lookupBound]; l != nil {
 		r.check("orphans_resubmitted_by_bound", fmt.Sprintf("= %d, one per request the bound resubmitted", l.Resubmitted),
 			d.ByDesign[orphanResubmitted] == l.Resubmitted,

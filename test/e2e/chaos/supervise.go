@@ -26,14 +26,11 @@ import (
 )
 
 // restartDelay is how long the kubelet waits before it starts a container
-// again after its n-th exit in a row (n from 1): at once the first time,
-// then 10 s doubling up to 5 minutes (CrashLoopBackOff).
+// again after its n-th exit in a row (n from 1): 10 s, doubling up to 5
+// minutes (CrashLoopBackOff).
 func restartDelay(n int) time.Duration {
-	if n <= 1 {
-		return 0
-	}
 	d := 10 * time.Second
-	for i := 2; i < n && d < 5*time.Minute; i++ {
+	for i := 1; i < n && d < 5*time.Minute; i++ {
 		d *= 2
 	}
 	return min(d, 5*time.Minute)
