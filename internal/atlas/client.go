@@ -111,6 +111,11 @@ type Client struct {
 
 	tokens *tokenCache
 	logins atomic.Int64
+	// offset is Atlas's clock minus ours, in nanoseconds, from the Date
+	// header of the last answer that had one; offsetKnown says whether
+	// one did.
+	offset      atomic.Int64
+	offsetKnown atomic.Bool
 
 	// sleep waits between attempts; tests replace it to record delays.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -240,6 +245,30 @@ func (c *Client) CloseIdleConnections() {
 	c.transport.CloseIdleConnections()
 }
 
+// ClockOffset is how far Atlas's clock is ahead of this client's (negative:
+// behind), read from the Date header of the last answer that carried one,
+// against the middle of that call. ok is false before any did. The header
+// has a resolution of a second, so the offset is good to about a second
+// plus half a round trip.
+func (c *Client) ClockOffset() (offset time.Duration, ok bool) {
+	return time.Duration(c.offset.Load()), c.offsetKnown.Load()
+}
+
+// noteDate records the clock offset a Date header gives for a call sent at
+// sent and answered at answered, both on the client's clock.
+func (c *Client) noteDate(date string, sent, answered time.Time) {
+	if date == "" {
+		return
+	}
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	mid := sent.Add(answered.Sub(sent) / 2)
+	c.offset.Store(int64(t.Sub(mid)))
+	c.offsetKnown.Store(true)
+}
+
 // Logins returns the number of successful logins so far.
 func (c *Client) Logins() int64 {
 	return c.logins.Load()
@@ -317,7 +346,11 @@ func (c *Client) send(ctx context.Context, r *request, payload []byte, token str
 	}
 
 	start := time.Now()
+	sentAt := c.clock.Now()
 	hresp, err := c.http.Do(hreq)
+	if err == nil {
+		c.noteDate(hresp.Header.Get("Date"), sentAt, c.clock.Now())
+	}
 	var data []byte
 	if err == nil {
 		data, err = readBody(hresp.Body, hresp.ContentLength, r.op, r.limit)

@@ -105,6 +105,11 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	if err := issuance.CheckAccount(policy); err != nil {
 		return &CheckError{Cause: CauseAccountUnusable, Err: err}
 	}
+	if off, ok := cl.ClockOffset(); ok {
+		if err := checkClockOffset(off, policy); err != nil {
+			return &CheckError{Cause: CauseClockSkew, Err: err}
+		}
+	}
 	quota, err := cl.Quota(ctx)
 	if err != nil {
 		return classifyCheck("get quota", err)
@@ -117,6 +122,29 @@ func (s *Signer) check(ctx context.Context, iss Issuer, h *Health) error {
 	s.accounts.set(iss, cl, policy, trust)
 	if quota <= 0 {
 		return &CheckError{Cause: CauseQuotaExhausted, Err: fmt.Errorf("the account has no issuance quota left; requests wait until it is raised")}
+	}
+	return nil
+}
+
+// clockMargin is what a Date header cannot tell about Atlas's clock: its
+// one-second resolution and the time a request takes to arrive.
+const clockMargin = 5 * time.Second
+
+// checkClockOffset tells whether Atlas, whose clock is off ahead of the
+// manager's, accepts the manager's time as a certificate's not_before: the
+// policy allows not_before at most its negative skew before Atlas's time
+// and its positive skew after it, so off must lie within [-positive,
+// negative], less clockMargin. A policy with no validity section sets no
+// bound.
+func checkClockOffset(off time.Duration, policy *atlas.ValidationPolicy) error {
+	if policy == nil || policy.Validity == nil {
+		return nil
+	}
+	neg := time.Duration(policy.Validity.NotBeforeNegativeSkew) * time.Second
+	pos := time.Duration(policy.Validity.NotBeforePositiveSkew) * time.Second
+	if off > neg-clockMargin || off < -(pos-clockMargin) {
+		return fmt.Errorf("Atlas's clock is %s %s the manager's (from its Date header), and the account accepts a not_before at most %s before and %s after Atlas's time; put the nodes' clocks right",
+			off.Abs().Round(time.Second), map[bool]string{true: "ahead of", false: "behind"}[off > 0], neg, pos)
 	}
 	return nil
 }

@@ -267,3 +267,31 @@ func TestSignErrorClockSkew(t *testing.T) {
 		t.Error("a 422 of another operation is read as a refused not_before")
 	}
 }
+
+func TestCheckClockOffset(t *testing.T) {
+	policy := &atlas.ValidationPolicy{Validity: &atlas.ValidityPolicy{NotBeforeNegativeSkew: 600, NotBeforePositiveSkew: 120}}
+	tests := []struct {
+		off  time.Duration
+		want string
+	}{
+		{off: 0},
+		{off: 5 * time.Minute},
+		{off: -time.Minute},
+		{off: 10 * time.Minute, want: "10m0s ahead of"},
+		{off: 9*time.Minute + 56*time.Second, want: "ahead of"},
+		{off: -2 * time.Minute, want: "2m0s behind"},
+		{off: -5 * time.Minute, want: "behind"},
+	}
+	for _, tc := range tests {
+		err := checkClockOffset(tc.off, policy)
+		if tc.want == "" && err != nil {
+			t.Errorf("offset %s: %v", tc.off, err)
+		}
+		if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("offset %s: err = %v, want one saying %q", tc.off, err, tc.want)
+		}
+	}
+	if err := checkClockOffset(time.Hour, &atlas.ValidationPolicy{}); err != nil {
+		t.Errorf("a policy without validity bounds nothing: %v", err)
+	}
+}

@@ -480,9 +480,16 @@ func (s *Signer) collect(ctx context.Context, cl *atlas.Client, req Request, wan
 }
 
 func (s *Signer) collectError(serial string, err error, age time.Duration) error {
-	// A serial Atlas has only just created may not be visible yet.
-	if atlas.IsNotFound(err) && age < s.LookupGrace {
-		return signer.PendingError{Err: fmt.Errorf("certificate %s is not visible in Atlas yet", serial), RequeueAfter: pollInterval(age)}
+	if atlas.IsNotFound(err) {
+		// A serial Atlas has only just created may not be visible yet.
+		if age < s.LookupGrace {
+			return signer.PendingError{Err: fmt.Errorf("certificate %s is not visible in Atlas yet", serial), RequeueAfter: pollInterval(age)}
+		}
+		// Past the grace the serial is retried with backoff until the
+		// retry budget is spent, not failed at once: failing makes
+		// cert-manager submit a new request while the certificate may
+		// exist and Atlas merely fail to return it for a while.
+		return fmt.Errorf("retrieve certificate %s: %w", serial, err)
 	}
 	return signError("retrieve certificate "+serial, err)
 }

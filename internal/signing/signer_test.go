@@ -144,7 +144,7 @@ func (e *env) newSigner() {
 	sec := e.secret.DeepCopy()
 	sec.ResourceVersion = ""
 	api := ctrlfake.NewClientBuilder().WithObjects(sec).Build()
-	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Clock: e.clock}
+	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{Clock: e.clock}), API: api, Clock: e.clock}
 	e.signer = New(loader, e.ann, nil, e.clock)
 }
 

@@ -59,7 +59,7 @@ func newTenants(t *testing.T) *tenants {
 	gsec.ResourceVersion, hsec.ResourceVersion = "", ""
 	hsec.Namespace, hsec.UID = "hostile", "hostile-secret-uid"
 	api := ctrlfake.NewClientBuilder().WithObjects(gsec, hsec).Build()
-	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{}), API: api, Clock: good.clock}
+	loader := &credentials.Loader{Cache: credentials.NewCache(atlas.Config{Clock: good.clock}), API: api, Clock: good.clock}
 	ts := &tenants{signer: New(loader, anyVersion{}, NewMetrics(prometheus.NewRegistry()), good.clock), good: good, hostile: hostile,
 		goodIss: good.iss, hostIss: hostile.iss}
 	ts.hostIss.Key = "AtlasIssuer/hostile/atlas"
