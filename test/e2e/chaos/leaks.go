@@ -262,8 +262,11 @@ const nsLeakControl = "chaos-leak-control"
 // manager runs by now, so nothing rewrites the status.
 func (r *run) plantControlObjects(ctx context.Context) (map[string]int, error) {
 	tokens, err := r.env.Admin.Tokens(ctx)
-	if err != nil || len(tokens) == 0 {
-		return nil, fmt.Errorf("read a token to plant: %v (%d tokens)", err, len(tokens))
+	if err != nil {
+		return nil, fmt.Errorf("read a token to plant: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("the fake issued no token to plant")
 	}
 	if err := r.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsLeakControl}}); err != nil {
 		return nil, err

@@ -194,7 +194,7 @@ func (e *Env) WaitAPIReady(ctx context.Context, timeout time.Duration) error {
 	hc.Timeout = 5 * time.Second
 	url := strings.TrimSuffix(e.RESTConfig.Host, "/") + "/readyz"
 	deadline := time.Now().Add(timeout)
-	last := errors.New("not asked yet")
+	var last error
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
