@@ -108,9 +108,10 @@ type TenantsDetail struct {
 	// NormalCalls are the shared account's calls for Victims normal
 	// issuances. BaselineCalls are its calls for the forged requests'
 	// copies without the forged annotations (BaselineRequests, of which
-	// BaselineEnded ended within the window), ForgedCalls those for the
-	// forged requests, each run alone on the account until every request
-	// ended.
+	// BaselineEnded ended within the window), run before the tenants are
+	// timed, and ForgedCalls those for the forged requests, run beside the
+	// hostile tenant; each run has the account to itself until every
+	// request ended.
 	Victims            int            `json:"normal_issuances"`
 	SeededCertificates int            `json:"shared_account_history"`
 	NormalCalls        map[string]int `json:"normal_atlas_calls"`
@@ -271,6 +272,13 @@ func (r *run) tenants(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	forged, baseline, err := forgedRequests(victim, d)
+	if err != nil {
+		return err
+	}
+	if err := r.forgedBaseline(ctx, ts, d, baseline); err != nil {
+		return err
+	}
 
 	r.logf("tenants: %d Certificates of the well-behaved tenant alone", r.cfg.TenantCerts)
 	alone, err := r.goodCertificates(ctx, ts.times, "alone", r.cfg.TenantCerts)
@@ -289,7 +297,7 @@ func (r *run) tenants(ctx context.Context) error {
 	}
 	pid := r.env.Manager().Pid()
 	d.PeakReset = resetPeak(pid) == nil
-	hostileDone, err := r.hostileTenant(ctx, ts, d, victim)
+	hostileDone, err := r.hostileTenant(ctx, ts, d, victim, forged)
 	if err != nil {
 		return err
 	}
