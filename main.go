@@ -20,6 +20,7 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -163,7 +165,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", failpoint.EnvVar, err)
 	}
-	mgr, err := o.newManager()
+	mgr, err := o.newManager(ctx, setupLog)
 	if err != nil {
 		return err
 	}
@@ -180,10 +182,13 @@ func run() error {
 
 // newManager builds the manager: the controllers' cache and client shape
 // plus this process's listen addresses, leader election and probes.
-func (o *options) newManager() (ctrl.Manager, error) {
+func (o *options) newManager(ctx context.Context, log logr.Logger) (ctrl.Manager, error) {
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	if err := controllers.WaitForAPIServer(ctx, cfg, log); err != nil {
+		return nil, fmt.Errorf("wait for the API server: %w", err)
 	}
 	mgrOpts, err := o.controllers.ManagerOptions()
 	if err != nil {

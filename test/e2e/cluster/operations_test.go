@@ -18,15 +18,16 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,15 +86,58 @@ func readyCerts(ctx context.Context, st *stack, namespace string, want int, d ti
 
 // leader is the pod that holds the manager's leader Lease.
 func leader(ctx context.Context, st *stack) (string, error) {
-	lease := &coordinationv1.Lease{}
-	if err := st.c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: "atlas-issuer.hvca.globalsign.com"}, lease); err != nil {
+	lease, err := managerLease(ctx, st)
+	if err != nil {
 		return "", err
-	}
-	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
-		return "", fmt.Errorf("no leader")
 	}
 	pod, _, _ := strings.Cut(*lease.Spec.HolderIdentity, "_")
 	return pod, nil
+}
+
+// verifySecrets checks every Certificate's Secret in namespace: tls.crt's
+// chain verifies by signature up to the root in ca.crt for the
+// Certificate's first DNS name (framework.VerifySecret), and tls.key is
+// the leaf's key. It returns how many pass.
+func verifySecrets(ctx context.Context, t *testing.T, st *stack, namespace string) int {
+	t.Helper()
+	list := &cmapi.CertificateList{}
+	if err := st.c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for i := range list.Items {
+		crt := &list.Items[i]
+		if err := verifyCertificateSecret(ctx, st, crt); err != nil {
+			t.Errorf("Certificate %s/%s: %v", namespace, crt.Name, err)
+			continue
+		}
+		ok++
+	}
+	return ok
+}
+
+// verifyCertificateSecret checks one Certificate's Secret as
+// verifySecrets does.
+func verifyCertificateSecret(ctx context.Context, st *stack, crt *cmapi.Certificate) error {
+	sec := &corev1.Secret{}
+	if err := st.c.Get(ctx, client.ObjectKey{Namespace: crt.Namespace, Name: crt.Spec.SecretName}, sec); err != nil {
+		return err
+	}
+	return verifyIssued(crt, sec)
+}
+
+// verifyIssued checks crt's Secret sec as verifySecrets does.
+func verifyIssued(crt *cmapi.Certificate, sec *corev1.Secret) error {
+	if len(crt.Spec.DNSNames) == 0 {
+		return fmt.Errorf("names no DNS name to verify its certificate for")
+	}
+	if _, err := framework.VerifySecret(sec, crt.Spec.DNSNames[0]); err != nil {
+		return fmt.Errorf("Secret %s: %w", sec.Name, err)
+	}
+	if _, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]); err != nil {
+		return fmt.Errorf("Secret %s: tls.key is not the leaf's key: %w", sec.Name, err)
+	}
+	return nil
 }
 
 // duplicates is the fake's count of certificates issued twice for one
@@ -129,6 +173,7 @@ func (s *suite) scenarioFailover(st *stack) func(*testing.T) {
 		if s.rep.FailoverReady != burstSize {
 			t.Errorf("%d/%d Certificates Ready after the leader %s was deleted", s.rep.FailoverReady, burstSize, old)
 		}
+		verifySecrets(ctx, t, st, "atlas-failover")
 		if now, err := leader(ctx, st); err != nil || now == old {
 			t.Errorf("leader after failover: %q (%v), was %q", now, err, old)
 		}
@@ -139,13 +184,15 @@ func (s *suite) scenarioFailover(st *stack) func(*testing.T) {
 }
 
 // scenarioUpgrade: helm upgrade to a second image tag during a burst fails
-// no request and issues none twice; helm rollback then succeeds.
+// no request and issues none twice; helm rollback then brings back the
+// pods of the first install's image, by digest, and they issue.
 func (s *suite) scenarioUpgrade(st *stack) func(*testing.T) {
 	return func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
+		const ns = "atlas-upgrade"
 		upgraded := make(chan error, 1)
-		err := burst(ctx, st, "atlas-upgrade", burstSize, func() error {
+		err := burst(ctx, st, ns, burstSize, func() error {
 			go func() {
 				upgraded <- s.helm(ctx, "upgrade", release, filepath.Join(s.root, "charts", "atlas-issuer"),
 					"--namespace", releaseNamespace, "--reuse-values", "--set", "image.tag=dev2", "--wait", "--timeout", "3m")
@@ -161,21 +208,102 @@ func (s *suite) scenarioUpgrade(st *stack) func(*testing.T) {
 		if img := s.deploymentImage(ctx, t); img != imageRepo+":dev2" {
 			t.Errorf("image after upgrade: %s", img)
 		}
-		ready := readyCerts(ctx, st, "atlas-upgrade", burstSize, 3*time.Minute)
+		ready := readyCerts(ctx, st, ns, burstSize, 3*time.Minute)
 		s.rep.UpgradeFailed = burstSize - ready
 		if ready != burstSize {
 			t.Errorf("%d/%d Certificates Ready across the upgrade", ready, burstSize)
 		}
+		verifySecrets(ctx, t, st, ns)
 		if d := duplicates(ctx, t, st); d != 0 {
 			t.Errorf("%d duplicate issuances at the fake", d)
 		}
+		// The second image is another digest: the rollback's check below
+		// can tell the two apart.
+		s.waitImage(ctx, t, st, "the second image", func(id string) bool { return id != st.imageID })
+
+		s.saveManagerLogs(ctx, t, st, "upgraded")
 		if err := s.helm(ctx, "rollback", release, "1", "--namespace", releaseNamespace, "--wait", "--timeout", "3m"); err != nil {
 			t.Fatal(err)
 		}
 		if img := s.deploymentImage(ctx, t); img != imageRepo+":dev" {
 			t.Errorf("image after rollback: %s", img)
 		}
+		// The tag in the Deployment could name another image than the one
+		// the pods run; the digest the pods report cannot.
+		pods := s.waitImage(ctx, t, st, "the first install's image "+st.imageID, func(id string) bool { return id == st.imageID })
+
+		crt := framework.Certificate(ns, "after-rollback", "AtlasClusterIssuer", "atlas", "after-rollback."+ns+".example.com")
+		if err := st.c.Create(ctx, crt); err != nil {
+			t.Fatal(err)
+		}
+		if ready := readyCerts(ctx, st, ns, burstSize+1, 2*time.Minute); ready != burstSize+1 {
+			t.Fatalf("the Certificate made after the rollback is not Ready (%d/%d Ready)", ready, burstSize+1)
+		}
+		if err := verifyCertificateSecret(ctx, st, crt); err != nil {
+			t.Errorf("after the rollback: %v", err)
+		}
+		if l, err := leader(ctx, st); err != nil || !slices.Contains(pods, l) {
+			t.Errorf("leader after the rollback: %q (%v), want one of the rolled-back pods %v", l, err, pods)
+		}
 	}
+}
+
+// waitImage waits until the release runs 2 Ready manager pods, none being
+// deleted, whose image ID (the digest Pod status reports) satisfies want,
+// and returns their names.
+func (s *suite) waitImage(ctx context.Context, t *testing.T, st *stack, what string, want func(imageID string) bool) []string {
+	t.Helper()
+	var names []string
+	eventually(t, 2*time.Minute, "manager pods of "+what, func() error {
+		ids, err := managerImageIDs(ctx, st)
+		if err != nil {
+			return err
+		}
+		names = names[:0]
+		for pod, id := range ids {
+			if id == "" || !want(id) {
+				return fmt.Errorf("pod %s runs %q", pod, id)
+			}
+			names = append(names, pod)
+		}
+		if len(names) != 2 {
+			return fmt.Errorf("%d Ready manager pods, want 2", len(names))
+		}
+		return nil
+	})
+	return names
+}
+
+// containerStatus is the status of pod p's container name.
+func containerStatus(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return corev1.ContainerStatus{}, false
+}
+
+// managerImageIDs maps each manager pod not being deleted to the image ID
+// of its manager container, and fails while one is not Ready.
+func managerImageIDs(ctx context.Context, st *stack) (map[string]string, error) {
+	pods := &corev1.PodList{}
+	if err := st.c.List(ctx, pods, client.InNamespace(releaseNamespace), client.MatchingLabels{"app.kubernetes.io/instance": release}); err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		cs, ok := containerStatus(p, "manager")
+		if !ok || !cs.Ready {
+			return nil, fmt.Errorf("pod %s is not Ready", p.Name)
+		}
+		ids[p.Name] = cs.ImageID
+	}
+	return ids, nil
 }
 
 func (s *suite) deploymentImage(ctx context.Context, t *testing.T) string {
