@@ -274,6 +274,11 @@ func (r *run) crashes(ctx context.Context) error {
 	d.Lookups = r.countInLogs("found the certificate submitted before a restart") - lookupsBefore
 	r.logf("crashes: %d/%d Ready in %s, %d requests, %d failed, %d duplicates, %d lookups after restarts",
 		prog.ready, cfg.CrashCerts, time.Since(start).Round(time.Second), prog.requests, len(prog.failed), d.Duplicates, d.Lookups)
+	// The later runs start managers of their own; these release the
+	// Lease as they stop.
+	for _, q := range replicas {
+		_ = q.Stop(20 * time.Second)
+	}
 	return nil
 }
 

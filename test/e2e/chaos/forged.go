@@ -25,7 +25,6 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -197,10 +196,50 @@ func forgedRequest(f forgery, i int, victim *x509.Certificate) (*cmapi.Certifica
 	}, nil
 }
 
+// forgedRequests makes the forged requests and, for each, the same request
+// without the forged annotations: what the forged one may cost at most.
+func forgedRequests(victim *x509.Certificate, d *TenantsDetail) (forged, baseline []*cmapi.CertificateRequest, err error) {
+	for _, f := range forgeries {
+		for i := range forgedPerKind {
+			cr, err := forgedRequest(f, i, victim)
+			if err != nil {
+				return nil, nil, err
+			}
+			d.Forged = append(d.Forged, ForgedCase{Name: cr.Name, Forgery: f.name})
+			forged = append(forged, cr)
+			plain := cr.DeepCopy()
+			plain.Name = "un" + cr.Name
+			plain.Annotations = nil
+			baseline = append(baseline, plain)
+		}
+	}
+	d.ForgedRequests, d.BaselineRequests = len(forged), len(baseline)
+	return forged, baseline, nil
+}
+
+// forgedBaseline runs the unforged copies of the forged requests on the
+// shared issuer, until all have ended, and counts the shared account's
+// calls for them. It runs before the tenants are timed, so that it slows
+// neither half; the account has no faults, so the calls do not depend on
+// what else runs.
+func (r *run) forgedBaseline(ctx context.Context, ts *tenantSetup, d *TenantsDetail, baseline []*cmapi.CertificateRequest) error {
+	crs, calls, err := r.runRequests(ctx, ts, baseline)
+	if err != nil {
+		return err
+	}
+	d.BaselineCalls = calls
+	for i := range crs {
+		if requestEnded(&crs[i]) {
+			d.BaselineEnded++
+		}
+	}
+	return nil
+}
+
 // hostileTenant starts the hostile tenant: Certificates through its hostile
 // Atlas, and forged requests through the shared issuer, watched for
 // forgedWindow. The channel reports when the forged window is over.
-func (r *run) hostileTenant(ctx context.Context, ts *tenantSetup, d *TenantsDetail, victim *x509.Certificate) (<-chan error, error) {
+func (r *run) hostileTenant(ctx context.Context, ts *tenantSetup, d *TenantsDetail, victim *x509.Certificate, forged []*cmapi.CertificateRequest) (<-chan error, error) {
 	d.HostileCerts = hostileCerts
 	for i := range hostileIssuers {
 		sec, err := ts.hostile.CredentialsSecret(nsHostile, fmt.Sprintf("atlas-check-%d-credentials", i))
@@ -227,78 +266,36 @@ func (r *run) hostileTenant(ctx context.Context, ts *tenantSetup, d *TenantsDeta
 			return nil, err
 		}
 	}
-	var forged []*cmapi.CertificateRequest
-	for _, f := range forgeries {
-		for i := range forgedPerKind {
-			cr, err := forgedRequest(f, i, victim)
-			if err != nil {
-				return nil, err
-			}
-			d.Forged = append(d.Forged, ForgedCase{Name: cr.Name, Forgery: f.name})
-			forged = append(forged, cr)
-		}
-	}
-	d.ForgedRequests = len(forged)
-	d.ForgedCallsBound = forgedCallsPerRequest * len(forged)
-	before, err := ts.shared.Admin.Stats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, cr := range forged {
-		if err := r.env.Client.Create(ctx, cr); err != nil {
-			return nil, err
-		}
-	}
 	done := make(chan error, 1)
 	go func() {
-		done <- r.watchForged(ctx, ts, d, victim, before)
+		done <- r.watchForged(ctx, ts, d, victim, forged)
 	}()
 	return done, nil
 }
 
-// watchForged follows the forged requests until all have ended or the
-// window has passed, then judges them.
-func (r *run) watchForged(ctx context.Context, ts *tenantSetup, d *TenantsDetail, victim *x509.Certificate, before fake.AdminStats) error {
-	deadline := time.Now().Add(forgedWindow)
-	var crs []cmapi.CertificateRequest
-	for {
-		crs = crs[:0]
-		ended := 0
-		for _, fc := range d.Forged {
-			cr := &cmapi.CertificateRequest{}
-			if err := r.env.Get(ctx, nsHostile, fc.Name, cr); err != nil {
-				return err
-			}
-			if len(cr.Status.Certificate) > 0 || cr.Status.FailureTime != nil || isDenied(cr) {
-				ended++
-			}
-			crs = append(crs, *cr)
-		}
-		if ended == len(d.Forged) || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-	after, err := ts.shared.Admin.Stats(ctx)
+// watchForged runs the forged requests until all have ended or the window
+// has passed, counting the shared account's calls meanwhile, then judges
+// them against the unforged baseline.
+func (r *run) watchForged(ctx context.Context, ts *tenantSetup, d *TenantsDetail, victim *x509.Certificate, forged []*cmapi.CertificateRequest) error {
+	crs, calls, err := r.runRequests(ctx, ts, forged)
 	if err != nil {
 		return err
 	}
-	d.ForgedCalls = callsSince(before, after)
-	r.report.ForgedAtlasCalls = extraCalls(d.ForgedCalls, len(d.Forged), d.NormalCalls, d.Victims)
+	d.ForgedCalls = calls
+	r.report.ForgedAtlasCalls = extraCalls(d.ForgedCalls, d.BaselineCalls)
 	victimPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: victim.Raw})
 	for i := range crs {
 		cr := &crs[i]
 		fc := &d.Forged[i]
 		fc.Outcome = requestOutcome(cr)
-		if fc.Forgery == forgeries[0].name {
-			// The positive control: the victim's certificate is what a
-			// misissuance would return to this request.
-			diff, err := misissued(cr.Spec.Request, victimPEM)
-			d.MisissueControl = err == nil && diff != ""
+		if fc.Forgery == forgeries[1].name && d.MisissueControls == nil {
+			// The positive controls: what a misissuance would return to
+			// this request, another request's certificate (the victim's)
+			// and one for the very names it asks, for another key.
+			if d.MisissueControls, err = misissueControls(cr.Spec.Request, victimPEM); err != nil {
+				return err
+			}
+			d.MisissueControl = allTrue(d.MisissueControls)
 		}
 		if len(cr.Status.Certificate) == 0 {
 			continue
@@ -313,6 +310,67 @@ func (r *run) watchForged(ctx context.Context, ts *tenantSetup, d *TenantsDetail
 		}
 	}
 	return nil
+}
+
+// runRequests creates requests on the shared issuer and follows them until
+// all have ended or forgedWindow has passed, and returns them as they
+// ended with the shared account's calls meanwhile.
+func (r *run) runRequests(ctx context.Context, ts *tenantSetup, reqs []*cmapi.CertificateRequest) ([]cmapi.CertificateRequest, map[string]int, error) {
+	before, err := ts.shared.Admin.Stats(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, cr := range reqs {
+		if err := r.env.Client.Create(ctx, cr); err != nil {
+			return nil, nil, err
+		}
+	}
+	deadline := time.Now().Add(forgedWindow)
+	var crs []cmapi.CertificateRequest
+	for {
+		crs = crs[:0]
+		ended := 0
+		for _, want := range reqs {
+			cr := &cmapi.CertificateRequest{}
+			if err := r.env.Get(ctx, want.Namespace, want.Name, cr); err != nil {
+				return nil, nil, err
+			}
+			if requestEnded(cr) {
+				ended++
+			}
+			crs = append(crs, *cr)
+		}
+		if ended == len(reqs) || time.Now().After(deadline) {
+			break
+		}
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return nil, nil, err
+		}
+	}
+	// A call under way when the last request ended is counted once it
+	// ends.
+	if err := sleepCtx(ctx, time.Second); err != nil {
+		return nil, nil, err
+	}
+	after, err := ts.shared.Admin.Stats(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return crs, callsSince(before, after), nil
+}
+
+// requestEnded reports a request issued, failed or denied.
+func requestEnded(cr *cmapi.CertificateRequest) bool {
+	return len(cr.Status.Certificate) > 0 || cr.Status.FailureTime != nil || isDenied(cr)
+}
+
+func allTrue(m map[string]bool) bool {
+	for _, v := range m {
+		if !v {
+			return false
+		}
+	}
+	return len(m) > 0
 }
 
 func isDenied(cr *cmapi.CertificateRequest) bool {
@@ -358,44 +416,4 @@ func (r *run) cleanHostile(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// rssSampler follows a process's resident memory.
-type rssSampler struct {
-	quit chan struct{}
-	done chan struct{}
-	peak int64
-	n    int
-}
-
-// startRSSSampler reads /proc/<pid>/status every 100 ms until stop.
-func startRSSSampler(pid int) *rssSampler {
-	s := &rssSampler{quit: make(chan struct{}), done: make(chan struct{})}
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if b, err := os.ReadFile(path); err == nil {
-				if kib, err := rssKiB(b); err == nil {
-					s.peak = max(s.peak, kib)
-					s.n++
-				}
-			}
-			select {
-			case <-s.quit:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return s
-}
-
-// stop ends the sampling and returns the peak in KiB and the samples read.
-func (s *rssSampler) stop() (peakKiB int64, samples int) {
-	close(s.quit)
-	<-s.done
-	return s.peak, s.n
 }

@@ -24,6 +24,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,9 @@ import (
 
 	"github.com/youmark/pkcs8"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 	"github.com/globalsign/atlas-issuer/internal/credentials"
 	"github.com/globalsign/atlas-issuer/test/e2e/framework"
@@ -172,11 +175,16 @@ func (r *run) scanLeaks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	inObjects, err := r.plantControlObjects(ctx)
+	if err != nil {
+		return err
+	}
+	maps.Copy(planted, inObjects)
 	scan, err := r.env.ScanForCanaries(ctx, "*.log", all)
 	if err != nil {
 		return err
 	}
-	leaks, found := splitControl(scan.Leaks, controlLog)
+	leaks, found := splitControl(scan.Leaks, controlLog, nsLeakControl)
 	d := &LeakDetail{Canaries: map[string]int{}, Scanned: scan.Scanned, Leaks: leaks, Planted: planted, Found: found}
 	for _, c := range all {
 		d.Canaries[c.Kind]++
@@ -220,23 +228,76 @@ func (r *run) plantControl(ctx context.Context) (map[string]int, error) {
 		fmt.Sprintf(`{"level":"debug","msg":"key","line":%q}`, keyLines[len(keyLines)/2]),
 		fmt.Sprintf(`{"level":"debug","msg":"request","authorization":"Bearer %s"}`, tokens[len(tokens)-1]),
 	)
-	planted := map[string]int{"api-secret": 1, "key-password": 1, "mtls-key": 1, "token": 1}
+	planted := map[string]int{"log/api-secret": 1, "log/key-password": 1, "log/mtls-key": 1, "log/token": 1}
 	path := filepath.Join(r.env.WorkDir, controlLog)
 	return planted, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600) //nolint:gosec // G703: the run's own work directory.
 }
 
-// splitControl separates the hits in the control log from real leaks and
-// counts the control hits by kind.
-func splitControl(leaks []framework.Leak, control string) (outside []framework.Leak, found map[string]int) {
+// splitControl separates the hits in the control log and in the control
+// namespace's event and status from real leaks, and counts the control
+// hits by place and kind ("log/token", "event/token", "status/api-secret").
+func splitControl(leaks []framework.Leak, control, controlNS string) (outside []framework.Leak, found map[string]int) {
 	found = map[string]int{}
 	for _, l := range leaks {
-		if strings.HasPrefix(l.Where, control+":") {
-			found[l.Kind]++
-			continue
+		switch {
+		case strings.HasPrefix(l.Where, control+":"):
+			found["log/"+l.Kind]++
+		case strings.HasPrefix(l.Where, "event "+controlNS+"/"):
+			found["event/"+l.Kind]++
+		case strings.Contains(l.Where, " "+controlNS+"/") && strings.HasSuffix(l.Where, " status"):
+			found["status/"+l.Kind]++
+		default:
+			outside = append(outside, l)
 		}
-		outside = append(outside, l)
 	}
 	return outside, found
+}
+
+// nsLeakControl holds the leak scan's control event and issuer status.
+const nsLeakControl = "chaos-leak-control"
+
+// plantControlObjects writes a token into an event's message and the API
+// secret into an issuer's status condition, in a namespace of their own,
+// as a careless controller would: the scan must find both there. No
+// manager runs by now, so nothing rewrites the status.
+func (r *run) plantControlObjects(ctx context.Context) (map[string]int, error) {
+	tokens, err := r.env.Admin.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read a token to plant: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("the fake issued no token to plant")
+	}
+	if err := r.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsLeakControl}}); err != nil {
+		return nil, err
+	}
+	spec, err := r.env.IssuerSpec("no-such-secret")
+	if err != nil {
+		return nil, err
+	}
+	iss := &v1alpha1.AtlasIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: nsLeakControl, Name: "leak-control"}, Spec: spec}
+	if err := r.env.Client.Create(ctx, iss); err != nil {
+		return nil, err
+	}
+	now := metav1.Now()
+	iss.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "LeakControl",
+		Message: "login failed with api secret " + r.canaries.apiSecret, LastTransitionTime: now, ObservedGeneration: iss.Generation}}
+	if err := r.env.Client.Status().Update(ctx, iss); err != nil {
+		return nil, err
+	}
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Namespace: nsLeakControl, Name: "leak-control"},
+		InvolvedObject: corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AtlasIssuer", Namespace: nsLeakControl, Name: iss.Name, UID: iss.UID},
+		Reason:         "LeakControl",
+		Message:        "request sent with Authorization: Bearer " + tokens[0],
+		Type:           corev1.EventTypeWarning,
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		Source: corev1.EventSource{Component: "chaos-leak-control"},
+	}
+	if err := r.env.Client.Create(ctx, ev); err != nil {
+		return nil, err
+	}
+	return map[string]int{"event/token": 1, "status/api-secret": 1}, nil
 }
 
 // allFound reports whether every planted kind was found.

@@ -17,16 +17,17 @@ limitations under the License.
 package chaos
 
 import (
-	"bufio"
-	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -137,14 +138,10 @@ func signCalls(calls map[string]int) int {
 	return n
 }
 
-// extraCalls is how many Sign calls forged requests made beyond what as
-// many normal issuances make, given the calls of normal issuances.
-func extraCalls(forgedCalls map[string]int, forged int, normalCalls map[string]int, normal int) int {
-	if normal == 0 {
-		return signCalls(forgedCalls)
-	}
-	perIssuance := float64(signCalls(normalCalls)) / float64(normal)
-	return max(0, int(math.Round(float64(signCalls(forgedCalls))-perIssuance*float64(forged))))
+// extraCalls is how many Sign calls forged requests made beyond what the
+// same requests without the forged annotations made.
+func extraCalls(forgedCalls, baselineCalls map[string]int) int {
+	return max(0, signCalls(forgedCalls)-signCalls(baselineCalls))
 }
 
 // countsSince is, per key, how much after exceeds before; keys that did not
@@ -217,17 +214,49 @@ func chartMemoryLimitMiB(values []byte) (float64, error) {
 	return float64(q.Value()) / (1 << 20), nil
 }
 
-// rssKiB reads VmRSS from the text of /proc/<pid>/status.
-func rssKiB(status []byte) (int64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("VmRSS line %q", sc.Text())
-			}
-			return strconv.ParseInt(f[0], 10, 64)
-		}
+// misissueControls runs the misissuance check on certificates it must flag
+// against a request: other, another request's certificate, and one made
+// here for the request's very names and subject with another key, which
+// only the key comparison can tell apart. Each is true when flagged.
+func misissueControls(csrPEM, other []byte) (map[string]bool, error) {
+	diff, err := misissued(csrPEM, other)
+	if err != nil {
+		return nil, err
 	}
-	return 0, errors.New("no VmRSS line")
+	same, err := sameNamesOtherKey(csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	keyDiff, err := misissued(csrPEM, same)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]bool{
+		"another_requests_certificate": diff != "",
+		"same_names_another_key":       keyDiff == "another public key",
+	}, nil
+}
+
+// sameNamesOtherKey is a self-signed certificate with a CSR's subject and
+// names, for a key of its own.
+func sameNamesOtherKey(csrPEM []byte) ([]byte, error) {
+	block, _ := pem.Decode(csrPEM)
+	if block == nil {
+		return nil, errors.New("request: no PEM CSR")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: csr.Subject, DNSNames: csr.DNSNames, IPAddresses: csr.IPAddresses,
+		EmailAddresses: csr.EmailAddresses, URIs: csr.URIs, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }

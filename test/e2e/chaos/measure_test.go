@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"maps"
 	"math"
 	"math/big"
 	"os"
@@ -162,25 +163,54 @@ func TestWithPublicKey(t *testing.T) {
 }
 
 func TestExtraCalls(t *testing.T) {
-	normal := map[string]int{fake.OpRequestCertificate: 3, fake.OpRetrieveCertificate: 6, fake.OpLogin: 1, fake.OpValidationPolicy: 2}
+	// Two of each forgery kind unforged: the victim-key CSRs fail their
+	// signature check with no call, the others are issued (POST and GET).
+	baseline := map[string]int{fake.OpRequestCertificate: 6, fake.OpRetrieveCertificate: 6, fake.OpLogin: 1, fake.OpValidationPolicy: 2}
 	for _, tc := range []struct {
 		name   string
 		forged map[string]int
-		n      int
 		want   int
 	}{
-		{"as normal issuances", map[string]int{fake.OpRequestCertificate: 8, fake.OpRetrieveCertificate: 16}, 8, 0},
-		{"no calls at all", nil, 8, 0},
-		{"stats pages of a 1970 intent", map[string]int{fake.OpStatsIssued: 1000}, 2, 994},
-		{"issuer checks are not counted", map[string]int{fake.OpLogin: 50, fake.OpValidationPolicy: 50, fake.OpTrustChain: 50}, 1, 0},
-		{"polling forever", map[string]int{fake.OpRetrieveCertificate: 45, fake.OpRequestCertificate: 1}, 1, 43},
+		{"as the same requests unforged", map[string]int{fake.OpRequestCertificate: 6, fake.OpRetrieveCertificate: 6}, 0},
+		{"fewer: forged serials are refused after one GET", map[string]int{fake.OpRequestCertificate: 4, fake.OpRetrieveCertificate: 6}, 0},
+		{"no calls at all", nil, 0},
+		{"stats pages of a 1970 intent", map[string]int{fake.OpRequestCertificate: 6, fake.OpRetrieveCertificate: 6, fake.OpStatsIssued: 60}, 60},
+		{"issuer checks are not counted", map[string]int{fake.OpLogin: 50, fake.OpValidationPolicy: 50, fake.OpTrustChain: 50}, 0},
+		{"polling forever", map[string]int{fake.OpRetrieveCertificate: 45, fake.OpRequestCertificate: 6}, 39},
 	} {
-		if got := extraCalls(tc.forged, tc.n, normal, 3); got != tc.want {
+		if got := extraCalls(tc.forged, baseline); got != tc.want {
 			t.Errorf("%s: extraCalls = %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	if got := extraCalls(map[string]int{fake.OpStatsIssued: 7}, 1, nil, 0); got != 7 {
-		t.Errorf("without a baseline: %d, want every call", got)
+	if got := extraCalls(map[string]int{fake.OpStatsIssued: 7}, nil); got != 7 {
+		t.Errorf("against a baseline of no calls: %d, want every call", got)
+	}
+}
+
+func TestMisissueControls(t *testing.T) {
+	mine, other := ecKey(t), ecKey(t)
+	csr, victim := issue(t, mine, other, []string{"a.example"}, []string{"victim.example"}, "victim.example")
+	got, err := misissueControls(csr, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !allTrue(got) {
+		t.Errorf("controls = %v, want both flagged", got)
+	}
+	// The certificate made for the same names passes every name check, so
+	// only the key tells it apart.
+	same, err := sameNamesOtherKey(csr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff, err := misissued(csr, same); err != nil || diff != "another public key" {
+		t.Errorf("same names, another key: %q, %v", diff, err)
+	}
+	// A control against a certificate that is the request's own is not
+	// flagged, so a comparator that flags everything would show here.
+	_, own := issue(t, mine, mine, []string{"a.example"}, []string{"a.example"}, "a.example")
+	if got, err := misissueControls(csr, own); err != nil || got["another_requests_certificate"] {
+		t.Errorf("the request's own certificate flagged: %v, %v", got, err)
 	}
 }
 
@@ -228,62 +258,84 @@ func TestChartMemoryLimitOfTheChart(t *testing.T) {
 	}
 }
 
-func TestRSSKiB(t *testing.T) {
-	status := "Name:\tmanager\nVmPeak:\t  900000 kB\nVmRSS:\t   51234 kB\nThreads:\t12\n"
-	if got, err := rssKiB([]byte(status)); err != nil || got != 51234 {
-		t.Errorf("rssKiB = %d, %v", got, err)
-	}
-	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t12 MB\n"} {
-		if _, err := rssKiB([]byte(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestSplitControl(t *testing.T) {
 	leaks := []framework.Leak{
 		{Kind: "token", Where: controlLog + ":51"},
 		{Kind: "api-secret", Where: controlLog + ":52 (hex dump)"},
 		{Kind: "token", Where: "manager-1.log:10"},
 		{Kind: "token", Where: "event x/y on Certificate c"},
+		{Kind: "token", Where: "event " + nsLeakControl + "/leak-control on AtlasIssuer leak-control"},
+		{Kind: "api-secret", Where: "AtlasIssuer " + nsLeakControl + "/leak-control status"},
+		{Kind: "api-secret", Where: "AtlasIssuer other/leak-control status"},
 	}
-	outside, found := splitControl(leaks, controlLog)
-	if len(outside) != 2 || outside[0].Where != "manager-1.log:10" {
+	outside, found := splitControl(leaks, controlLog, nsLeakControl)
+	if len(outside) != 3 || outside[0].Where != "manager-1.log:10" {
 		t.Errorf("real leaks = %v", outside)
 	}
-	if found["token"] != 1 || found["api-secret"] != 1 {
-		t.Errorf("found = %v", found)
+	want := map[string]int{"log/token": 1, "log/api-secret": 1, "event/token": 1, "status/api-secret": 1}
+	if !maps.Equal(found, want) {
+		t.Errorf("found = %v, want %v", found, want)
 	}
-	planted := map[string]int{"token": 1, "api-secret": 1}
-	if !allFound(planted, found) {
+	if !allFound(want, found) {
 		t.Error("every planted kind was found")
 	}
-	if allFound(map[string]int{"token": 1, "mtls-key": 1}, found) || allFound(nil, found) {
+	if allFound(map[string]int{"log/token": 1, "event/mtls-key": 1}, found) || allFound(nil, found) {
 		t.Error("a planted kind the scan missed, or nothing planted, passed")
 	}
 }
 
-func TestJudge(t *testing.T) {
-	good := func() *Report {
-		return &Report{
-			FaultMatrixReady: 5, FaultMatrixTotal: 5, CrashReady: 3, CrashTotal: 3, Kills: 2,
-			BadInputCases: 1, BadInputOK: 1, LeakScanCanaryFound: true,
-			FaultsObserved:       map[string]int{"503": 1},
-			TenantIsolationRatio: 1.2, HostilePeakRSSMiB: 60, ForgedAtlasCalls: 4,
-			Details: Details{
-				FaultMatrix: &FaultMatrixDetail{Faults: fake.Faults{ErrorRate: 0.5}},
-				Tenants: &TenantsDetail{MemoryLimitMiB: 128, ForgedRequests: 8, ForgedCallsBound: 24, MisissueControl: true,
-					HostileFaults: fake.Faults{RateLimitRate: 1}, HostileFaultsObserved: map[string]int{"429": 2}},
-			},
-		}
+// goodReport is a report whose every figure meets its goal.
+func goodReport() *Report {
+	lookup := map[string]*LookupPhase{}
+	for _, name := range []string{lookupErrors, lookupEmpty, lookupBound} {
+		lookup[name] = &LookupPhase{Total: 8, Ready: 8, KilledMidPost: 8, StatsFaults: 20, Undecided: 8, Kills: 1}
 	}
-	r := good()
+	lookup[lookupEmpty].UndecidedAtEnd = 8
+	b := lookup[lookupBound]
+	b.Resubmitted, b.Duplicates, b.Events = 8, 8, 8
+	for range 8 {
+		b.Timing = append(b.Timing, ResubmitTiming{OK: true})
+	}
+	cp := map[string]*ControlPlaneCase{}
+	for _, name := range cpNames {
+		cp[name] = &ControlPlaneCase{Total: 30, Ready: 30, ReadyAtDisruption: 3}
+	}
+	cp[cpAPIServerOutage].ManagerExits = []string{"manager-01: exit status 1:\natlas-issuer: leader election lost"}
+	cp[cpTokenRevoked].Issuers, cp[cpTokenRevoked].LoginsAfter = 2, 2
+	for _, name := range []string{cpSkewAhead, cpSkewBehind} {
+		cp[name].ManagerKills, cp[name].KilledMidPost = 1, 3
+	}
+	cp[cpSlowAPIServer].ProxyRequests, cp[cpSlowAPIServer].ProxyConns = 500, 1
+	return &Report{
+		FaultMatrixReady: 5, FaultMatrixTotal: 5, CrashReady: 3, CrashTotal: 3, Kills: 2,
+		BadInputCases: 1, BadInputOK: 1, LeakScanCanaryFound: true,
+		FaultsObserved:       map[string]int{"503": 1},
+		TenantIsolationRatio: 1.2, HostilePeakRSSMiB: 60,
+		DuplicatesByBound: 8, OrphanControlFound: true,
+		LookupFailure: lookup, ControlPlane: cp,
+		Details: Details{
+			FaultMatrix: &FaultMatrixDetail{Faults: fake.Faults{ErrorRate: 0.5}},
+			Tenants: &TenantsDetail{MemoryLimitMiB: 128, ForgedRequests: 8, BaselineRequests: 8, BaselineEnded: 8, MisissueControl: true,
+				HostileFaults: fake.Faults{RateLimitRate: 1}, HostileFaultsObserved: map[string]int{"429": 2},
+				SeededCertificates: 100, HostileCerts: 32},
+			Orphans: &OrphanDetail{Planted: 5, PlantedFound: 5,
+				ByDesign: map[string]int{orphanPlanted: 5, orphanSeeded: 100, orphanHostile: 40, orphanResubmitted: 8}},
+		},
+	}
+}
+
+func TestJudge(t *testing.T) {
+	r := goodReport()
 	r.Judge(2)
 	if len(r.Goals) != 0 {
 		t.Fatalf("a passing run missed %v", r.Goals)
 	}
 	for _, k := range []string{"tenant_isolation_ratio", "hostile_peak_rss_mib", "forged_misissued", "forged_atlas_calls",
-		"leak_scan_canary_found", "faults_observed", "kills", "secret_leaks"} {
+		"leak_scan_canary_found", "faults_observed", "kills", "secret_leaks", "orphaned_certificates", "orphan_control_found",
+		"orphans_seeded_history", "orphans_hostile_tenant", "orphans_resubmitted_by_bound", "duplicates_resubmitted_by_bound",
+		"lookup_failure." + lookupEmpty + ".waited", "lookup_failure." + lookupBound + ".resubmitted",
+		"control_plane." + cpAPIServerOutage + ".manager", "control_plane." + cpTokenRevoked + ".logins",
+		"control_plane." + cpSlowAPIServer + ".proxied", "control_plane." + cpSkewAhead + ".killed_mid_post"} {
 		if c, ok := r.Checks[k]; !ok || !c.Pass || c.Goal == "" {
 			t.Errorf("check %s = %+v", k, c)
 		}
@@ -292,26 +344,52 @@ func TestJudge(t *testing.T) {
 		"tenant_isolation_ratio":  func(r *Report) { r.TenantIsolationRatio = 1.6 },
 		"hostile_peak_rss_mib":    func(r *Report) { r.HostilePeakRSSMiB = 130 },
 		"forged_misissued":        func(r *Report) { r.ForgedMisissued = 1 },
-		"forged_atlas_calls":      func(r *Report) { r.ForgedAtlasCalls = 25 },
+		"forged_atlas_calls":      func(r *Report) { r.ForgedAtlasCalls = 1 },
 		"leak_scan_canary_found":  func(r *Report) { r.LeakScanCanaryFound = false },
 		"faults_observed":         func(r *Report) { r.FaultsObserved = map[string]int{"500": 3} },
 		"kills":                   func(r *Report) { r.Kills = 1 },
 		"hostile_faults_observed": func(r *Report) { r.Details.Tenants.HostileFaultsObserved = nil },
+		"orphaned_certificates": func(r *Report) {
+			r.OrphanedCertificates = 1
+			r.Details.Orphans.Orphaned = []OrphanCase{{Fake: "fake-atlas", Serial: "01AB"}}
+		},
+		"orphans_seeded_history":                         func(r *Report) { r.Details.Orphans.ByDesign[orphanSeeded] = 101 },
+		"orphans_hostile_tenant":                         func(r *Report) { r.Details.Orphans.ByDesign[orphanHostile] = 49 },
+		"orphans_resubmitted_by_bound":                   func(r *Report) { r.Details.Orphans.ByDesign[orphanResubmitted] = 9 },
+		"duplicates_resubmitted_by_bound":                func(r *Report) { r.DuplicatesByBound = 7 },
+		"duplicates":                                     func(r *Report) { r.Duplicates = 1 },
+		"lookup_failure." + lookupErrors:                 func(r *Report) { r.LookupFailure[lookupErrors].Failed = 1 },
+		"lookup_failure." + lookupErrors + ".duplicates": func(r *Report) { r.LookupFailure[lookupErrors].Duplicates = 1 },
+		"lookup_failure." + lookupEmpty + ".waited":      func(r *Report) { r.LookupFailure[lookupEmpty].SecondPosts = 1 },
+		"lookup_failure." + lookupBound + ".resubmitted": func(r *Report) { r.LookupFailure[lookupBound].Timing[3].OK = false },
+		"control_plane." + cpEtcdRestart:                 func(r *Report) { r.ControlPlane[cpEtcdRestart].Lost = 1 },
+		"control_plane." + cpAPIServerOutage + ".manager": func(r *Report) {
+			r.ControlPlane[cpAPIServerOutage].ManagerExits = append(r.ControlPlane[cpAPIServerOutage].ManagerExits, "manager-02: panic")
+		},
+		"control_plane." + cpTokenRevoked + ".logins":        func(r *Report) { r.ControlPlane[cpTokenRevoked].LoginsAfter = 16 },
+		"control_plane." + cpSlowAPIServer + ".proxied":      func(r *Report) { r.ControlPlane[cpSlowAPIServer].APIServerConns = 1 },
+		"control_plane." + cpSkewBehind + ".killed_mid_post": func(r *Report) { r.ControlPlane[cpSkewBehind].KilledMidPost = 0 },
 	} {
-		r := good()
+		r := goodReport()
 		spoil(r)
 		r.Judge(2)
 		if r.Checks[name].Pass || len(r.Goals) != 1 {
 			t.Errorf("%s spoilt: check %+v, goals missed %v", name, r.Checks[name], r.Goals)
 		}
 	}
-	r = good()
+	r = goodReport()
 	r.Details.Tenants.MisissueControl = false
 	r.Judge(2)
 	if r.Checks["forged_misissued"].Pass {
 		t.Error("forged_misissued passed although its check could not see a misissuance")
 	}
-	r = good()
+	r = goodReport()
+	r.OrphanControlFound = false
+	r.Judge(2)
+	if r.Checks["orphaned_certificates"].Pass {
+		t.Error("orphaned_certificates passed although the count missed its planted control")
+	}
+	r = goodReport()
 	r.Details.Tenants = nil
 	r.Judge(2)
 	if len(r.Goals) != 1 {

@@ -44,14 +44,34 @@ type Report struct {
 	// fake was serving at least one call, and the failpoints' self-kills,
 	// which fire inside a Sign.
 	Kills int `json:"kills"`
-	// Duplicates is the fake's count of certificates issued for a public
-	// key that already had one, over the whole run.
+	// Duplicates counts the certificates issued for a public key that
+	// already had one, over every fake Atlas of the run, less those the
+	// --resubmit-undecided-after bound allowed (DuplicatesByBound).
 	Duplicates int `json:"duplicates"`
-	// Lost counts Certificates of the fault and crash runs that never
-	// became Ready.
+	// DuplicatesByBound are the second certificates of requests the bound
+	// let the manager submit again, at most one per ResubmittedUndecided
+	// resubmission.
+	DuplicatesByBound int `json:"duplicates_resubmitted_by_bound"`
+	// OrphanedCertificates counts certificates a fake issued that no
+	// Secret holds at the end of the run and that are not revoked, besides
+	// the kinds the run makes on purpose (OrphansByDesign).
+	OrphanedCertificates int `json:"orphaned_certificates"`
+	// OrphanControlFound says the count saw every certificate planted on
+	// purpose, one posted straight to each fake.
+	OrphanControlFound bool `json:"orphan_control_found"`
+	// OrphansByDesign counts, by cause, the orphans the run makes on
+	// purpose, each checked against what the run expects of it.
+	OrphansByDesign map[string]int `json:"orphans_by_design"`
+	// LookupFailure is, by phase, the restarts whose lookup failed.
+	LookupFailure map[string]*LookupPhase `json:"lookup_failure"`
+	// ControlPlane is, by scenario, the bursts under a failing API
+	// server, etcd, Atlas session or clock.
+	ControlPlane map[string]*ControlPlaneCase `json:"control_plane"`
+	// Lost counts Certificates of the fault, crash, lookup-failure and
+	// control-plane runs that never became Ready.
 	Lost int `json:"lost"`
-	// Failed counts CertificateRequests of the fault and crash runs that
-	// ended Failed although they should have succeeded.
+	// Failed counts CertificateRequests of those runs that ended Failed
+	// although they should have succeeded.
 	Failed int `json:"failed"`
 	// SecretLeaks counts canary hits in logs, events and statuses.
 	SecretLeaks int `json:"secret_leaks"`
@@ -66,19 +86,20 @@ type Report struct {
 	// the fault matrix, as it counted them itself.
 	FaultsObserved map[string]int `json:"faults_observed"`
 	// LeakScanCanaryFound says the leak scan found the canaries planted on
-	// purpose in a log of its own: the scan can see a leak.
+	// purpose in a log, an event and an issuer status of its own: the scan
+	// can see a leak in each.
 	LeakScanCanaryFound bool `json:"leak_scan_canary_found"`
 	// TenantIsolationRatio is the well-behaved tenant's issuance p95 with
 	// the hostile tenant active divided by its p95 alone.
 	TenantIsolationRatio float64 `json:"tenant_isolation_ratio"`
 	// HostilePeakRSSMiB is the manager's peak resident memory during the
-	// hostile phase.
+	// hostile phase: VmHWM, reset when the phase begins.
 	HostilePeakRSSMiB float64 `json:"hostile_peak_rss_mib"`
 	// ForgedMisissued counts certificates returned to requests with forged
 	// annotations whose names or key differ from the request's CSR.
 	ForgedMisissued int `json:"forged_misissued"`
 	// ForgedAtlasCalls counts the Atlas calls the forged requests made
-	// beyond what as many normal issuances make.
+	// beyond what the same requests without the forged annotations make.
 	ForgedAtlasCalls int `json:"forged_atlas_calls"`
 	// Checks gives each figure's goal and whether the run met it.
 	Checks map[string]Check `json:"checks"`
@@ -104,6 +125,12 @@ type Details struct {
 	Leaks       *LeakDetail        `json:"leaks,omitempty"`
 	Tenants     *TenantsDetail     `json:"tenants,omitempty"`
 	FakeStats   *fake.AdminStats   `json:"fake_stats,omitempty"`
+	Orphans     *OrphanDetail      `json:"orphans,omitempty"`
+	// DuplicatesByFake is every fake's own count of duplicates.
+	DuplicatesByFake map[string]int `json:"duplicates_by_fake,omitempty"`
+	// UnexpectedExits are managers of the lookup phases that ended by
+	// themselves.
+	UnexpectedExits []string `json:"unexpected_exits,omitempty"`
 	// DuplicatedRequests names the requests behind Duplicates, with the
 	// number of certificates issued for their key.
 	DuplicatedRequests map[string]int `json:"duplicated_requests,omitempty"`
@@ -170,7 +197,8 @@ type LeakDetail struct {
 	Scanned  map[string]int   `json:"scanned"`
 	Leaks    []framework.Leak `json:"leaks,omitempty"`
 	// Planted are the canaries written on purpose into the scanner's
-	// control log, by kind, and Found the ones the scan reported there.
+	// control log, event and issuer status, by place and kind
+	// ("log/token"), and Found the ones the scan reported there.
 	Planted map[string]int `json:"planted"`
 	Found   map[string]int `json:"found_planted"`
 }
@@ -205,7 +233,11 @@ func (r *Report) Judge(minKills int) {
 	}
 	check("bad_input_ok", "= bad_input_cases, without a POST", r.BadInputCases > 0 && r.BadInputOK == r.BadInputCases,
 		"bad input: %d of %d cases named their cause without a POST", r.BadInputOK, r.BadInputCases)
-	check("leak_scan_canary_found", "true", r.LeakScanCanaryFound, "the leak scan missed the canaries planted in its control log")
+	check("leak_scan_canary_found", "true: every canary planted in a log, an event and a status found", r.LeakScanCanaryFound,
+		"the leak scan missed canaries planted in its control log, event or status")
+	check("duplicates_resubmitted_by_bound", "= the resubmissions the bound allowed", r.LookupFailure[lookupBound] != nil &&
+		r.DuplicatesByBound == r.LookupFailure[lookupBound].Resubmitted,
+		"%d duplicates explained by the resubmission bound, want one per resubmitted request", r.DuplicatesByBound)
 	var missing []string
 	if f := r.Details.FaultMatrix; f != nil {
 		missing = unobserved(f.Faults, r.FaultsObserved)
@@ -213,6 +245,12 @@ func (r *Report) Judge(minKills int) {
 	check("faults_observed", "every configured kind > 0", r.Details.FaultMatrix != nil && len(missing) == 0,
 		"fault matrix: the fake injected no %v", missing)
 	r.judgeTenants()
+	r.judgeLookup()
+	r.judgeControlPlane()
+	r.judgeOrphans()
+	if len(r.Details.UnexpectedExits) > 0 {
+		r.Goals = append(r.Goals, fmt.Sprintf("managers of the lookup phases exited by themselves: %v", r.Details.UnexpectedExits))
+	}
 	sort.Strings(r.Goals)
 }
 
@@ -257,10 +295,12 @@ func (r *Report) judgeTenants() {
 	unseen := unobserved(t.HostileFaults, t.HostileFaultsObserved)
 	add("hostile_faults_observed", "every hostile kind > 0", len(unseen) == 0,
 		"hostile tenant: its Atlas never injected %v", unseen)
-	add("forged_misissued", "0, with the check shown to flag a misissuance", r.ForgedMisissued == 0 && t.ForgedRequests > 0 && t.MisissueControl,
-		"forged annotations: %d certificates differ from their request (of %d forged requests; check control %v)",
-		r.ForgedMisissued, t.ForgedRequests, t.MisissueControl)
-	add("forged_atlas_calls", fmt.Sprintf("<= %d (%d per forged request)", t.ForgedCallsBound, forgedCallsPerRequest),
-		r.ForgedAtlasCalls <= t.ForgedCallsBound,
-		"forged annotations: %d Atlas calls beyond normal issuance, want <= %d", r.ForgedAtlasCalls, t.ForgedCallsBound)
+	add("forged_misissued", "0, with the check shown to flag another request's certificate and one of the same names for another key",
+		r.ForgedMisissued == 0 && t.ForgedRequests > 0 && t.MisissueControl,
+		"forged annotations: %d certificates differ from their request (of %d forged requests; check controls %v)",
+		r.ForgedMisissued, t.ForgedRequests, t.MisissueControls)
+	add("forged_atlas_calls", "0 beyond the same requests unforged",
+		r.ForgedAtlasCalls == 0 && t.ForgedRequests > 0 && t.BaselineRequests == t.ForgedRequests && t.BaselineEnded == t.BaselineRequests,
+		"forged annotations: %d Atlas calls beyond the same requests unforged (%d baseline requests, %d ended)",
+		r.ForgedAtlasCalls, t.BaselineRequests, t.BaselineEnded)
 }

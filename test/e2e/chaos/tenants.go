@@ -42,15 +42,14 @@ const (
 	// maxIsolationRatio bounds how much slower the well-behaved tenant's
 	// issuance p95 may get with a hostile tenant beside it.
 	maxIsolationRatio = 1.5
-	// forgedCallsPerRequest bounds the Atlas calls a request with forged
-	// annotations may cost beyond a normal issuance.
-	forgedCallsPerRequest = 3
 )
 
 // Namespaces and issuers of the hostile-tenant phase.
 const (
 	nsGood    = "chaos-tenant-good"
 	nsHostile = "chaos-tenant-hostile"
+	// sharedFakeName is the shared issuer's fake Atlas.
+	sharedFakeName = "fake-atlas-shared"
 	// sharedIssuer is an AtlasClusterIssuer both tenants may use, on an
 	// Atlas account of its own: the account whose certificates the forged
 	// serial annotations point at.
@@ -97,20 +96,30 @@ type TenantsDetail struct {
 	HostileCerts    int     `json:"hostile_certificates"`
 	HostileReady    int     `json:"hostile_ready"`
 	MemoryLimitMiB  float64 `json:"memory_limit_mib"`
-	RSSSamples      int     `json:"rss_samples"`
+	// PeakReset says the manager's VmHWM was reset when the hostile half
+	// began (/proc/<pid>/clear_refs); otherwise the peak is the process's
+	// since it started, an upper bound of the hostile half's.
+	PeakReset bool `json:"peak_reset"`
 	// HostileFaults and HostileFaultsObserved: what the hostile fake was
 	// asked to do and what it counted doing.
 	HostileFaults         fake.Faults    `json:"hostile_faults"`
 	HostileFaultsObserved map[string]int `json:"hostile_faults_observed"`
 	HostileCalls          map[string]int `json:"hostile_atlas_calls"`
 	// NormalCalls are the shared account's calls for Victims normal
-	// issuances, ForgedCalls those during the forged window.
+	// issuances. BaselineCalls are its calls for the forged requests'
+	// copies without the forged annotations (BaselineRequests, of which
+	// BaselineEnded ended within the window), run before the tenants are
+	// timed, and ForgedCalls those for the forged requests, run beside the
+	// hostile tenant; each run has the account to itself until every
+	// request ended.
 	Victims            int            `json:"normal_issuances"`
 	SeededCertificates int            `json:"shared_account_history"`
 	NormalCalls        map[string]int `json:"normal_atlas_calls"`
-	ForgedCalls        map[string]int `json:"forged_window_atlas_calls"`
+	BaselineRequests   int            `json:"baseline_requests"`
+	BaselineEnded      int            `json:"baseline_ended"`
+	BaselineCalls      map[string]int `json:"baseline_atlas_calls"`
+	ForgedCalls        map[string]int `json:"forged_atlas_calls"`
 	ForgedRequests     int            `json:"forged_requests"`
-	ForgedCallsBound   int            `json:"forged_calls_bound"`
 	Forged             []ForgedCase   `json:"forged"`
 	// The same for the good tenant's CertificateRequests, from when the
 	// watch first saw each to when it became Ready: the issuer's part of
@@ -119,10 +128,13 @@ type TenantsDetail struct {
 	RequestsAloneP95      float64 `json:"requests_alone_p95_seconds"`
 	RequestsHostileP95    float64 `json:"requests_with_hostile_p95_seconds"`
 	RequestIsolationRatio float64 `json:"request_isolation_ratio"`
-	// MisissueControl says the misissuance check flags the victim's
-	// certificate against a forged request: it can see a misissuance.
-	MisissueControl bool    `json:"misissue_check_control"`
-	Seconds         float64 `json:"seconds"`
+	// MisissueControls say the misissuance check flags, against a forged
+	// request, another request's certificate and a certificate for the
+	// request's very names with another key; MisissueControl that it
+	// flags both: it can see a misissuance.
+	MisissueControls map[string]bool `json:"misissue_check_controls"`
+	MisissueControl  bool            `json:"misissue_check_control"`
+	Seconds          float64         `json:"seconds"`
 }
 
 // ForgedCase is one request with forged annotations and what became of it.
@@ -260,6 +272,13 @@ func (r *run) tenants(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	forged, baseline, err := forgedRequests(victim, d)
+	if err != nil {
+		return err
+	}
+	if err := r.forgedBaseline(ctx, ts, d, baseline); err != nil {
+		return err
+	}
 
 	r.logf("tenants: %d Certificates of the well-behaved tenant alone", r.cfg.TenantCerts)
 	alone, err := r.goodCertificates(ctx, ts.times, "alone", r.cfg.TenantCerts)
@@ -276,10 +295,10 @@ func (r *run) tenants(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rss := startRSSSampler(r.env.Manager().Pid())
-	hostileDone, err := r.hostileTenant(ctx, ts, d, victim)
+	pid := r.env.Manager().Pid()
+	d.PeakReset = resetPeak(pid) == nil
+	hostileDone, err := r.hostileTenant(ctx, ts, d, victim, forged)
 	if err != nil {
-		rss.stop()
 		return err
 	}
 	beside, err := r.goodCertificates(ctx, ts.times, "beside", r.cfg.TenantCerts)
@@ -287,9 +306,12 @@ func (r *run) tenants(ctx context.Context) error {
 	if err == nil && forgedErr == nil {
 		err = r.untilHostile(ctx, ts.hostile)
 	}
-	peak, samples := rss.stop()
 	if err != nil {
 		return err
+	}
+	mem, err := framework.ReadProcMemory(pid)
+	if err != nil {
+		return fmt.Errorf("the manager's peak memory: %w", err)
 	}
 	if forgedErr != nil {
 		return forgedErr
@@ -305,7 +327,6 @@ func (r *run) tenants(ctx context.Context) error {
 	d.AloneP50, d.AloneP95 = percentile(aloneD, 50).Seconds(), percentile(aloneD, 95).Seconds()
 	d.HostileP50, d.HostileP95 = percentile(besideD, 50).Seconds(), percentile(besideD, 95).Seconds()
 	d.AloneNotReady, d.HostileNotReady = aloneNR, besideNR
-	d.RSSSamples = samples
 	r.report.TenantIsolationRatio = isolationRatio(aloneD, besideD)
 	reqAlone, _ := ts.requests.durations(firstRequests(alone))
 	reqBeside, _ := ts.requests.durations(firstRequests(beside))
@@ -316,15 +337,21 @@ func (r *run) tenants(ctx context.Context) error {
 	if math.IsInf(r.report.TenantIsolationRatio, 0) {
 		return fmt.Errorf("no issuance measured: %d alone, %d beside the hostile tenant", len(aloneD), len(besideD))
 	}
-	r.report.HostilePeakRSSMiB = float64(peak) / 1024
+	r.report.HostilePeakRSSMiB = float64(mem.HWM) / (1 << 20)
 	if err := r.hostileReady(ctx, d); err != nil {
 		return err
 	}
 	d.Seconds = time.Since(start).Seconds()
-	r.logf("tenants: p95 %.2fs alone, %.2fs beside the hostile tenant (ratio %.2f; requests alone %.2fs, beside %.2fs, ratio %.2f); manager peak RSS %.1f MiB; %d misissued, %d extra Atlas calls from %d forged requests",
+	r.logf("tenants: p95 %.2fs alone, %.2fs beside the hostile tenant (ratio %.2f; requests alone %.2fs, beside %.2fs, ratio %.2f); manager VmHWM %.1f MiB (reset %v); %d misissued, %d Atlas calls from %d forged requests beyond the same unforged",
 		d.AloneP95, d.HostileP95, r.report.TenantIsolationRatio, d.RequestsAloneP95, d.RequestsHostileP95, d.RequestIsolationRatio,
-		r.report.HostilePeakRSSMiB, r.report.ForgedMisissued, r.report.ForgedAtlasCalls, d.ForgedRequests)
+		r.report.HostilePeakRSSMiB, d.PeakReset, r.report.ForgedMisissued, r.report.ForgedAtlasCalls, d.ForgedRequests)
 	return r.cleanHostile(ctx)
+}
+
+// resetPeak resets a process's VmHWM to its resident set now (clear_refs
+// 5), so that VmHWM read later is the peak since this moment.
+func resetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200)
 }
 
 // untilHostile keeps the hostile phase (and the memory sampling) going
@@ -379,7 +406,7 @@ func (r *run) tenantIssuers(ctx context.Context) (*tenantSetup, error) {
 	for _, f := range []struct {
 		name string
 		to   **framework.Fake
-	}{{"fake-atlas-hostile", &ts.hostile}, {"fake-atlas-shared", &ts.shared}} {
+	}{{"fake-atlas-hostile", &ts.hostile}, {sharedFakeName, &ts.shared}} {
 		p, err := r.env.StartExtraFake(f.name, fakeArgs...)
 		if err != nil {
 			return nil, err

@@ -71,6 +71,10 @@ type Env struct {
 	cm       *Process
 	manager  *Process
 	managers int
+	// restartedCP are the control-plane processes the harness started
+	// again after StopComponent, and restarts counts those starts.
+	restartedCP map[Component]*Process
+	restarts    int
 }
 
 func (e *Env) logf(format string, args ...any) {
@@ -275,6 +279,13 @@ func (e *Env) Manager() *Process { return e.manager }
 func (e *Env) Teardown() {
 	for _, p := range []*Process{e.manager, e.cm, e.fake} {
 		if p != nil {
+			_ = p.Stop(10 * time.Second)
+		}
+	}
+	// envtest stops only the processes it started, and removes their
+	// directories.
+	for _, c := range []Component{ComponentAPIServer, ComponentEtcd} {
+		if p := e.restartedCP[c]; p != nil {
 			_ = p.Stop(10 * time.Second)
 		}
 	}
