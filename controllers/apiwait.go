@@ -19,7 +19,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -28,13 +27,14 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// apiWaitBackoff paces the wait for the API server: quick at first, as
-// after a restart of the pod beside a healthy control plane, then every
-// ten seconds.
-var apiWaitBackoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Cap: 10 * time.Second, Steps: math.MaxInt32}
+// apiWaitInterval paces the wait for the API server. A fixed interval,
+// not a wait.Backoff: a Backoff whose delay reaches its Cap sets its Steps
+// to zero and gives up, which would end the wait in the middle of an
+// outage. One discovery call a second costs the API server nothing.
+const apiWaitInterval = time.Second
 
-// WaitForAPIServer returns once the API server answers discovery, or with
-// ctx's error. Building the manager resolves its cache's per-object
+// WaitForAPIServer returns once the API server answers discovery, however
+// long that takes, or with ctx's error. Building the manager resolves its cache's per-object
 // options through discovery and fails at once while the API server is
 // down, so a manager that lost its Lease in a control-plane outage and
 // restarted would exit again and again (a crash loop whose back-off keeps
@@ -44,8 +44,12 @@ func WaitForAPIServer(ctx context.Context, cfg *rest.Config, log logr.Logger) er
 	if err != nil {
 		return fmt.Errorf("discovery client: %w", err)
 	}
+	return waitForAPIServer(ctx, dc, apiWaitInterval, log)
+}
+
+func waitForAPIServer(ctx context.Context, dc discovery.ServerVersionInterface, interval time.Duration, log logr.Logger) error {
 	since := time.Now()
-	return wait.ExponentialBackoffWithContext(ctx, apiWaitBackoff, func(context.Context) (bool, error) {
+	return wait.PollUntilContextCancel(ctx, interval, true, func(context.Context) (bool, error) {
 		if _, err := dc.ServerVersion(); err != nil {
 			log.Info("waiting for the API server", "error", err.Error(), "waited", time.Since(since).Round(time.Second).String())
 			return false, nil

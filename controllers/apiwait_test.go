@@ -23,17 +23,20 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 )
 
 // TestWaitForAPIServer: the wait ends once the API server answers, after
-// as many failures as it takes, and ends with the context otherwise.
+// as many failures as it takes (more than a capped wait.Backoff allows),
+// and ends with the context otherwise.
 func TestWaitForAPIServer(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) <= 2 {
+		if calls.Add(1) <= 20 {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
@@ -41,11 +44,15 @@ func TestWaitForAPIServer(t *testing.T) {
 		_, _ = w.Write([]byte(`{"major":"1","minor":"36","gitVersion":"v1.36.2"}`))
 	}))
 	defer srv.Close()
-	if err := WaitForAPIServer(t.Context(), &rest.Config{Host: srv.URL}, logr.Discard()); err != nil {
+	dc, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := calls.Load(); n != 3 {
-		t.Errorf("discovery calls = %d, want 3 (two refused, one answered)", n)
+	if err := waitForAPIServer(t.Context(), dc, time.Millisecond, logr.Discard()); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 21 {
+		t.Errorf("discovery calls = %d, want 21 (twenty refused, one answered)", n)
 	}
 
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
