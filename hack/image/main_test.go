@@ -155,6 +155,81 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
+// indexEntries reads the image index a build wrote into dir: each
+// platform's image manifest digest.
+func indexEntries(t *testing.T, dir string) map[string]v1.Hash {
+	t.Helper()
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil || len(tm.Manifests) != 1 {
+		t.Fatalf("index.json: %v, %v", tm, err)
+	}
+	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]v1.Hash{}
+	for _, m := range im.Manifests {
+		got[m.Platform.OS+"/"+m.Platform.Architecture] = m.Digest
+	}
+	return got
+}
+
+// withoutBinary drops one platform's --binary from testArgs.
+func withoutBinary(args []string, platform string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--binary" && strings.HasPrefix(args[i+1], platform+"=") {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// TestOnePlatformIsTheIndexEntry: a build of one platform holds the very
+// image manifest a multi-platform build's index points at for it, so a
+// reproducibility check may rebuild one platform and compare that entry. A
+// one-platform build of another version holds another manifest, so the
+// comparison can fail.
+func TestOnePlatformIsTheIndexEntry(t *testing.T) {
+	both, amd64, arm64, other := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	for _, args := range map[string][]string{
+		both:  testArgs(t, both),
+		amd64: withoutBinary(testArgs(t, amd64), "linux/arm64"),
+		arm64: withoutBinary(testArgs(t, arm64), "linux/amd64"),
+		other: withoutBinary(testArgs(t, other, "--label", "org.opencontainers.image.version=v1.2.4"), "linux/arm64"),
+	} {
+		if err := run(args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	index := indexEntries(t, both)
+	if len(index) != 2 {
+		t.Fatalf("the two-platform index holds %v", index)
+	}
+	for dir, p := range map[string]string{amd64: "linux/amd64", arm64: "linux/arm64"} {
+		got := indexEntries(t, dir)
+		if len(got) != 1 || got[p] != index[p] {
+			t.Errorf("%s alone built %v; the two-platform index holds %s", p, got, index[p])
+		}
+		if readDigest(t, dir) == readDigest(t, both) {
+			t.Errorf("%s alone: the same index digest as both platforms", p)
+		}
+	}
+	if got := indexEntries(t, other)["linux/amd64"]; got == index["linux/amd64"] {
+		t.Errorf("another version built the same linux/amd64 manifest %s", got)
+	}
+}
+
 // layerFiles maps each path in an image's layers to its tar header and
 // content; later layers win.
 func layerFiles(t *testing.T, img v1.Image) (map[string]*tar.Header, map[string][]byte) {

@@ -325,6 +325,21 @@ func expectRequestNotReady(ctx context.Context, cr *cmapi.CertificateRequest, re
 	return last
 }
 
+// expectLaterRequestSigned is the positive sign a spec that asserts that
+// nothing happens to a request waits for before its Consistently: another
+// request for iss, created and approved after it, is signed. The manager's
+// request watch delivers events in the order the API server stored them,
+// and the work queue hands out events of one priority first in, first out,
+// so every reconcile the earlier request's events caused has started by
+// then; the Consistently after it covers the end of such a reconcile.
+func expectLaterRequestSigned(ctx context.Context, ns string, iss client.Object) {
+	GinkgoHelper()
+	cr, key := createRequest(ctx, ns, iss, "later.example.com")
+	approve(ctx, cr)
+	expectRequestReady(ctx, cr, settle)
+	Expect(key.issued()).To(Equal(1))
+}
+
 // parseCerts decodes every CERTIFICATE block, failing on anything else.
 func parseCerts(data []byte) []*x509.Certificate {
 	GinkgoHelper()

@@ -249,9 +249,23 @@ var _ = Describe("With the periodic re-check turned off", Serial, Ordered, func(
 		for _, iss := range issuers {
 			expectIssuerReady(ctx, iss)
 		}
+		// The sign that every event of the n issuers and their Secrets has
+		// been through the issuer work queue: one more issuer, created now
+		// and checked (its Add follows their Ready status writes in the
+		// issuer watch), then its Secret changed until the issuer says so
+		// (that update follows their Secrets' Adds in the Secret watch).
+		// The queue hands out events first in, first out, so any second
+		// Check of theirs has started by then. A Secret without apiSecret
+		// fails the barrier's second Check before it calls Atlas.
+		barrierNS := newNamespace(ctx)
+		barrierSecret := createSecretGenerated(ctx, barrierNS, secretData())
+		barrier := createIssuer(ctx, barrierNS, barrierSecret.Name)
+		expectIssuerReady(ctx, barrier)
+		updateSecret(ctx, barrierSecret, func(d map[string][]byte) { delete(d, "apiSecret") })
+		expectIssuerNotReady(ctx, barrier, settle, "SecretKeyMissing")
 		Consistently(func() int {
 			return atlasFake.CallCount(fake.OpQuota) - before
-		}).WithTimeout(2*time.Second).WithPolling(polling).Should(Equal(n), "Checks of %d new issuers", n)
+		}).WithTimeout(2*time.Second).WithPolling(polling).Should(Equal(n+1), "Checks of %d new issuers", n+1)
 	})
 
 	// Check still saw quota, so only Sign's handling of Atlas's 402 can
@@ -354,9 +368,13 @@ var _ = Describe("Quota", Serial, func() {
 
 // expectRequestWaiting asserts for a while that the request neither fails
 // nor is issued: a spent quota is the account's problem, not the request's,
-// so it waits instead of failing or burning its retry budget.
+// so it waits instead of failing or burning its retry budget. It first
+// waits for the request's reconcile to have seen its issuer not Ready for
+// the spent quota: issuer-lib then marks it Pending, quoting the issuer's
+// condition.
 func expectRequestWaiting(ctx context.Context, cr *cmapi.CertificateRequest) {
 	GinkgoHelper()
+	expectRequestNotReady(ctx, cr, cmapi.CertificateRequestReasonPending, "QuotaExhausted")
 	Consistently(func(g Gomega) {
 		if cond := requestReady(ctx, g, cr); cond != nil {
 			g.Expect(cond.Reason).NotTo(BeElementOf(cmapi.CertificateRequestReasonFailed, cmapi.CertificateRequestReasonDenied, cmapi.CertificateRequestReasonIssued))

@@ -50,8 +50,11 @@ var _ = Describe("Signing a CertificateRequest", func() {
 	})
 
 	It("waits for approval and signs once approved", func(ctx SpecContext) {
-		posts := atlasFake.CallCount(fake.OpRequestCertificate)
 		cr, key := createRequest(ctx, ns, iss, "approval.example.com")
+		// No reconcile is due to an unapproved request, so the sign that
+		// the manager has passed it is a later request signed.
+		expectLaterRequestSigned(ctx, ns, iss)
+		posts := atlasFake.CallCount(fake.OpRequestCertificate)
 		Consistently(func(g Gomega) {
 			g.Expect(requestReady(ctx, g, cr)).To(BeNil(), "issuer-lib must not touch an unapproved request")
 			g.Expect(cr.Status.Certificate).To(BeEmpty())
@@ -104,9 +107,13 @@ var _ = Describe("Signing a CertificateRequest", func() {
 	})
 
 	It("never sends a denied request to Atlas", func(ctx SpecContext) {
-		posts := atlasFake.CallCount(fake.OpRequestCertificate)
 		cr, key := createRequest(ctx, ns, iss, "denied.example.com")
 		deny(ctx, cr)
+		// The denied-request controller reconciled it, and the signing
+		// controller has passed it once a later request is signed.
+		expectRequestNotReady(ctx, cr, cmapi.CertificateRequestReasonDenied)
+		expectLaterRequestSigned(ctx, ns, iss)
+		posts := atlasFake.CallCount(fake.OpRequestCertificate)
 		Consistently(func(g Gomega) {
 			if cond := requestReady(ctx, g, cr); cond != nil {
 				g.Expect(cond.Status).NotTo(Equal(cmmeta.ConditionTrue))
@@ -413,6 +420,15 @@ var _ = Describe("Signing a Kubernetes CertificateSigningRequest", func() {
 		create(ctx, csr)
 		approveCSR(ctx, csr)
 
+		// No reconcile is due to it, so the sign that the manager has
+		// passed it is a later CSR signed: the CSR watch delivers events
+		// in order and the work queue hands them out first in, first out.
+		ci := readyClusterIssuer(ctx)
+		laterKey := newKey()
+		later := newCSR(laterKey, "atlasclusterissuers.hvca.globalsign.com/"+ci.Name)
+		create(ctx, later)
+		approveCSR(ctx, later)
+		Expect(leafFingerprint(expectCSRSigned(ctx, later))).To(Equal(laterKey.fingerprint))
 		Consistently(func(g Gomega) {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
 			g.Expect(csr.Status.Certificate).To(BeEmpty())

@@ -45,6 +45,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"sigs.k8s.io/yaml"
@@ -116,21 +117,119 @@ func TestRelease(t *testing.T) {
 	t.Run("ctr-import", func(t *testing.T) {
 		checkContainerdImport(t, filepath.Join(imageDir, "image.tar"), r.env["IMAGE_REPOSITORY"]+":"+version, version)
 	})
-	t.Run("reproducible", func(t *testing.T) {
-		// A second make image of the same commit and version, from
-		// scratch into another directory, gives the same index digest.
-		again := filepath.Join(t.TempDir(), "image")
-		output(t, root, env, "make", "--no-print-directory", "image", "VERSION="+version, "IMAGE_DIR="+again)
-		if got := strings.TrimSpace(readFile(t, filepath.Join(again, "digest"))); got != r.digest {
-			t.Errorf("make image built %s, then %s", r.digest, got)
+	t.Run("reproducible", func(t *testing.T) { checkReproducible(t, r, env, imageDir) })
+}
+
+// checkReproducible builds the image again from scratch into another
+// directory, for the same commit and version, and expects the same bytes;
+// then once more as another version, the control, and expects others.
+//
+// With RELEASE_REPRODUCE_PLATFORMS empty it rebuilds every platform and
+// compares index digests. Naming some platforms (make test names the
+// host's) rebuilds only those, into an index of its own, and compares each
+// one's image manifest digest with the released index's entry for it:
+// hack/image builds each platform's image from that platform's binary and
+// the shared options alone, so a one-platform build holds the very
+// manifest the multi-platform index points at (hack/image's
+// TestOnePlatformIsTheIndexEntry).
+func checkReproducible(t *testing.T, r released, env []string, imageDir string) {
+	all := strings.Fields(r.env["IMAGE_PLATFORMS"])
+	want := strings.Fields(os.Getenv("RELEASE_REPRODUCE_PLATFORMS"))
+	for _, p := range want {
+		if !slices.Contains(all, p) {
+			t.Fatalf("RELEASE_REPRODUCE_PLATFORMS names %s, which IMAGE_PLATFORMS %v does not build", p, all)
 		}
-		// The control: another version is another image.
-		other := filepath.Join(t.TempDir(), "image")
-		output(t, root, env, "make", "--no-print-directory", "image", "VERSION="+version+".other", "IMAGE_DIR="+other)
-		if got := strings.TrimSpace(readFile(t, filepath.Join(other, "digest"))); got == r.digest {
-			t.Errorf("make image of another version built the same %s", got)
+	}
+	subset := len(want) > 0 && len(want) < len(all)
+	if !subset {
+		want = all
+	}
+	published := layoutEntries(t, imageDir)
+	if published.digest != r.digest {
+		t.Fatalf("%s holds %s, its digest file says %s", imageDir, published.digest, r.digest)
+	}
+	build := func(v string) entries {
+		dir := filepath.Join(t.TempDir(), "image")
+		args := []string{"--no-print-directory", "image", "VERSION=" + v, "IMAGE_DIR=" + dir}
+		if subset {
+			args = append(args, "IMAGE_PLATFORMS="+strings.Join(want, " "))
 		}
-	})
+		start := time.Now()
+		output(t, root, env, "make", args...)
+		t.Logf("make image of %s for %v took %s", v, want, time.Since(start).Round(time.Second))
+		e := layoutEntries(t, dir)
+		if !slices.Equal(e.platforms, want) {
+			t.Fatalf("make image of %s built %v, want %v", v, e.platforms, want)
+		}
+		return e
+	}
+
+	again := build(version)
+	if subset {
+		for _, p := range want {
+			if got := again.manifests[p]; got != published.manifests[p] {
+				t.Errorf("%s: the release holds %s, make image of %s alone built %s", p, published.manifests[p], p, got)
+			}
+		}
+	} else if again.digest != r.digest {
+		t.Errorf("make image built %s, then %s", r.digest, again.digest)
+	}
+
+	// The control: another version is another image, on every platform.
+	other := build(version + ".other")
+	if subset {
+		for _, p := range want {
+			if got := other.manifests[p]; got == published.manifests[p] {
+				t.Errorf("%s: make image of another version built the same %s", p, got)
+			}
+		}
+	} else if other.digest == r.digest {
+		t.Errorf("make image of another version built the same %s", other.digest)
+	}
+}
+
+// entries is what an image layout hack/image wrote holds: its image index
+// and each platform's image manifest in it.
+type entries struct {
+	digest    string
+	platforms []string          // in index order
+	manifests map[string]string // platform to image manifest digest
+}
+
+func layoutEntries(t *testing.T, dir string) entries {
+	t.Helper()
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Manifests) != 1 {
+		t.Fatalf("%s/index.json lists %d entries, want the image index alone", dir, len(tm.Manifests))
+	}
+	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := entries{digest: tm.Manifests[0].Digest.String(), manifests: map[string]string{}}
+	for _, d := range im.Manifests {
+		if d.Platform == nil {
+			t.Fatalf("%s: index entry %s has no platform", dir, d.Digest)
+		}
+		p := d.Platform.OS + "/" + d.Platform.Architecture
+		if d.Platform.Variant != "" {
+			p += "/" + d.Platform.Variant
+		}
+		e.platforms = append(e.platforms, p)
+		e.manifests[p] = d.Digest.String()
+	}
+	return e
 }
 
 func checkImage(t *testing.T, r released) {
