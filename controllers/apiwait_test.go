@@ -30,38 +30,54 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// TestWaitForAPIServer: the wait ends once the API server answers, after
-// as many failures as it takes (more than a capped wait.Backoff allows),
-// and ends with the context otherwise.
-func TestWaitForAPIServer(t *testing.T) {
-	var calls atomic.Int32
+// apiServer answers discovery of the core group at once, as a restarted
+// API server does, and of the CRD group only after crdAfter requests for
+// it; another group is never served.
+func apiServer(t *testing.T, crdAfter int32, crdCalls *atomic.Int32) discovery.ServerResourcesInterface {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) <= 20 {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
+		switch r.URL.Path {
+		case "/api/v1":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"kind":"APIResourceList","groupVersion":"v1","resources":[]}`))
+		case "/apis/example.com/v1":
+			if crdCalls.Add(1) <= crdAfter {
+				http.Error(w, "not yet", http.StatusNotFound)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"kind":"APIResourceList","groupVersion":"example.com/v1","resources":[]}`))
+		default:
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"major":"1","minor":"36","gitVersion":"v1.36.2"}`))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	dc, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := waitForAPIServer(t.Context(), dc, time.Millisecond, logr.Discard()); err != nil {
+	return dc
+}
+
+// TestWaitForAPIServer: the wait lasts until every group version the
+// manager needs is served, after as many failures as it takes, ignores the
+// groups it does not need, and ends with the context otherwise.
+func TestWaitForAPIServer(t *testing.T) {
+	var calls atomic.Int32
+	dc := apiServer(t, 20, &calls)
+	if err := waitForAPIServer(t.Context(), dc, []string{"v1", "example.com/v1"}, time.Millisecond, logr.Discard()); err != nil {
 		t.Fatal(err)
 	}
 	if n := calls.Load(); n != 21 {
-		t.Errorf("discovery calls = %d, want 21 (twenty refused, one answered)", n)
+		t.Errorf("CRD group discovery calls = %d, want 21 (twenty refused, one answered)", n)
 	}
 
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-	}))
-	defer down.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := WaitForAPIServer(ctx, &rest.Config{Host: down.URL}, logr.Discard()); !errors.Is(err, context.Canceled) {
-		t.Errorf("with the context cancelled: err = %v, want context.Canceled", err)
+	if err := waitForAPIServer(ctx, dc, []string{"v1", "unserved.example.com/v1"}, time.Millisecond, logr.Discard()); !errors.Is(err, context.Canceled) {
+		t.Errorf("a group never served, context cancelled: err = %v, want context.Canceled", err)
+	}
+	if len(requiredGroupVersions()) != 4 {
+		t.Errorf("required group versions = %v", requiredGroupVersions())
 	}
 }
