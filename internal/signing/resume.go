@@ -69,6 +69,10 @@ func (s *Signer) resumeIntent(ctx context.Context, cl *atlas.Client, req Request
 		if err := s.persistSerial(ctx, req, serial); err != nil {
 			return Bundle{}, true, err
 		}
+		// A twin of this request (cert-manager's second request for the
+		// same key and contents) that comes after it takes this
+		// certificate, as it would have before the restart.
+		s.submissions.put(want.submission, submission{serial: serial, at: s.now(), uid: req.Object.GetUID()})
 		b, err := s.collect(ctx, cl, req, want, serial, trust, intent.NotBefore)
 		return b, true, err
 	}

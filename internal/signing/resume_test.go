@@ -295,3 +295,22 @@ func TestCheckClockOffset(t *testing.T) {
 		t.Errorf("a policy without validity bounds nothing: %v", err)
 	}
 }
+
+// TestFoundCertificateServesTwin: the certificate a restart's lookup finds
+// for a request also serves the twin cert-manager made of it (same key and
+// contents) when the twin comes after it, as before the restart, instead of
+// a second certificate for the same key.
+func TestFoundCertificateServesTwin(t *testing.T) {
+	e := newEnv(t, fake.Options{})
+	first := crashedAfterSubmit(t, e, "twin-restart.example.com")
+	twin := e.requestFor("twin-restart-2", first.Details.CSR)
+	if err := e.signAgain(first); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	if err := e.signAgain(twin); err != nil {
+		t.Fatalf("twin: %v", err)
+	}
+	if n, d := e.calls(fake.OpRequestCertificate), e.fake.Duplicates(); n != 1 || d != 0 {
+		t.Errorf("POSTs = %d, duplicates = %d; want 1 and 0", n, d)
+	}
+}
