@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -402,22 +401,14 @@ func (r *run) tenantIssuers(ctx context.Context) (*tenantSetup, error) {
 	}); err != nil {
 		return nil, err
 	}
-	fakeArgs := []string{"--api-key", r.canaries.apiKey, "--api-secret", r.canaries.apiSecret}
 	for _, f := range []struct {
 		name string
 		to   **framework.Fake
 	}{{"fake-atlas-hostile", &ts.hostile}, {sharedFakeName, &ts.shared}} {
-		p, err := r.env.StartExtraFake(f.name, fakeArgs...)
+		p, err := r.extraFake(ctx, f.name)
 		if err != nil {
 			return nil, err
 		}
-		r.track(p.Process)
-		r.fakes = append(r.fakes, p)
-		key, err := os.ReadFile(filepath.Join(p.CredentialsDir, "tls.key"))
-		if err != nil {
-			return nil, err
-		}
-		r.canaries.addKey(key)
 		*f.to = p
 	}
 	// The hostile tenant's Certificates have ECDSA keys: cert-manager makes
