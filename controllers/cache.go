@@ -69,15 +69,18 @@ func StripUnread(in any) (any, error) {
 // before Sign for it, and the request reconcilers' event filter
 // (reconcilableRequests) drops its events. It keeps its name, namespace,
 // UID, resource version, generation, timestamps, labels and finalizers,
-// and the type, status and reason of its conditions, which settled,
-// watchSettled and the predicates read. It loses the rest: its spec, its
-// annotations, owner references, the conditions' messages and times, the
-// certificate and the CA.
+// the type, status and reason of its conditions, which settled,
+// watchSettled and the predicates read, and the Certificate and revision
+// cert-manager made it for (revisionAnnotations), by which a later request
+// for the same revision finds it (siblingIndex). It loses the rest: its
+// spec, its other annotations, owner references, the conditions' messages
+// and times, the certificate and the CA.
 //   - The annotations: the intent and serial annotations matter only
 //     before Ready. issuer-lib's and skipOwnAnnotationWrites' predicates
 //     compare the annotations of two cached versions; between two settled
-//     versions both are empty, and the update that settles a request, whose
-//     annotations then differ, is dropped by reconcilableRequests.
+//     versions both hold the same two of cert-manager's, and the update
+//     that settles a request, whose annotations then differ, is dropped by
+//     reconcilableRequests.
 //   - spec.issuerRef: without it the request leaves issuer-lib's index of
 //     the requests linked to an issuer, so that a change of an issuer
 //     reconciles only its requests still to be signed, not every request it
@@ -113,7 +116,9 @@ func TrimRequests(in any) (any, error) {
 					cmapi.CertificateRequestReasonDenied, cmapi.CertificateRequestReasonPending, approverReason),
 			}
 		}
+		ann := revisionAnnotations(cr.Annotations)
 		cr.ObjectMeta = keptMetadata(&cr.ObjectMeta)
+		cr.Annotations = ann
 		cr.Spec = cmapi.CertificateRequestSpec{}
 		cr.Status = cmapi.CertificateRequestStatus{Conditions: conditions}
 	case !ourCertificateRequest(cr):
@@ -163,6 +168,21 @@ func canonical[S ~string](s S, known ...S) S {
 		}
 	}
 	return s
+}
+
+// revisionAnnotations returns cert-manager's annotations naming the
+// Certificate and revision a request was made for, or nil.
+func revisionAnnotations(ann map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range []string{cmapi.CertificateNameKey, cmapi.CertificateRequestRevisionAnnotationKey} {
+		if v, ok := ann[k]; ok {
+			if out == nil {
+				out = make(map[string]string, 2)
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // keptMetadata is what the cache keeps of the metadata of a request that is

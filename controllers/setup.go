@@ -108,7 +108,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	c.recorder = mgr.GetEventRecorder("atlas-issuer")
 	c.secretCache, c.secretAPI = mgr.GetCache(), mgr.GetAPIReader()
 	var err error
-	if c.signer, err = c.newSigner(mgr); err != nil {
+	if c.signer, err = c.newSigner(ctx, mgr); err != nil {
 		return err
 	}
 	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
@@ -162,7 +162,7 @@ func (c *IssuerController) issuerWorkers() int {
 
 // newSigner builds the signing core: the Atlas client cache, the Secret
 // loader and the limiter. Options.Validate has parsed the URL allowlist.
-func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) {
+func (c *IssuerController) newSigner(ctx context.Context, mgr ctrl.Manager) (*signing.Signer, error) {
 	allowed, err := c.allowedURLs()
 	if err != nil {
 		return nil, err
@@ -188,6 +188,10 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 	s.Notify = c.notify
 	s.Warn = c.warn
 	s.Failpoint = c.Failpoint
+	if err := indexSiblings(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, fmt.Errorf("index CertificateRequests by Certificate revision: %w", err)
+	}
+	s.Siblings = siblingLister(mgr.GetClient(), mgr.GetAPIReader())
 	return s, nil
 }
 

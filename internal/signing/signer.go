@@ -115,6 +115,12 @@ type Signer struct {
 	// found on it and ignored, such as a forged intent annotation.
 	Warn func(obj client.Object, reason, message string)
 
+	// Siblings, when set, lists the other requests for a request's
+	// Certificate revision, so that one certificate answers cert-manager's
+	// second request for the same key even when another process answered
+	// the first (fromSibling).
+	Siblings SiblingLister
+
 	// ResubmitUndecidedAfter, when positive, is how long after its intent
 	// a request whose restart lookup cannot decide is submitted anew, with
 	// a warning naming the serials that could not be ruled out. Zero keeps
@@ -264,6 +270,9 @@ func (s *Signer) sign(ctx context.Context, req Request, iss Issuer) (Bundle, err
 			return b, err
 		}
 		s.submissions.forget(want.submission)
+	}
+	if b, done, err := s.fromSibling(ctx, cl, req, want, trust); done {
+		return b, err
 	}
 	if len(mapped.Notes) > 0 && s.Notify != nil {
 		s.Notify(req.Object, mapped.Notes)

@@ -367,6 +367,31 @@ var _ = Describe("Signing a CertificateRequest", func() {
 			Expect(leafFingerprint(parseCerts(cr.Status.Certificate)[0])).To(Equal(key.fingerprint))
 			Expect(cr.Annotations[v1alpha1.SerialAnnotation]).NotTo(BeEmpty(), "the serial found by lookup is persisted")
 		})
+
+		// cert-manager at times asks twice for one Certificate revision with
+		// the same key; when the second request reaches a manager that did
+		// not answer the first (a restart, a new leader), the first request
+		// is what remembers the certificate.
+		It("answers a second request for the same revision and key with the first's certificate", func(ctx SpecContext) {
+			revision := func(cr *cmapi.CertificateRequest) {
+				cr.Annotations = map[string]string{cmapi.CertificateNameKey: "sibling", cmapi.CertificateRequestRevisionAnnotationKey: "1"}
+			}
+			posts := atlasFake.CallCount(fake.OpRequestCertificate)
+			first, key := createRequest(ctx, ns, iss, "sibling.example.com", revision)
+			approve(ctx, first)
+			expectRequestReady(ctx, first, settle)
+
+			restartManager(defaultOptions())
+			second := newRequest(ns, refTo(iss), key.csr("sibling.example.com", "sibling.example.com"), revision)
+			create(ctx, second)
+			approve(ctx, second)
+			expectRequestReady(ctx, second, settle)
+
+			Expect(atlasFake.CallCount(fake.OpRequestCertificate) - posts).To(Equal(1))
+			Expect(key.issued()).To(Equal(1))
+			Expect(parseCerts(second.Status.Certificate)[0].SerialNumber).To(Equal(parseCerts(first.Status.Certificate)[0].SerialNumber))
+			Expect(second.Annotations[v1alpha1.SerialAnnotation]).NotTo(BeEmpty(), "the certificate taken is persisted on the second request")
+		})
 	})
 })
 
