@@ -19,9 +19,7 @@ package chaos
 import (
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -115,6 +113,8 @@ type run struct {
 	canaries *canaries
 	report   *Report
 	watch    cache.Cache
+	// requests is every CertificateRequest the watch saw over the run.
+	requests *requestLedger
 
 	// fakes are the fake Atlases besides the setup's, whose tokens are
 	// canaries too.
@@ -122,6 +122,9 @@ type run struct {
 	// resubmittedKeys are the key fingerprints of the requests the
 	// --resubmit-undecided-after bound let a manager submit again.
 	resubmittedKeys []string
+	// plantedDuplicate is the key of the request whose CSR the harness
+	// posted straight to its fake once more: the duplicate count's control.
+	plantedDuplicate string
 
 	mu        sync.Mutex
 	processes []*framework.Process
@@ -172,6 +175,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if r.watch, err = r.env.WatchCache(ctx, []client.ObjectList{&cmapi.CertificateList{}, &cmapi.CertificateRequestList{}},
 		watchedNamespaces()...); err != nil {
+		return nil, err
+	}
+	r.requests = newRequestLedger()
+	crInformer, err := r.watch.GetInformer(ctx, &cmapi.CertificateRequest{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := crInformer.AddEventHandler(r.requests.handler()); err != nil {
 		return nil, err
 	}
 
@@ -431,42 +442,62 @@ func watchedNamespaces() []string {
 	return out
 }
 
-// countDuplicates sums the duplicates of every fake Atlas of the run and
-// sets apart those the resubmission bound explains: the second
-// certificate, at most one, of each request it let be submitted again.
+// countDuplicates sorts the certificates every fake Atlas of the run
+// issued for a key that already had one (accountDuplicates): the report's
+// duplicates are the issuer's, certificates beyond one per request, less
+// the planted control and those the resubmission bound explains (the
+// second certificate, at most one, of each request it let be submitted
+// again). Each control-plane scenario's duplicates are counted the same
+// way over its namespace, at the end of the run, so that cert-manager's
+// late requests in one scenario's namespace are not another's.
 func (r *run) countDuplicates(ctx context.Context) error {
-	perKey := map[string]int{}
-	total := 0
+	issued := map[string][]fake.IssuedCertificate{}
 	r.report.Details.DuplicatesByFake = map[string]int{}
 	for _, f := range r.allFakes() {
 		st, err := f.admin.Stats(ctx)
 		if err != nil {
 			return err
 		}
-		total += st.Duplicates
 		r.report.Details.DuplicatesByFake[f.name] = st.Duplicates
-		for k, n := range st.IssuedPerKey {
-			perKey[k] += n
-		}
 		if f.admin == r.env.Admin {
 			st.IssuedPerKey = nil // one entry per certificate: too long for the report
 			r.report.Details.FakeStats = &st
 		}
-	}
-	for _, fp := range r.resubmittedKeys {
-		if perKey[fp] >= 2 {
-			r.report.DuplicatesByBound++
-			perKey[fp]--
-		}
-	}
-	r.report.Duplicates = total - r.report.DuplicatesByBound
-	if r.report.Duplicates > 0 {
-		var err error
-		if r.report.Details.DuplicatedRequests, err = r.duplicatedRequests(ctx, perKey); err != nil {
+		if issued[f.name], err = f.admin.Issued(ctx); err != nil {
 			return err
 		}
 	}
+	recs := r.requests.records()
+	d := accountDuplicates(issued, recs, nil)
+	beyond := map[string]int{}
+	for _, k := range d.Keys {
+		beyond[k.Fingerprint] += k.IssuerDuplicates
+	}
+	if r.plantedDuplicate != "" && beyond[r.plantedDuplicate] > 0 {
+		r.report.DuplicateControlCounted = true
+		beyond[r.plantedDuplicate]--
+	}
+	for _, fp := range r.resubmittedKeys {
+		if beyond[fp] > 0 {
+			r.report.DuplicatesByBound++
+			beyond[fp]--
+		}
+	}
+	r.report.Duplicates = sumValues(beyond)
+	r.report.SameKeyCertificates = d.SameKey
+	r.report.Details.Duplicates = &d
+	for name, c := range r.report.ControlPlane {
+		ns := cpNamespace(name)
+		cd := accountDuplicates(issued, recs, inNamespaceOnly(ns))
+		c.Duplicates, c.SameKeyCertificates = cd.Issuer, cd.SameKey
+	}
 	return nil
+}
+
+// inNamespaceOnly matches the certificates for a name of the run in ns.
+func inNamespaceOnly(ns string) func(fake.IssuedCertificate) bool {
+	match := inNamespace(ns)
+	return func(c fake.IssuedCertificate) bool { return match("", c) }
 }
 
 // verifyCertificates checks every Ready Certificate's Secret the way a TLS
@@ -515,32 +546,4 @@ func (r *run) countInLogs(s string) int {
 		}
 	}
 	return n
-}
-
-// duplicatedRequests names the CertificateRequests whose public key the
-// fake issued more than one certificate for.
-func (r *run) duplicatedRequests(ctx context.Context, perKey map[string]int) (map[string]int, error) {
-	out := map[string]int{}
-	var crs cmapi.CertificateRequestList
-	if err := r.env.Client.List(ctx, &crs); err != nil {
-		return nil, err
-	}
-	for _, cr := range crs.Items {
-		block, _ := pem.Decode(cr.Spec.Request)
-		if block == nil {
-			continue
-		}
-		csr, err := x509.ParseCertificateRequest(block.Bytes)
-		if err != nil {
-			continue
-		}
-		fp, err := fake.PublicKeyFingerprint(csr.PublicKey)
-		if err != nil {
-			continue
-		}
-		if n := perKey[fp]; n > 1 {
-			out[cr.Namespace+"/"+cr.Name] = n
-		}
-	}
-	return out, nil
 }

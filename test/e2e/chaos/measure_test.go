@@ -311,7 +311,7 @@ func goodReport() *Report {
 		BadInputCases: 1, BadInputOK: 1, LeakScanCanaryFound: true,
 		FaultsObserved:       map[string]int{"503": 1},
 		TenantIsolationRatio: 1.2, HostilePeakRSSMiB: 60,
-		DuplicatesByBound: 8, OrphanControlFound: true,
+		DuplicatesByBound: 8, OrphanControlFound: true, DuplicateControlCounted: true,
 		LookupFailure: lookup, ControlPlane: cp,
 		Details: Details{
 			FaultMatrix: &FaultMatrixDetail{Faults: fake.Faults{ErrorRate: 0.5}},
@@ -358,6 +358,7 @@ func TestJudge(t *testing.T) {
 		"orphans_resubmitted_by_bound":                   func(r *Report) { r.Details.Orphans.ByDesign[orphanResubmitted] = 9 },
 		"duplicates_resubmitted_by_bound":                func(r *Report) { r.DuplicatesByBound = 7 },
 		"duplicates":                                     func(r *Report) { r.Duplicates = 1 },
+		"duplicate_control_counted":                      func(r *Report) { r.DuplicateControlCounted = false },
 		"lookup_failure." + lookupErrors:                 func(r *Report) { r.LookupFailure[lookupErrors].Failed = 1 },
 		"lookup_failure." + lookupErrors + ".duplicates": func(r *Report) { r.LookupFailure[lookupErrors].Duplicates = 1 },
 		"lookup_failure." + lookupEmpty + ".waited":      func(r *Report) { r.LookupFailure[lookupEmpty].SecondPosts = 1 },

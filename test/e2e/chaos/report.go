@@ -44,10 +44,19 @@ type Report struct {
 	// fake was serving at least one call, and the failpoints' self-kills,
 	// which fire inside a Sign.
 	Kills int `json:"kills"`
-	// Duplicates counts the certificates issued for a public key that
-	// already had one, over every fake Atlas of the run, less those the
+	// Duplicates counts the certificates issued beyond one per
+	// CertificateRequest over every fake Atlas of the run (the issuer's
+	// duplicates), less the planted control and those the
 	// --resubmit-undecided-after bound allowed (DuplicatesByBound).
 	Duplicates int `json:"duplicates"`
+	// SameKeyCertificates is what the fakes count: every certificate for a
+	// public key that already had one, cert-manager's second requests for
+	// a key included (Details.Duplicates says which request asked for
+	// each).
+	SameKeyCertificates int `json:"same_key_certificates"`
+	// DuplicateControlCounted says the count saw the control: one request's
+	// CSR posted straight to its fake a second time.
+	DuplicateControlCounted bool `json:"duplicate_control_counted"`
 	// DuplicatesByBound are the second certificates of requests the bound
 	// let the manager submit again, at most one per ResubmittedUndecided
 	// resubmission.
@@ -131,9 +140,9 @@ type Details struct {
 	// UnexpectedExits are managers of the lookup phases that ended by
 	// themselves.
 	UnexpectedExits []string `json:"unexpected_exits,omitempty"`
-	// DuplicatedRequests names the requests behind Duplicates, with the
-	// number of certificates issued for their key.
-	DuplicatedRequests map[string]int `json:"duplicated_requests,omitempty"`
+	// Duplicates lists every key with more than one certificate, with
+	// the requests the watch saw for it.
+	Duplicates *DuplicateDetail `json:"duplicates,omitempty"`
 }
 
 // FaultMatrixDetail describes the fault-matrix run.
@@ -231,6 +240,8 @@ func (r *Report) Judge(minKills int) {
 		"secret_leaks": r.SecretLeaks, "invalid_certificates": r.InvalidCertificates} {
 		check(name, "0", n == 0, "%s: %d, want 0", name, n)
 	}
+	check("duplicate_control_counted", "true: a request's CSR posted straight to its fake again is counted", r.DuplicateControlCounted,
+		"the duplicate count missed the request posted twice on purpose")
 	check("bad_input_ok", "= bad_input_cases, without a POST", r.BadInputCases > 0 && r.BadInputOK == r.BadInputCases,
 		"bad input: %d of %d cases named their cause without a POST", r.BadInputOK, r.BadInputCases)
 	check("leak_scan_canary_found", "true: every canary planted in a log, an event and a status found", r.LeakScanCanaryFound,
