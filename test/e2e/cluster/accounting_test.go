@@ -74,7 +74,7 @@ func (s *suite) testAccounting(st *stack) func(*testing.T) {
 			t.Fatal(err)
 		}
 		s.rep.Duplicates, s.rep.Lost = stats.Duplicates, len(lost)
-		s.rep.OrphanedCertificates, s.rep.OrphansReissuedByCertManager = len(base.Orphans), len(base.Reissued)
+		s.rep.OrphanedCertificates, s.rep.OrphansReissuedByCertManager = len(base.Orphans)-len(base.Reissued), len(base.Reissued)
 		s.rep.IssuedBeyondRequests = base.BeyondCount
 		if s.rep.Duplicates != 0 {
 			t.Errorf("%d duplicate issuances at the fake over the run: %v", s.rep.Duplicates, stats.IssuedPerKey)

@@ -81,11 +81,18 @@ type report struct {
 	// Duplicates, Lost, OrphanedCertificates and what follows are
 	// counted over the whole run, planted controls left out
 	// (accounting_test.go, ledger).
-	Duplicates           int `json:"duplicates"`
-	Lost                 int `json:"lost"`
+	Duplicates int `json:"duplicates"`
+	Lost       int `json:"lost"`
+	// OrphanedCertificates are the certificates no Secret holds that no
+	// revision cert-manager asked for explains: the issuer's.
 	OrphanedCertificates int `json:"orphaned_certificates"`
-	// OrphansReissuedByCertManager are the orphans that a later revision
-	// of their Certificate, which cert-manager asked for, replaced.
+	// OrphansReissuedByCertManager are the certificates no Secret holds
+	// that a later revision of their Certificate replaced, each answering
+	// a revision cert-manager asked for (its status.revision counts them,
+	// and the fake issued no more for its names): cert-manager issued the
+	// Certificate again, its Issuing events say why (typically "Secret
+	// does not exist" moments after it wrote the Secret, its cache behind
+	// the API server).
 	OrphansReissuedByCertManager int `json:"orphans_reissued_by_cert_manager"`
 	// IssuedBeyondRequests counts the certificates the fake issued beyond
 	// the revisions cert-manager asked for.
