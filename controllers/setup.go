@@ -150,7 +150,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// hierarchy expect there.
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
 		PreSetupWithManager:       setup.preSetup,
-	}).SetupWithManager(ctx, signOnFirstReconcile{Manager: mgr})
+	}).SetupWithManager(ctx, mgr)
 }
 
 func (c *IssuerController) issuerWorkers() int {
