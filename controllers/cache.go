@@ -59,10 +59,8 @@ func StripUnread(in any) (any, error) {
 // StripUnread drops goes from every request (a kubectl-applied request's
 // last-applied-configuration holds its CSR again).
 //
-// A request still to be signed by our issuers keeps everything the watch
-// decodes: Sign reads its CSR, usages, duration, annotations and creation
-// time. (The watch's decoder leaves out managedFields, the certificate and
-// the CA of every event; see leanRequestInformers.)
+// A request still to be signed by our issuers keeps everything else: Sign
+// reads its CSR, usages, duration, annotations and creation time.
 //
 // A settled request, whose Ready condition is True, or False with reason
 // Failed or Denied, is never signed or reconciled again: issuer-lib returns

@@ -60,13 +60,7 @@ func SplitCache(apart ...client.Object) cache.NewCacheFunc {
 		if err != nil {
 			return nil, err
 		}
-		asideOpts := opts
-		if asideOpts.NewInformer == nil {
-			if asideOpts.NewInformer, err = leanRequestInformers(cfg, opts.HTTPClient, opts.Scheme); err != nil {
-				return nil, err
-			}
-		}
-		aside, err := cache.New(cfg, asideOpts)
+		aside, err := cache.New(cfg, opts)
 		if err != nil {
 			return nil, err
 		}
