@@ -178,8 +178,6 @@ func (o Options) ManagerOptions() (ctrl.Options, error) {
 		// Secret data is read uncached, on demand; only Secret metadata is
 		// watched. This keeps memory flat however many Secrets exist.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		// Request patches are answered with metadata only (NewLeanClient).
-		NewClient: NewLeanClient,
 	}, nil
 }
 
