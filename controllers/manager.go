@@ -82,13 +82,6 @@ type Options struct {
 	// may point at (atlas.ParseURLAllowlist); empty means
 	// atlas.DefaultAllowedURLs. No credential is sent to any other URL.
 	AllowedAtlasURLs string
-	// AfterRequestsListed, when set, runs once the request informers have
-	// listed the cluster, on every replica. The initial list is the
-	// manager's largest transient allocation (every request, CSR and
-	// certificate included, before the cache trims it); main returns that
-	// memory to the OS here, so that the pod's RSS after a start is what
-	// the manager keeps (docs/performance.md, P8).
-	AfterRequestsListed func()
 }
 
 // DefaultIssuerWorkers is the default of Options.IssuerWorkers.

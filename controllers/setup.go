@@ -18,7 +18,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -33,7 +32,6 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -122,11 +120,6 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	if err := (&deniedRequests{client: mgr.GetClient(), clock: c.Clock}).setup(mgr); err != nil {
 		return err
-	}
-	if c.AfterRequestsListed != nil {
-		if err := mgr.Add(afterListed{cache: mgr.GetCache(), then: c.AfterRequestsListed}); err != nil {
-			return err
-		}
 	}
 	if err := c.watchSettled(ctx, mgr); err != nil {
 		return err
@@ -357,30 +350,4 @@ func (cs *controllerSetup) send(ctx context.Context, gk schema.GroupKind, obj cl
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// afterListed runs then once the CertificateRequest and CSR informers have
-// synced. It runs on every replica: each one lists the cluster.
-type afterListed struct {
-	cache cache.Cache
-	then  func()
-}
-
-// NeedLeaderElection is false: every replica's informers list.
-func (afterListed) NeedLeaderElection() bool { return false }
-
-// Start waits for the request informers, runs then, and returns.
-func (a afterListed) Start(ctx context.Context) error {
-	var synced []toolscache.InformerSynced
-	for _, obj := range []client.Object{&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{}} {
-		inf, err := a.cache.GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("request informer: %w", err)
-		}
-		synced = append(synced, inf.HasSynced)
-	}
-	if toolscache.WaitForCacheSync(ctx.Done(), synced...) {
-		a.then()
-	}
-	return nil
 }
