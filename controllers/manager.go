@@ -47,9 +47,8 @@ type Options struct {
 	SecretNamespaces []string
 	// MaxConcurrentRequests is the number of requests signed against Atlas
 	// at once (the signing.Limiter holds that bound). The CertificateRequest
-	// and CSR reconcilers each get twice as many workers, so that
-	// issuer-lib's status patches and requests waiting for a slot never
-	// leave a slot idle.
+	// and CSR reconcilers each get twice as many workers, so that a request
+	// granted a slot finds a worker while others write their status.
 	MaxConcurrentRequests int
 	// MaxRetryDuration is how long a request is retried on plain errors
 	// before it fails. Zero would fail on the first transient error.

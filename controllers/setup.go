@@ -23,7 +23,6 @@ import (
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuercontrollers "github.com/cert-manager/issuer-lib/controllers"
 	"github.com/prometheus/client_golang/prometheus"
-	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -109,10 +108,11 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if c.signer, err = c.newSigner(mgr); err != nil {
 		return err
 	}
-	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
+	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}, grants: newSlotGrants()}
 	for _, gk := range []schema.GroupKind{issuerGK, clusterIssuerGK} {
 		setup.recheck[gk] = make(chan event.GenericEvent, 64)
 	}
+	c.signer.Wake = setup.grants.wake
 	if c.RecheckInterval > 0 {
 		if err := mgr.Add(manager.RunnableFunc(setup.runRecheck)); err != nil {
 			return err
@@ -171,7 +171,7 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
 	s.ResubmitUndecidedAfter = c.ResubmitUndecidedAfter
-	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare)
+	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare, c.Clock)
 	if c.SignTimeout > 0 {
 		s.SignTimeout = c.SignTimeout
 	}
@@ -185,8 +185,9 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 }
 
 // watchSettled tells the signer when the cache shows a CertificateRequest
-// settled, so that it forgets what it kept to answer a reconcile that runs
-// before the informer has seen the request's Ready condition.
+// settled or deleted, so that it forgets what it kept to answer a reconcile
+// that runs before the informer has seen the request's Ready condition,
+// and gives up the request's place in line for an Atlas slot.
 func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) error {
 	inf, err := mgr.GetCache().GetInformer(ctx, &cmapi.CertificateRequest{})
 	if err != nil {
@@ -198,6 +199,11 @@ func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) e
 				c.signer.Settled(cr.UID)
 			}
 		},
+		DeleteFunc: func(obj any) {
+			if o := objectOf(obj); o != nil {
+				c.signer.Settled(o.GetUID())
+			}
+		},
 	})
 	return err
 }
@@ -205,10 +211,6 @@ func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) e
 var (
 	issuerGK        = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}
 	clusterIssuerGK = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasClusterIssuer"}
-	requestGKs      = map[schema.GroupKind]bool{
-		{Group: cmapi.SchemeGroupVersion.Group, Kind: "CertificateRequest"}:                 true,
-		{Group: certificatesv1.SchemeGroupVersion.Group, Kind: "CertificateSigningRequest"}: true,
-	}
 )
 
 // controllerSetup holds what the issuer-lib hooks and the periodic
@@ -217,24 +219,27 @@ type controllerSetup struct {
 	issuers *IssuerController
 	cache   client.Reader
 	recheck map[schema.GroupKind]chan event.GenericEvent
+	grants  slotGrants
 }
 
 // preSetup adds what issuer-lib v0.11.0 lacks. For the issuer reconcilers:
 // a metadata-only Secret watch (rotating a Secret re-checks its issuers at
 // once, and no Secret data is cached) and the periodic recheck. For the
 // request reconcilers: the worker count, since the combined controller's
-// ControllerOptions do not reach them in this version, and the filters
-// that keep requests with nothing to do out of the work queue.
+// ControllerOptions do not reach them in this version, the filters that
+// keep requests with nothing to do out of the work queue, and the source
+// that brings back a request granted an Atlas slot (slotGrants).
 func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 	gk := gvk.GroupKind()
-	switch {
-	case gk == issuerGK || gk == clusterIssuerGK:
+	switch gk {
+	case issuerGK, clusterIssuerGK:
 		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(cs.issuersUsingSecret(gk)))
 		b.WatchesRawSource(source.Channel(cs.recheck[gk], &handler.EnqueueRequestForObject{}))
-	case requestGKs[gk]:
+	case certificateRequestGK, signingRequestGK:
 		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(cs.issuers.MaxConcurrentRequests, 1)})
 		b.WithEventFilter(skipOwnAnnotationWrites)
 		b.WithEventFilter(reconcilableRequests)
+		b.WatchesRawSource(cs.grants.source(gk))
 	}
 	return nil
 }
