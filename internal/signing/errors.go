@@ -194,7 +194,8 @@ func signError(op string, err error) error {
 	wrapped := fmt.Errorf("%s: %w", op, err)
 	if wait, ok := atlas.RetryAfter(err); ok {
 		// The client returned at once instead of waiting in the slot.
-		return signer.PendingError{Err: wrapped, RequeueAfter: min(wait, maxRetryAfter)}
+		wait = min(wait, maxRetryAfter)
+		return signer.PendingError{Err: fmt.Errorf("waiting %s for Atlas's Retry-After: %w", wait, wrapped), RequeueAfter: wait}
 	}
 	switch {
 	case atlas.IsAuth(err):

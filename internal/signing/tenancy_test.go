@@ -19,6 +19,7 @@ package signing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -201,8 +202,9 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 		e.fake.SetFaults(fake.Faults{RateLimitRate: 1, RetryAfter: tt.retryAfter, Operations: []string{fake.OpRequestCertificate}})
 		_, err := e.signer.Sign(context.Background(), e.request("limited.example.com", false), e.iss)
 		var pe signer.PendingError
-		if !errors.As(err, &pe) || atlas.StatusCode(err) != 429 || pe.RequeueAfter != tt.want {
-			t.Fatalf("Retry-After %s: Sign = %#v, want pending 429 requeued after %s", tt.retryAfter, err, tt.want)
+		if !errors.As(err, &pe) || atlas.StatusCode(err) != 429 || pe.RequeueAfter != tt.want ||
+			!strings.Contains(err.Error(), fmt.Sprintf("waiting %s for Atlas's Retry-After", tt.want)) {
+			t.Fatalf("Retry-After %s: Sign = %#v, want pending 429 requeued after %s, saying so", tt.retryAfter, err, tt.want)
 		}
 		if n := e.calls(fake.OpRequestCertificate); n != 1 {
 			t.Errorf("POSTs = %d, want 1: the client must not retry inside the slot", n)
