@@ -92,7 +92,7 @@ func (o *options) AddFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.controllers.IssuerShare, "max-issuer-share", signing.DefaultIssuerShare, "Share of the --max-concurrent-requests slots the AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold, in (0, 1]: at most max(1, ceil(n*share)), even while the others are free.")
 	fs.DurationVar(&o.controllers.SignTimeout, "sign-timeout", signing.DefaultSignTimeout, "Deadline of one signing attempt of a request; a request waiting for an Atlas slot is Pending, not in an attempt.")
 	fs.DurationVar(&o.controllers.CheckTimeout, "check-timeout", signing.DefaultCheckTimeout, "Deadline of one issuer check.")
-	fs.IntVar(&o.controllers.IssuerWorkers, "issuer-check-workers", controllers.DefaultIssuerWorkers, "Issuers of each kind checked at once.")
+	fs.IntVar(&o.controllers.IssuerWorkers, "issuer-check-workers", 4, "Issuers of each kind checked at once.")
 	fs.StringVar(&o.controllers.AllowedAtlasURLs, "allowed-atlas-urls", atlas.DefaultAllowedURLs, "Comma-separated Atlas URLs issuers may use: hosts (atlas.example.com, optionally :port), host globs (*.hvca.globalsign.com), https URL prefixes (https://atlas.example.com:8443/v2), or * for any; credentials are never sent elsewhere.")
 	fs.StringVar(&o.secretNamespaces, "secret-namespaces", "", "Comma-separated namespaces the controller may read Secrets in (least-privilege mode); empty: every namespace.")
 	fs.Float64Var(&o.memoryLimitFraction, "memory-limit-fraction", 0.9, "Share of the container's memory limit (the "+memoryLimitEnv+" environment variable, in bytes) the manager sets as the Go runtime's soft memory limit at start, in [0, 1]; 0 leaves the runtime's limit alone, and so does a GOMEMLIMIT in the environment.")
@@ -109,27 +109,17 @@ func (o *options) Complete() {
 	o.controllers.SecretNamespaces = strings.Split(o.secretNamespaces, ",")
 }
 
-// Validate reports the settings the manager cannot run with.
+// Validate reports every setting the manager cannot run with: the
+// controllers' (controllers.Options.Validate) and the process's own.
 func (o *options) Validate() error {
-	if o.controllers.MaxConcurrentRequests < 1 {
-		return fmt.Errorf("--max-concurrent-requests must be at least 1, got %d", o.controllers.MaxConcurrentRequests)
-	}
-	if o.controllers.MaxRetryDuration <= 0 {
-		return fmt.Errorf("--max-retry-duration must be positive, got %s", o.controllers.MaxRetryDuration)
-	}
-	if s := o.controllers.IssuerShare; s <= 0 || s > 1 {
-		return fmt.Errorf("--max-issuer-share must be in (0, 1], got %g", s)
-	}
-	if o.controllers.SignTimeout <= 0 || o.controllers.CheckTimeout <= 0 || o.controllers.IssuerWorkers < 1 {
-		return errors.New("--sign-timeout and --check-timeout must be positive and --issuer-check-workers at least 1")
-	}
-	if _, err := atlas.ParseURLAllowlist(o.controllers.AllowedAtlasURLs); err != nil {
-		return fmt.Errorf("--allowed-atlas-urls: %w", err)
+	var errs []error
+	if err := o.controllers.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if f := o.memoryLimitFraction; f < 0 || f > 1 {
-		return fmt.Errorf("--memory-limit-fraction must be in [0, 1], got %g", f)
+		errs = append(errs, fmt.Errorf("--memory-limit-fraction must be in [0, 1], got %g", f))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func run() error {

@@ -16,7 +16,40 @@ limitations under the License.
 
 package main
 
-import "testing"
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+// TestFlagDefaultsAreValid: the flags' defaults pass the controllers' one
+// set of rules, and a flag that breaks one is refused by that rule.
+func TestFlagDefaultsAreValid(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{args: nil},
+		{args: []string{"--sign-timeout=0"}, want: "--sign-timeout must be positive"},
+		{args: []string{"--max-issuer-share=0"}, want: "--max-issuer-share"},
+		{args: []string{"--memory-limit-fraction=1.5"}, want: "--memory-limit-fraction"},
+	} {
+		var o options
+		fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		o.Complete()
+		err := o.Validate()
+		if tt.want == "" && err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: Validate = %v, want an error about %q", tt.args, err, tt.want)
+		}
+	}
+}
 
 func TestMemoryLimit(t *testing.T) {
 	const mib = 1 << 20

@@ -70,10 +70,10 @@ func BenchmarkCachedRequestBytes(b *testing.B) {
 		transform toolscache.TransformFunc
 	}{
 		{"issued/decoded", nil, nil},
-		{"issued/StripUnread", nil, StripUnread},
-		{"issued/TrimRequests", nil, TrimRequests},
-		{"foreign-pending/StripUnread", foreignPending, StripUnread},
-		{"foreign-pending/TrimRequests", foreignPending, TrimRequests},
+		{"issued/stripUnread", nil, stripUnread},
+		{"issued/trimRequests", nil, trimRequests},
+		{"foreign-pending/stripUnread", foreignPending, stripUnread},
+		{"foreign-pending/trimRequests", foreignPending, trimRequests},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var object, cached float64

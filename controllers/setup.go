@@ -18,13 +18,16 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuercontrollers "github.com/cert-manager/issuer-lib/controllers"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -46,8 +49,8 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/signing"
 )
 
-// FieldOwner is the field manager of issuer-lib's condition patches.
-const FieldOwner = "atlas-issuer.hvca.globalsign.com"
+// fieldOwner is the field manager of issuer-lib's condition patches.
+const fieldOwner = "atlas-issuer.hvca.globalsign.com"
 
 // +kubebuilder:rbac:groups=hvca.globalsign.com,resources=atlasissuers;atlasclusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=hvca.globalsign.com,resources=atlasissuers/status;atlasclusterissuers/status,verbs=patch
@@ -109,7 +112,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		return err
 	}
 	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}, grants: newSlotGrants()}
-	for _, gk := range []schema.GroupKind{issuerGK, clusterIssuerGK} {
+	for _, gk := range issuerKinds {
 		setup.recheck[gk] = make(chan event.GenericEvent, 64)
 	}
 	c.signer.Wake = setup.grants.wake
@@ -130,12 +133,12 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	return (&issuercontrollers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}},
-		FieldOwner:         FieldOwner,
+		FieldOwner:         fieldOwner,
 		Clock:              c.Clock,
 		MaxRetryDuration:   c.MaxRetryDuration,
 		// Reaches the issuer reconcilers only: issuers are checked several
 		// at once, each within CheckTimeout.
-		ControllerOptions: controller.Options{MaxConcurrentReconciles: c.issuerWorkers()},
+		ControllerOptions: controller.Options{MaxConcurrentReconciles: c.IssuerWorkers},
 		Check:             c.Check,
 		Sign:              c.Sign,
 		EventRecorder:     c.recorder,
@@ -144,13 +147,6 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
 		PreSetupWithManager:       setup.preSetup,
 	}).SetupWithManager(ctx, mgr)
-}
-
-func (c *IssuerController) issuerWorkers() int {
-	if c.IssuerWorkers > 0 {
-		return c.IssuerWorkers
-	}
-	return DefaultIssuerWorkers
 }
 
 // newSigner builds the signing core: the Atlas client cache, the Secret
@@ -172,12 +168,8 @@ func (c *IssuerController) newSigner(mgr ctrl.Manager) (*signing.Signer, error) 
 	s.LookupGrace = c.LookupGrace
 	s.ResubmitUndecidedAfter = c.ResubmitUndecidedAfter
 	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare, c.Clock)
-	if c.SignTimeout > 0 {
-		s.SignTimeout = c.SignTimeout
-	}
-	if c.CheckTimeout > 0 {
-		s.CheckTimeout = c.CheckTimeout
-	}
+	s.SignTimeout = c.SignTimeout
+	s.CheckTimeout = c.CheckTimeout
 	s.Notify = c.notify
 	s.Warn = c.warn
 	s.Failpoint = c.Failpoint
@@ -211,6 +203,7 @@ func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) e
 var (
 	issuerGK        = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}
 	clusterIssuerGK = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasClusterIssuer"}
+	issuerKinds     = []schema.GroupKind{issuerGK, clusterIssuerGK}
 )
 
 // controllerSetup holds what the issuer-lib hooks and the periodic
@@ -236,7 +229,7 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(cs.issuersUsingSecret(gk)))
 		b.WatchesRawSource(source.Channel(cs.recheck[gk], &handler.EnqueueRequestForObject{}))
 	case certificateRequestGK, signingRequestGK:
-		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(cs.issuers.MaxConcurrentRequests, 1)})
+		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * cs.issuers.MaxConcurrentRequests})
 		b.WithEventFilter(skipOwnAnnotationWrites)
 		b.WithEventFilter(reconcilableRequests)
 		b.WatchesRawSource(cs.grants.source(gk))
@@ -248,34 +241,23 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 // read it, leaving out those whose running or last successful check read
 // the version the event shows (checkedWith). It runs for every Secret event
 // of the watched namespaces, most of them for Secrets no issuer reads, so
-// it lists the issuers of the Secret's namespace from the cache's namespace
-// index without copying them: it only reads their Secret reference.
+// it lists the issuers that could read the Secret (an AtlasIssuer of its
+// namespace, an AtlasClusterIssuer when it is in the cluster resource
+// namespace) from the cache without copying them: it only reads their
+// Secret reference.
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
-		var issuers []client.Object
-		switch gk {
-		case issuerGK:
-			var list v1alpha1.AtlasIssuerList
-			if err := cs.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasIssuers for secret", "secret", key)
-				return nil
-			}
-			for i := range list.Items {
-				issuers = append(issuers, &list.Items[i])
-			}
-		case clusterIssuerGK:
-			if secret.GetNamespace() != cs.issuers.ClusterResourceNamespace {
-				return nil
-			}
-			var list v1alpha1.AtlasClusterIssuerList
-			if err := cs.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasClusterIssuers for secret", "secret", key)
-				return nil
-			}
-			for i := range list.Items {
-				issuers = append(issuers, &list.Items[i])
-			}
+		opts := []client.ListOption{client.UnsafeDisableDeepCopy}
+		if gk == issuerGK {
+			opts = append(opts, client.InNamespace(secret.GetNamespace()))
+		} else if secret.GetNamespace() != cs.issuers.ClusterResourceNamespace {
+			return nil
+		}
+		issuers, err := listIssuers(ctx, cs.cache, gk, opts...)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "map a Secret event to its issuers", "secret", key)
+			return nil
 		}
 		var reqs []reconcile.Request
 		var checked func(issuerKey string) bool
@@ -296,6 +278,37 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 		}
 		return reqs
 	}
+}
+
+// issuerLists makes an empty list of each issuer kind.
+var issuerLists = map[schema.GroupKind]func() client.ObjectList{
+	issuerGK:        func() client.ObjectList { return &v1alpha1.AtlasIssuerList{} },
+	clusterIssuerGK: func() client.ObjectList { return &v1alpha1.AtlasClusterIssuerList{} },
+}
+
+// listIssuers lists the issuers of kind gk, AtlasIssuer or
+// AtlasClusterIssuer, from c. The issuers point into the list; with
+// client.UnsafeDisableDeepCopy they are the cache's own and must not be
+// changed.
+func listIssuers(ctx context.Context, c client.Reader, gk schema.GroupKind, opts ...client.ListOption) ([]issuerapi.Issuer, error) {
+	newList, ok := issuerLists[gk]
+	if !ok {
+		return nil, fmt.Errorf("list issuers: %s is not an issuer kind", gk)
+	}
+	list := newList()
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("list %ss: %w", gk.Kind, err)
+	}
+	var issuers []issuerapi.Issuer
+	err := apimeta.EachListItem(list, func(obj runtime.Object) error {
+		iss, ok := obj.(issuerapi.Issuer)
+		if !ok {
+			return fmt.Errorf("list %ss: item %T is not an issuer", gk.Kind, obj)
+		}
+		issuers = append(issuers, iss)
+		return nil
+	})
+	return issuers, err
 }
 
 // checkedWith returns whether an issuer's running or last successful check
@@ -329,18 +342,14 @@ func (cs *controllerSetup) runRecheck(ctx context.Context) error {
 			return nil
 		case <-t.C():
 		}
-		var issuers v1alpha1.AtlasIssuerList
-		if err := cs.cache.List(ctx, &issuers); err == nil {
-			for i := range issuers.Items {
-				if !cs.send(ctx, issuerGK, &issuers.Items[i]) {
-					return nil
-				}
+		for _, gk := range issuerKinds {
+			issuers, err := listIssuers(ctx, cs.cache, gk)
+			if err != nil {
+				log.FromContext(ctx).Error(err, "periodic recheck")
+				continue
 			}
-		}
-		var clusterIssuers v1alpha1.AtlasClusterIssuerList
-		if err := cs.cache.List(ctx, &clusterIssuers); err == nil {
-			for i := range clusterIssuers.Items {
-				if !cs.send(ctx, clusterIssuerGK, &clusterIssuers.Items[i]) {
+			for _, iss := range issuers {
+				if !cs.send(ctx, gk, iss) {
 					return nil
 				}
 			}

@@ -47,9 +47,9 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
-// StatusFieldOwner owns the status fields beyond the conditions, which
+// statusFieldOwner owns the status fields beyond the conditions, which
 // issuer-lib owns under its own field manager.
-const StatusFieldOwner = "atlas-issuer-check"
+const statusFieldOwner = "atlas-issuer-check"
 
 // resolve turns an issuer object into what signing needs.
 func (c *IssuerController) resolve(obj issuerapi.Issuer) (signing.Issuer, error) {
@@ -116,7 +116,7 @@ func (c *IssuerController) warnUnwatchedSecret(ctx context.Context, obj issuerap
 // writeStatus applies the status fields beyond Ready with their own field
 // manager, so issuer-lib's condition patches and ours never fight: the
 // conditions are a list keyed by type, and the body names only Degraded,
-// so StatusFieldOwner never claims Ready.
+// so statusFieldOwner never claims Ready.
 // cause becomes status.reason, the Reason column of kubectl get.
 func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health, cause string) error {
 	status := acv1alpha1.AtlasIssuerStatus().
@@ -144,7 +144,7 @@ func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer
 	default:
 		return fmt.Errorf("write status: unexpected issuer type %T", obj)
 	}
-	return c.client.Status().Apply(ctx, body, client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
+	return c.client.Status().Apply(ctx, body, client.FieldOwner(statusFieldOwner), client.ForceOwnership)
 }
 
 // notify tells users on the request what the mapping to the account's
@@ -274,7 +274,7 @@ func (a Annotator) patch(ctx context.Context, obj client.Object, p annotationPat
 	meta.SetGroupVersionKind(gvk)
 	meta.SetNamespace(key.Namespace)
 	meta.SetName(key.Name)
-	if err := a.Client.Patch(ctx, meta, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
+	if err := a.Client.Patch(ctx, meta, client.RawPatch(types.MergePatchType, body), client.FieldOwner(fieldOwner)); err != nil {
 		return fmt.Errorf("annotate %s %s: %w", gvk.Kind, key, err)
 	}
 	obj.SetAnnotations(meta.GetAnnotations())

@@ -31,7 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
-// SplitCache returns a manager cache that keeps the given kinds (the
+// newSplitCache returns a manager cache that keeps the given kinds (the
 // requests: CertificateRequests and Kubernetes CSRs) in an informer cache of
 // their own, which the manager does not wait for before it starts the
 // controllers.
@@ -46,7 +46,7 @@ import (
 // controller-runtime's Kind source waits until its own informer has
 // delivered the initial list, and reads from an informer that has not
 // synced block until it has.
-func SplitCache(apart ...client.Object) cache.NewCacheFunc {
+func newSplitCache(apart ...client.Object) cache.NewCacheFunc {
 	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
 		kinds := map[schema.GroupKind]bool{}
 		for _, obj := range apart {
@@ -143,7 +143,7 @@ func (c *splitCache) Start(ctx context.Context) error {
 	return err
 }
 
-// RequestsApart is SplitCache for the two request kinds the issuer signs.
-func RequestsApart() cache.NewCacheFunc {
-	return SplitCache(&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{})
+// requestsApart is newSplitCache for the two request kinds the issuer signs.
+func requestsApart() cache.NewCacheFunc {
+	return newSplitCache(&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{})
 }
