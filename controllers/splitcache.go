@@ -40,8 +40,8 @@ import (
 // at setup has listed the cluster, and issuer-lib registers the request
 // informers at setup (for its issuer index). Without the split, a
 // restarted manager marks a new issuer Ready only after listing every
-// CertificateRequest in the cluster, which grows with the cluster
-// (docs/performance.md, P5). The issuer reconcilers read only issuers and Secret
+// CertificateRequest in the cluster, which takes longer the more requests
+// the cluster keeps. The issuer reconcilers read only issuers and Secret
 // metadata, so they need not wait. The request reconcilers still do:
 // controller-runtime's Kind source waits until its own informer has
 // delivered the initial list, and reads from an informer that has not
