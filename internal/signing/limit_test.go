@@ -71,14 +71,14 @@ func mustSlot(t *testing.T, l *Limiter, issuer string, uid types.UID, w *wakes, 
 
 // mustQueue takes for uid, failing unless it is given a place in line;
 // isNew says whether the place must be a new one.
-func mustQueue(t *testing.T, l *Limiter, issuer string, uid types.UID, w *wakes, m *Metrics, isNew bool) *SlotWait {
+func mustQueue(t *testing.T, l *Limiter, issuer string, uid types.UID, w *wakes, m *Metrics, isNew bool) SlotWait {
 	t.Helper()
 	_, err := l.take(issuer, uid, w.of(uid), m)
 	wait, ok := errors.AsType[*SlotWait](err)
 	if !ok || !wait.Queued || wait.New != isNew {
 		t.Fatalf("%s of %s: %v, want a place in line (new: %v)", uid, issuer, err, isNew)
 	}
-	return wait
+	return *wait
 }
 
 func expectGauges(t *testing.T, m *Metrics, inFlight, waiting float64, when string) {
