@@ -13,7 +13,7 @@ export KUBEBUILDER_ASSETS := $(BIN)/k8s
 # Race detection on two cores roughly doubles test time; CI keeps it on.
 GOTEST_FLAGS ?= -race -count=1
 
-UNIT_PKGS = ./api/... ./internal/... ./controllers/... ./hack/fake-atlas/... ./hack/image/... ./hack/release/...
+UNIT_PKGS = . ./api/... ./internal/... ./controllers/... ./hack/fake-atlas/... ./hack/image/... ./hack/release/...
 
 ##@ Build
 .PHONY: build

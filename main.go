@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,24 +40,14 @@ import (
 	"github.com/globalsign/atlas-issuer/controllers"
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/failpoint"
-	"github.com/globalsign/atlas-issuer/internal/gcpace"
 	"github.com/globalsign/atlas-issuer/internal/signing"
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
-// gcHeadroom, gcCeiling and gcMinPercent pace the collector unless the
-// environment sets GOGC: the live heap is small most of the time and most
-// allocations are short-lived (decoded watch events and API answers), so a
-// fixed 16 MiB of headroom collects a small heap several times less often
-// than a low GOGC would. A heap past 16 MiB (thousands of requests in
-// flight, or tens of thousands settled) grows only up to 32 MiB, and past
-// about 26 MiB by a quarter of itself, so that a burst of 5,000 requests
-// stays within 80 MiB (docs/performance.md).
-const (
-	gcHeadroom   = 16 << 20
-	gcCeiling    = 32 << 20
-	gcMinPercent = 25
-)
+// memoryLimitEnv names the environment variable that holds the container's
+// memory limit in bytes; the chart sets it from limits.memory with a
+// resourceFieldRef.
+const memoryLimitEnv = "CONTAINER_MEMORY_LIMIT"
 
 // serviceAccountNamespace is where Kubernetes mounts the pod's namespace.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -76,6 +67,7 @@ type options struct {
 	leaderElect             bool
 	leaderElectionNamespace string
 	secretNamespaces        string
+	memoryLimitFraction     float64
 	showVersion             bool
 	controllers             controllers.Options
 	zap                     zap.Options
@@ -98,11 +90,12 @@ func (o *options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.controllers.LookupGrace, "lookup-grace", 2*time.Minute, "After a restart, how long to look for a certificate submitted before the restart before submitting again.")
 	fs.DurationVar(&o.controllers.ResubmitUndecidedAfter, "resubmit-undecided-after", 0, "When the restart lookup cannot decide whether a submission reached Atlas (the issued-stats lookup fails or lists nothing it can trust), submit the request again once this long has passed since it was first submitted, with a ResubmittedUndecided warning event: a second paid certificate may result. 0 (the default) never does; the request waits and says why.")
 	fs.Float64Var(&o.controllers.IssuerShare, "max-issuer-share", signing.DefaultIssuerShare, "Share of the --max-concurrent-requests slots the AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold, in (0, 1]: at most max(1, ceil(n*share)), even while the others are free.")
-	fs.DurationVar(&o.controllers.SignTimeout, "sign-timeout", signing.DefaultSignTimeout, "Deadline of one signing attempt of a request, the wait for a slot included.")
+	fs.DurationVar(&o.controllers.SignTimeout, "sign-timeout", signing.DefaultSignTimeout, "Deadline of one signing attempt of a request; a request waiting for an Atlas slot is Pending, not in an attempt.")
 	fs.DurationVar(&o.controllers.CheckTimeout, "check-timeout", signing.DefaultCheckTimeout, "Deadline of one issuer check.")
-	fs.IntVar(&o.controllers.IssuerWorkers, "issuer-check-workers", controllers.DefaultIssuerWorkers, "Issuers of each kind checked at once.")
+	fs.IntVar(&o.controllers.IssuerWorkers, "issuer-check-workers", 4, "Issuers of each kind checked at once.")
 	fs.StringVar(&o.controllers.AllowedAtlasURLs, "allowed-atlas-urls", atlas.DefaultAllowedURLs, "Comma-separated Atlas URLs issuers may use: hosts (atlas.example.com, optionally :port), host globs (*.hvca.globalsign.com), https URL prefixes (https://atlas.example.com:8443/v2), or * for any; credentials are never sent elsewhere.")
 	fs.StringVar(&o.secretNamespaces, "secret-namespaces", "", "Comma-separated namespaces the controller may read Secrets in (least-privilege mode); empty: every namespace.")
+	fs.Float64Var(&o.memoryLimitFraction, "memory-limit-fraction", 0.9, "Share of the container's memory limit (the "+memoryLimitEnv+" environment variable, in bytes) the manager sets as the Go runtime's soft memory limit at start, in [0, 1]; 0 leaves the runtime's limit alone, and so does a GOMEMLIMIT in the environment.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	o.zap.BindFlags(fs)
 }
@@ -116,24 +109,17 @@ func (o *options) Complete() {
 	o.controllers.SecretNamespaces = strings.Split(o.secretNamespaces, ",")
 }
 
-// Validate reports the settings the manager cannot run with.
+// Validate reports every setting the manager cannot run with: the
+// controllers' (controllers.Options.Validate) and the process's own.
 func (o *options) Validate() error {
-	if o.controllers.MaxConcurrentRequests < 1 {
-		return fmt.Errorf("--max-concurrent-requests must be at least 1, got %d", o.controllers.MaxConcurrentRequests)
+	var errs []error
+	if err := o.controllers.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	if o.controllers.MaxRetryDuration <= 0 {
-		return fmt.Errorf("--max-retry-duration must be positive, got %s", o.controllers.MaxRetryDuration)
+	if f := o.memoryLimitFraction; f < 0 || f > 1 {
+		errs = append(errs, fmt.Errorf("--memory-limit-fraction must be in [0, 1], got %g", f))
 	}
-	if s := o.controllers.IssuerShare; s <= 0 || s > 1 {
-		return fmt.Errorf("--max-issuer-share must be in (0, 1], got %g", s)
-	}
-	if o.controllers.SignTimeout <= 0 || o.controllers.CheckTimeout <= 0 || o.controllers.IssuerWorkers < 1 {
-		return errors.New("--sign-timeout and --check-timeout must be positive and --issuer-check-workers at least 1")
-	}
-	if _, err := atlas.ParseURLAllowlist(o.controllers.AllowedAtlasURLs); err != nil {
-		return fmt.Errorf("--allowed-atlas-urls: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func run() error {
@@ -148,12 +134,14 @@ func run() error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	ctx := ctrl.SetupSignalHandler()
-	if os.Getenv("GOGC") == "" {
-		// The first collections come before any live heap is known.
-		debug.SetGCPercent(gcMinPercent)
-		go gcpace.Policy{Headroom: gcHeadroom, MinPercent: gcMinPercent, Ceiling: gcCeiling}.Run(ctx, gcpace.GoRuntime{}, gcpace.Cycles(ctx))
+	memLimit, err := memoryLimit(os.Getenv, o.memoryLimitFraction)
+	if err != nil {
+		return err
 	}
+	if memLimit > 0 {
+		debug.SetMemoryLimit(memLimit)
+	}
+	ctx := ctrl.SetupSignalHandler()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	setupLog := ctrl.Log.WithName("setup")
 
@@ -169,14 +157,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	o.controllers.AfterRequestsListed = debug.FreeOSMemory
 	issuers := &controllers.IssuerController{Options: o.controllers, Registry: ctrlmetrics.Registry, Failpoint: crashAt}
 	if err := issuers.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("controllers: %w", err)
 	}
 	setupLog.Info("starting manager", "version", version.Version, "revision", version.Revision, "clusterResourceNamespace", o.controllers.ClusterResourceNamespace,
 		"maxConcurrentRequests", o.controllers.MaxConcurrentRequests, "maxIssuerShare", o.controllers.IssuerShare, "maxRetryDuration", o.controllers.MaxRetryDuration,
-		"allowedAtlasURLs", o.controllers.AllowedAtlasURLs)
+		"allowedAtlasURLs", o.controllers.AllowedAtlasURLs, "goMemoryLimit", debug.SetMemoryLimit(-1))
 	return mgr.Start(ctx)
 }
 
@@ -222,4 +209,24 @@ func podNamespace() string {
 		}
 	}
 	return "default"
+}
+
+// memoryLimit is the soft memory limit the manager gives the Go runtime:
+// fraction of the container's memory limit, which env reads from
+// memoryLimitEnv. The collector then works harder as the heap nears the
+// container's limit instead of the container being killed for passing it,
+// and the rest of the limit is left for what the runtime does not count
+// (the binary's pages, stacks, fragmentation). It is 0, for no change,
+// when GOMEMLIMIT is set (the runtime has applied it), the fraction is 0,
+// or no container limit is known.
+func memoryLimit(env func(string) string, fraction float64) (int64, error) {
+	raw := env(memoryLimitEnv)
+	if env("GOMEMLIMIT") != "" || fraction == 0 || raw == "" {
+		return 0, nil
+	}
+	limit, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || limit <= 0 {
+		return 0, fmt.Errorf("%s=%q: want the container's memory limit in bytes", memoryLimitEnv, raw)
+	}
+	return int64(float64(limit) * fraction), nil
 }

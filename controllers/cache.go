@@ -26,14 +26,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// StripUnread is the informer cache transform of every kind but
+// stripUnread is the informer cache transform of every kind but
 // CertificateRequests: it drops what the manager never reads and what can
 // be large. managedFields are a large share of every object, and
 // kubectl's last-applied-configuration annotation is a copy of the whole
 // object as applied: on a Secret it holds the Secret's data, which the
 // metadata-only Secret cache exists to keep out of memory (and which a
 // tenant can make as large as a Secret may be).
-func StripUnread(in any) (any, error) {
+func stripUnread(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
 		return in, nil //nolint:nilerr // not an object: nothing to strip.
@@ -52,17 +52,15 @@ func StripUnread(in any) (any, error) {
 	return in, nil
 }
 
-// TrimRequests is the informer cache transform for CertificateRequests.
+// trimRequests is the informer cache transform for CertificateRequests.
 // The manager caches every CertificateRequest of the cluster, most of them
 // settled long ago (cert-manager keeps old revisions) or addressed to other
 // issuers, so the cache keeps of those only what is read from them. What
-// StripUnread drops goes from every request (a kubectl-applied request's
+// stripUnread drops goes from every request (a kubectl-applied request's
 // last-applied-configuration holds its CSR again).
 //
-// A request still to be signed by our issuers keeps everything the watch
-// decodes: Sign reads its CSR, usages, duration, annotations and creation
-// time. (The watch's decoder leaves out managedFields, the certificate and
-// the CA of every event; see leanRequestInformers.)
+// A request still to be signed by our issuers keeps everything else: Sign
+// reads its CSR, usages, duration, annotations and creation time.
 //
 // A settled request, whose Ready condition is True, or False with reason
 // Failed or Denied, is never signed or reconciled again: issuer-lib returns
@@ -96,12 +94,12 @@ func StripUnread(in any) (any, error) {
 // fields are never cleared on the server. An update that makes a request
 // ours or unsettled again arrives whole from the API server and is kept
 // whole.
-func TrimRequests(in any) (any, error) {
+func trimRequests(in any) (any, error) {
 	cr, ok := in.(*cmapi.CertificateRequest)
 	if !ok {
 		return in, nil
 	}
-	if _, err := StripUnread(cr); err != nil {
+	if _, err := stripUnread(cr); err != nil {
 		return nil, err
 	}
 	switch {
@@ -129,7 +127,7 @@ func TrimRequests(in any) (any, error) {
 	return cr, nil
 }
 
-// TrimSigningRequests is the informer cache transform for Kubernetes
+// trimSigningRequests is the informer cache transform for Kubernetes
 // CSRs. The manager caches every CSR of the cluster, most of them the
 // kubelets' and other signers'. Those are never reconciled (see
 // reconcilableRequests), and all that is read of them is the signer name,
@@ -137,13 +135,13 @@ func TrimRequests(in any) (any, error) {
 // cache keeps that and the metadata keptMetadata keeps. A CSR for our
 // issuers keeps everything: issuer-lib tells one already signed by its
 // certificate, so a CSR of ours is kept whole even once signed. What
-// StripUnread drops goes from every CSR.
-func TrimSigningRequests(in any) (any, error) {
+// stripUnread drops goes from every CSR.
+func trimSigningRequests(in any) (any, error) {
 	csr, ok := in.(*certificatesv1.CertificateSigningRequest)
 	if !ok {
 		return in, nil
 	}
-	if _, err := StripUnread(csr); err != nil {
+	if _, err := stripUnread(csr); err != nil {
 		return nil, err
 	}
 	if !ourSigningRequest(csr) {

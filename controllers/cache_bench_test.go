@@ -26,9 +26,8 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	toolscache "k8s.io/client-go/tools/cache"
-
-	"github.com/globalsign/atlas-issuer/internal/leanjson"
 )
 
 // issuedRequestJSON is a CertificateRequest as the API server sends it to
@@ -71,10 +70,10 @@ func BenchmarkCachedRequestBytes(b *testing.B) {
 		transform toolscache.TransformFunc
 	}{
 		{"issued/decoded", nil, nil},
-		{"issued/StripUnread", nil, StripUnread},
-		{"issued/TrimRequests", nil, TrimRequests},
-		{"foreign-pending/StripUnread", foreignPending, StripUnread},
-		{"foreign-pending/TrimRequests", foreignPending, TrimRequests},
+		{"issued/stripUnread", nil, stripUnread},
+		{"issued/trimRequests", nil, trimRequests},
+		{"foreign-pending/stripUnread", foreignPending, stripUnread},
+		{"foreign-pending/trimRequests", foreignPending, trimRequests},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var object, cached float64
@@ -98,9 +97,9 @@ func retainedPerRequest(b *testing.B, docs [][]byte, mutate func(*cmapi.Certific
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The manager's request informer decodes with leanjson and clears the
-	// kind, as client-go's decoders for typed informers do.
-	decoder := runtime.WithoutVersionDecoder{Decoder: leanjson.NewSerializer(scheme)}
+	// The manager's request informer decodes JSON with the scheme's codecs
+	// and clears the kind, as client-go's decoders for typed informers do.
+	decoder := runtime.WithoutVersionDecoder{Decoder: serializer.NewCodecFactory(scheme).UniversalDeserializer()}
 	objs := make([]any, len(docs))
 	before := liveHeap()
 	for i, doc := range docs {

@@ -84,7 +84,7 @@ func TestTrimRequests(t *testing.T) {
 		}
 	}
 	whole := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
-		out, _ := StripUnread(cr.DeepCopy())
+		out, _ := stripUnread(cr.DeepCopy())
 		return out.(*cmapi.CertificateRequest)
 	}
 	settledForm := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
@@ -121,7 +121,7 @@ func TestTrimRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.want(tc.cr)
 			orig := tc.cr.DeepCopy()
-			out, err := TrimRequests(tc.cr)
+			out, err := trimRequests(tc.cr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestTrimRequests(t *testing.T) {
 		})
 	}
 	sec := &corev1.Secret{}
-	if out, err := TrimRequests(sec); err != nil || out != sec {
+	if out, err := trimRequests(sec); err != nil || out != sec {
 		t.Error("other kinds must pass through unchanged")
 	}
 }
@@ -183,7 +183,7 @@ func TestTrimSigningRequests(t *testing.T) {
 				}
 			}
 			orig := in.DeepCopy()
-			out, err := TrimSigningRequests(in)
+			out, err := trimSigningRequests(in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestTrimSigningRequests(t *testing.T) {
 		})
 	}
 	cr := &cmapi.CertificateRequest{}
-	if out, err := TrimSigningRequests(cr); err != nil || out != cr {
+	if out, err := trimSigningRequests(cr); err != nil || out != cr {
 		t.Error("other kinds must pass through unchanged")
 	}
 }
@@ -287,7 +287,7 @@ func TestCacheTransformsStripLastApplied(t *testing.T) {
 	if opts.DefaultTransform == nil {
 		t.Fatal("no default transform")
 	}
-	if out, err := StripUnread("not an object"); err != nil || out != "not an object" {
+	if out, err := stripUnread("not an object"); err != nil || out != "not an object" {
 		t.Errorf("a non-object must pass through, got %v, %v", out, err)
 	}
 }

@@ -85,5 +85,5 @@ func (r *deniedRequests) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, r.client.Status().Patch(ctx, &cr, client.RawPatch(types.ApplyPatchType, body),
-		client.FieldOwner(FieldOwner), client.ForceOwnership)
+		client.FieldOwner(fieldOwner), client.ForceOwnership)
 }

@@ -37,8 +37,8 @@ import (
 // that made them already returns what happens next (done, or a requeue), so
 // the extra reconcile found the request not yet Ready in the cache, was
 // answered from the signer's memory, and patched the status and emitted the
-// "Issued" event a second time: two more API writes per certificate (make
-// bench, P1). Any other change, annotation or condition, still reconciles.
+// "Issued" event a second time: two more API writes per certificate. Any
+// other change, annotation or condition, still reconciles.
 var skipOwnAnnotationWrites = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool { return !ownAnnotationWrite(e) },
 }

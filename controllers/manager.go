@@ -37,7 +37,9 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 )
 
-// Options are the controller settings; main.go takes them from flags.
+// Options are the controller settings. main.go takes them from its flags,
+// which hold every default; Validate holds every rule, and no setting has
+// a zero value that stands for a default.
 type Options struct {
 	// ClusterResourceNamespace holds AtlasClusterIssuer Secrets.
 	ClusterResourceNamespace string
@@ -47,12 +49,11 @@ type Options struct {
 	SecretNamespaces []string
 	// MaxConcurrentRequests is the number of requests signed against Atlas
 	// at once (the signing.Limiter holds that bound). The CertificateRequest
-	// and CSR reconcilers each get twice as many workers, so that
-	// issuer-lib's status patches and requests waiting for a slot never
-	// leave a slot idle.
+	// and CSR reconcilers each get twice as many workers, so that a request
+	// granted a slot finds a worker while others write their status.
 	MaxConcurrentRequests int
 	// MaxRetryDuration is how long a request is retried on plain errors
-	// before it fails. Zero would fail on the first transient error.
+	// before it fails.
 	MaxRetryDuration time.Duration
 	// RecheckInterval re-runs Check on every issuer, since issuer-lib runs
 	// it only on spec or annotation changes: quota and expiry drift.
@@ -69,65 +70,50 @@ type Options struct {
 	ResubmitUndecidedAfter time.Duration
 	// IssuerShare is the share of the MaxConcurrentRequests slots the
 	// AtlasIssuers of one namespace, or one AtlasClusterIssuer, may hold,
-	// in (0, 1]; zero means signing.DefaultIssuerShare.
+	// in (0, 1].
 	IssuerShare float64
-	// SignTimeout and CheckTimeout bound one Sign and one issuer Check;
-	// zero means signing.DefaultSignTimeout and DefaultCheckTimeout.
+	// SignTimeout and CheckTimeout bound one Sign and one issuer Check.
 	SignTimeout, CheckTimeout time.Duration
 	// IssuerWorkers is the number of issuers checked at once per issuer
 	// kind, so that one issuer whose Atlas does not answer delays no
-	// other's check. Zero means DefaultIssuerWorkers.
+	// other's check.
 	IssuerWorkers int
 	// AllowedAtlasURLs is the comma-separated list of Atlas URLs issuers
-	// may point at (atlas.ParseURLAllowlist); empty means
-	// atlas.DefaultAllowedURLs. No credential is sent to any other URL.
+	// may point at (atlas.ParseURLAllowlist). No credential is sent to any
+	// other URL.
 	AllowedAtlasURLs string
-	// AfterRequestsListed, when set, runs once the request informers have
-	// listed the cluster, on every replica. The initial list is the
-	// manager's largest transient allocation (every request, CSR and
-	// certificate included, before the cache trims it); main returns that
-	// memory to the OS here, so that the pod's RSS after a start is what
-	// the manager keeps (docs/performance.md, P8).
-	AfterRequestsListed func()
 }
 
-// DefaultIssuerWorkers is the default of Options.IssuerWorkers.
-const DefaultIssuerWorkers = 4
-
-// Validate reports the first setting the controllers cannot run with.
+// Validate reports every setting the controllers cannot run with, each
+// named by its flag.
 func (o Options) Validate() error {
 	var errs []error
-	if o.MaxConcurrentRequests < 1 {
-		errs = append(errs, fmt.Errorf("max concurrent requests must be at least 1, got %d", o.MaxConcurrentRequests))
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
 	}
-	if o.MaxRetryDuration <= 0 {
-		errs = append(errs, fmt.Errorf("max retry duration must be positive, got %s", o.MaxRetryDuration))
-	}
-	if o.ClusterResourceNamespace == "" {
-		errs = append(errs, errors.New("cluster resource namespace must be set"))
-	}
-	if o.IssuerShare < 0 || o.IssuerShare > 1 {
-		errs = append(errs, fmt.Errorf("issuer share must be in (0, 1], got %g", o.IssuerShare))
-	}
-	if o.SignTimeout < 0 || o.CheckTimeout < 0 || o.IssuerWorkers < 0 {
-		errs = append(errs, errors.New("sign timeout, check timeout and issuer workers must not be negative"))
-	}
-	if o.ResubmitUndecidedAfter < 0 || (o.ResubmitUndecidedAfter > 0 && o.ResubmitUndecidedAfter < o.LookupGrace) {
-		errs = append(errs, fmt.Errorf("resubmit-undecided-after must be 0 (never) or at least the lookup grace (%s), got %s", o.LookupGrace, o.ResubmitUndecidedAfter))
-	}
+	check(o.ClusterResourceNamespace == "", "--cluster-resource-namespace must be set")
+	check(o.MaxConcurrentRequests < 1, "--max-concurrent-requests must be at least 1, got %d", o.MaxConcurrentRequests)
+	check(o.MaxRetryDuration <= 0, "--max-retry-duration must be positive, got %s", o.MaxRetryDuration)
+	check(o.RecheckInterval < 0, "--issuer-recheck-interval must not be negative, got %s", o.RecheckInterval)
+	check(o.AtlasTimeout <= 0, "--atlas-timeout must be positive, got %s", o.AtlasTimeout)
+	check(o.LookupGrace < 0, "--lookup-grace must not be negative, got %s", o.LookupGrace)
+	check(o.ResubmitUndecidedAfter < 0 || (o.ResubmitUndecidedAfter > 0 && o.ResubmitUndecidedAfter < o.LookupGrace),
+		"--resubmit-undecided-after must be 0 (never) or at least the lookup grace (%s), got %s", o.LookupGrace, o.ResubmitUndecidedAfter)
+	check(!(o.IssuerShare > 0 && o.IssuerShare <= 1), "--max-issuer-share must be in (0, 1], got %g", o.IssuerShare)
+	check(o.SignTimeout <= 0, "--sign-timeout must be positive, got %s", o.SignTimeout)
+	check(o.CheckTimeout <= 0, "--check-timeout must be positive, got %s", o.CheckTimeout)
+	check(o.IssuerWorkers < 1, "--issuer-check-workers must be at least 1, got %d", o.IssuerWorkers)
 	if _, err := o.allowedURLs(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("--allowed-atlas-urls: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
 // allowedURLs parses AllowedAtlasURLs.
 func (o Options) allowedURLs() (*atlas.URLAllowlist, error) {
-	list := o.AllowedAtlasURLs
-	if strings.TrimSpace(list) == "" {
-		list = atlas.DefaultAllowedURLs
-	}
-	return atlas.ParseURLAllowlist(list)
+	return atlas.ParseURLAllowlist(o.AllowedAtlasURLs)
 }
 
 // secretNamespaces is the set of namespaces Secrets may be read in, nil
@@ -174,28 +160,26 @@ func (o Options) ManagerOptions() (ctrl.Options, error) {
 		Cache:  cacheOpts,
 		// Requests are cached apart so that issuers are checked without
 		// waiting for every request in the cluster to be listed.
-		NewCache: RequestsApart(),
+		NewCache: requestsApart(),
 		// Secret data is read uncached, on demand; only Secret metadata is
 		// watched. This keeps memory flat however many Secrets exist.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		// Request patches are answered with metadata only (NewLeanClient).
-		NewClient: NewLeanClient,
 	}, nil
 }
 
 func (o Options) cacheOptions() (cache.Options, error) {
 	opts := cache.Options{
 		// managedFields and kubectl's last-applied-configuration are never
-		// read here; the latter holds a Secret's data (see StripUnread).
-		DefaultTransform: StripUnread,
+		// read here; the latter holds a Secret's data (see stripUnread).
+		DefaultTransform: stripUnread,
 		ByObject: map[client.Object]cache.ByObject{
 			// Settled CertificateRequests and other issuers' are cached
 			// with little more than their name and version (see
-			// TrimRequests): they are most of the manager's memory in a
+			// trimRequests): they are most of the manager's memory in a
 			// cluster with thousands of requests.
-			&cmapi.CertificateRequest{}: {Transform: TrimRequests},
-			// Other signers' CSRs, likewise (see TrimSigningRequests).
-			&certificatesv1.CertificateSigningRequest{}: {Transform: TrimSigningRequests},
+			&cmapi.CertificateRequest{}: {Transform: trimRequests},
+			// Other signers' CSRs, likewise (see trimSigningRequests).
+			&certificatesv1.CertificateSigningRequest{}: {Transform: trimSigningRequests},
 		},
 	}
 	// Scopes the metadata-only Secret watch, which is keyed by the same

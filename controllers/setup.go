@@ -24,16 +24,16 @@ import (
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuercontrollers "github.com/cert-manager/issuer-lib/controllers"
 	"github.com/prometheus/client_golang/prometheus"
-	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -49,8 +49,8 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/signing"
 )
 
-// FieldOwner is the field manager of issuer-lib's condition patches.
-const FieldOwner = "atlas-issuer.hvca.globalsign.com"
+// fieldOwner is the field manager of issuer-lib's condition patches.
+const fieldOwner = "atlas-issuer.hvca.globalsign.com"
 
 // +kubebuilder:rbac:groups=hvca.globalsign.com,resources=atlasissuers;atlasclusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=hvca.globalsign.com,resources=atlasissuers/status;atlasclusterissuers/status,verbs=patch
@@ -111,10 +111,11 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if c.signer, err = c.newSigner(ctx, mgr); err != nil {
 		return err
 	}
-	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}}
-	for _, gk := range []schema.GroupKind{issuerGK, clusterIssuerGK} {
+	setup := &controllerSetup{issuers: c, cache: mgr.GetCache(), recheck: map[schema.GroupKind]chan event.GenericEvent{}, grants: newSlotGrants()}
+	for _, gk := range issuerKinds {
 		setup.recheck[gk] = make(chan event.GenericEvent, 64)
 	}
+	c.signer.Wake = setup.grants.wake
 	if c.RecheckInterval > 0 {
 		if err := mgr.Add(manager.RunnableFunc(setup.runRecheck)); err != nil {
 			return err
@@ -122,11 +123,6 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	if err := (&deniedRequests{client: mgr.GetClient(), clock: c.Clock}).setup(mgr); err != nil {
 		return err
-	}
-	if c.AfterRequestsListed != nil {
-		if err := mgr.Add(afterListed{cache: mgr.GetCache(), then: c.AfterRequestsListed}); err != nil {
-			return err
-		}
 	}
 	if err := c.watchSettled(ctx, mgr); err != nil {
 		return err
@@ -137,12 +133,12 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	return (&issuercontrollers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.AtlasIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.AtlasClusterIssuer{}},
-		FieldOwner:         FieldOwner,
+		FieldOwner:         fieldOwner,
 		Clock:              c.Clock,
 		MaxRetryDuration:   c.MaxRetryDuration,
 		// Reaches the issuer reconcilers only: issuers are checked several
 		// at once, each within CheckTimeout.
-		ControllerOptions: controller.Options{MaxConcurrentReconciles: c.issuerWorkers()},
+		ControllerOptions: controller.Options{MaxConcurrentReconciles: c.IssuerWorkers},
 		Check:             c.Check,
 		Sign:              c.Sign,
 		EventRecorder:     c.recorder,
@@ -150,14 +146,7 @@ func (c *IssuerController) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// hierarchy expect there.
 		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deprecated upstream, still the only way to fill ca.crt.
 		PreSetupWithManager:       setup.preSetup,
-	}).SetupWithManager(ctx, signOnFirstReconcile{Manager: mgr})
-}
-
-func (c *IssuerController) issuerWorkers() int {
-	if c.IssuerWorkers > 0 {
-		return c.IssuerWorkers
-	}
-	return DefaultIssuerWorkers
+	}).SetupWithManager(ctx, mgr)
 }
 
 // newSigner builds the signing core: the Atlas client cache, the Secret
@@ -178,13 +167,9 @@ func (c *IssuerController) newSigner(ctx context.Context, mgr ctrl.Manager) (*si
 	s := signing.New(loader, Annotator{Client: mgr.GetClient()}, signing.NewMetrics(c.Registry), c.Clock)
 	s.LookupGrace = c.LookupGrace
 	s.ResubmitUndecidedAfter = c.ResubmitUndecidedAfter
-	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare)
-	if c.SignTimeout > 0 {
-		s.SignTimeout = c.SignTimeout
-	}
-	if c.CheckTimeout > 0 {
-		s.CheckTimeout = c.CheckTimeout
-	}
+	s.Limiter = signing.NewLimiter(c.MaxConcurrentRequests, c.IssuerShare, c.Clock)
+	s.SignTimeout = c.SignTimeout
+	s.CheckTimeout = c.CheckTimeout
 	s.Notify = c.notify
 	s.Warn = c.warn
 	s.Failpoint = c.Failpoint
@@ -196,8 +181,9 @@ func (c *IssuerController) newSigner(ctx context.Context, mgr ctrl.Manager) (*si
 }
 
 // watchSettled tells the signer when the cache shows a CertificateRequest
-// settled, so that it forgets what it kept to answer a reconcile that runs
-// before the informer has seen the request's Ready condition.
+// settled or deleted, so that it forgets what it kept to answer a reconcile
+// that runs before the informer has seen the request's Ready condition,
+// and gives up the request's place in line for an Atlas slot.
 func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) error {
 	inf, err := mgr.GetCache().GetInformer(ctx, &cmapi.CertificateRequest{})
 	if err != nil {
@@ -209,6 +195,11 @@ func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) e
 				c.signer.Settled(cr.UID)
 			}
 		},
+		DeleteFunc: func(obj any) {
+			if o := objectOf(obj); o != nil {
+				c.signer.Settled(o.GetUID())
+			}
+		},
 	})
 	return err
 }
@@ -216,10 +207,7 @@ func (c *IssuerController) watchSettled(ctx context.Context, mgr ctrl.Manager) e
 var (
 	issuerGK        = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasIssuer"}
 	clusterIssuerGK = schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: "AtlasClusterIssuer"}
-	requestGKs      = map[schema.GroupKind]bool{
-		{Group: cmapi.SchemeGroupVersion.Group, Kind: "CertificateRequest"}:                 true,
-		{Group: certificatesv1.SchemeGroupVersion.Group, Kind: "CertificateSigningRequest"}: true,
-	}
+	issuerKinds     = []schema.GroupKind{issuerGK, clusterIssuerGK}
 )
 
 // controllerSetup holds what the issuer-lib hooks and the periodic
@@ -228,24 +216,27 @@ type controllerSetup struct {
 	issuers *IssuerController
 	cache   client.Reader
 	recheck map[schema.GroupKind]chan event.GenericEvent
+	grants  slotGrants
 }
 
 // preSetup adds what issuer-lib v0.11.0 lacks. For the issuer reconcilers:
 // a metadata-only Secret watch (rotating a Secret re-checks its issuers at
 // once, and no Secret data is cached) and the periodic recheck. For the
 // request reconcilers: the worker count, since the combined controller's
-// ControllerOptions do not reach them in this version, and the filters
-// that keep requests with nothing to do out of the work queue.
+// ControllerOptions do not reach them in this version, the filters that
+// keep requests with nothing to do out of the work queue, and the source
+// that brings back a request granted an Atlas slot (slotGrants).
 func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 	gk := gvk.GroupKind()
-	switch {
-	case gk == issuerGK || gk == clusterIssuerGK:
+	switch gk {
+	case issuerGK, clusterIssuerGK:
 		b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(cs.issuersUsingSecret(gk)))
 		b.WatchesRawSource(source.Channel(cs.recheck[gk], &handler.EnqueueRequestForObject{}))
-	case requestGKs[gk]:
-		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * max(cs.issuers.MaxConcurrentRequests, 1)})
+	case certificateRequestGK, signingRequestGK:
+		b.WithOptions(controller.Options{MaxConcurrentReconciles: 2 * cs.issuers.MaxConcurrentRequests})
 		b.WithEventFilter(skipOwnAnnotationWrites)
 		b.WithEventFilter(reconcilableRequests)
+		b.WatchesRawSource(cs.grants.source(gk))
 	}
 	return nil
 }
@@ -254,34 +245,23 @@ func (cs *controllerSetup) preSetup(_ context.Context, gvk schema.GroupVersionKi
 // read it, leaving out those whose running or last successful check read
 // the version the event shows (checkedWith). It runs for every Secret event
 // of the watched namespaces, most of them for Secrets no issuer reads, so
-// it lists the issuers of the Secret's namespace from the cache's namespace
-// index without copying them: it only reads their Secret reference.
+// it lists the issuers that could read the Secret (an AtlasIssuer of its
+// namespace, an AtlasClusterIssuer when it is in the cluster resource
+// namespace) from the cache without copying them: it only reads their
+// Secret reference.
 func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFunc {
 	return func(ctx context.Context, secret client.Object) []reconcile.Request {
 		key := client.ObjectKeyFromObject(secret)
-		var issuers []client.Object
-		switch gk {
-		case issuerGK:
-			var list v1alpha1.AtlasIssuerList
-			if err := cs.cache.List(ctx, &list, client.InNamespace(secret.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasIssuers for secret", "secret", key)
-				return nil
-			}
-			for i := range list.Items {
-				issuers = append(issuers, &list.Items[i])
-			}
-		case clusterIssuerGK:
-			if secret.GetNamespace() != cs.issuers.ClusterResourceNamespace {
-				return nil
-			}
-			var list v1alpha1.AtlasClusterIssuerList
-			if err := cs.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-				log.FromContext(ctx).Error(err, "list AtlasClusterIssuers for secret", "secret", key)
-				return nil
-			}
-			for i := range list.Items {
-				issuers = append(issuers, &list.Items[i])
-			}
+		opts := []client.ListOption{client.UnsafeDisableDeepCopy}
+		if gk == issuerGK {
+			opts = append(opts, client.InNamespace(secret.GetNamespace()))
+		} else if secret.GetNamespace() != cs.issuers.ClusterResourceNamespace {
+			return nil
+		}
+		issuers, err := listIssuers(ctx, cs.cache, gk, opts...)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "map a Secret event to its issuers", "secret", key)
+			return nil
 		}
 		var reqs []reconcile.Request
 		var checked func(issuerKey string) bool
@@ -302,6 +282,37 @@ func (cs *controllerSetup) issuersUsingSecret(gk schema.GroupKind) handler.MapFu
 		}
 		return reqs
 	}
+}
+
+// issuerLists makes an empty list of each issuer kind.
+var issuerLists = map[schema.GroupKind]func() client.ObjectList{
+	issuerGK:        func() client.ObjectList { return &v1alpha1.AtlasIssuerList{} },
+	clusterIssuerGK: func() client.ObjectList { return &v1alpha1.AtlasClusterIssuerList{} },
+}
+
+// listIssuers lists the issuers of kind gk, AtlasIssuer or
+// AtlasClusterIssuer, from c. The issuers point into the list; with
+// client.UnsafeDisableDeepCopy they are the cache's own and must not be
+// changed.
+func listIssuers(ctx context.Context, c client.Reader, gk schema.GroupKind, opts ...client.ListOption) ([]issuerapi.Issuer, error) {
+	newList, ok := issuerLists[gk]
+	if !ok {
+		return nil, fmt.Errorf("list issuers: %s is not an issuer kind", gk)
+	}
+	list := newList()
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("list %ss: %w", gk.Kind, err)
+	}
+	var issuers []issuerapi.Issuer
+	err := apimeta.EachListItem(list, func(obj runtime.Object) error {
+		iss, ok := obj.(issuerapi.Issuer)
+		if !ok {
+			return fmt.Errorf("list %ss: item %T is not an issuer", gk.Kind, obj)
+		}
+		issuers = append(issuers, iss)
+		return nil
+	})
+	return issuers, err
 }
 
 // checkedWith returns whether an issuer's running or last successful check
@@ -335,18 +346,14 @@ func (cs *controllerSetup) runRecheck(ctx context.Context) error {
 			return nil
 		case <-t.C():
 		}
-		var issuers v1alpha1.AtlasIssuerList
-		if err := cs.cache.List(ctx, &issuers); err == nil {
-			for i := range issuers.Items {
-				if !cs.send(ctx, issuerGK, &issuers.Items[i]) {
-					return nil
-				}
+		for _, gk := range issuerKinds {
+			issuers, err := listIssuers(ctx, cs.cache, gk)
+			if err != nil {
+				log.FromContext(ctx).Error(err, "periodic recheck")
+				continue
 			}
-		}
-		var clusterIssuers v1alpha1.AtlasClusterIssuerList
-		if err := cs.cache.List(ctx, &clusterIssuers); err == nil {
-			for i := range clusterIssuers.Items {
-				if !cs.send(ctx, clusterIssuerGK, &clusterIssuers.Items[i]) {
+			for _, iss := range issuers {
+				if !cs.send(ctx, gk, iss) {
 					return nil
 				}
 			}
@@ -361,30 +368,4 @@ func (cs *controllerSetup) send(ctx context.Context, gk schema.GroupKind, obj cl
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// afterListed runs then once the CertificateRequest and CSR informers have
-// synced. It runs on every replica: each one lists the cluster.
-type afterListed struct {
-	cache cache.Cache
-	then  func()
-}
-
-// NeedLeaderElection is false: every replica's informers list.
-func (afterListed) NeedLeaderElection() bool { return false }
-
-// Start waits for the request informers, runs then, and returns.
-func (a afterListed) Start(ctx context.Context) error {
-	var synced []toolscache.InformerSynced
-	for _, obj := range []client.Object{&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{}} {
-		inf, err := a.cache.GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("request informer: %w", err)
-		}
-		synced = append(synced, inf.HasSynced)
-	}
-	if toolscache.WaitForCacheSync(ctx.Done(), synced...) {
-		a.then()
-	}
-	return nil
 }

@@ -23,7 +23,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -38,6 +37,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	acv1alpha1 "github.com/globalsign/atlas-issuer/api/applyconfiguration/api/v1alpha1"
@@ -47,9 +47,9 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/version"
 )
 
-// StatusFieldOwner owns the status fields beyond the conditions, which
+// statusFieldOwner owns the status fields beyond the conditions, which
 // issuer-lib owns under its own field manager.
-const StatusFieldOwner = "atlas-issuer-check"
+const statusFieldOwner = "atlas-issuer-check"
 
 // resolve turns an issuer object into what signing needs.
 func (c *IssuerController) resolve(obj issuerapi.Issuer) (signing.Issuer, error) {
@@ -116,7 +116,7 @@ func (c *IssuerController) warnUnwatchedSecret(ctx context.Context, obj issuerap
 // writeStatus applies the status fields beyond Ready with their own field
 // manager, so issuer-lib's condition patches and ours never fight: the
 // conditions are a list keyed by type, and the body names only Degraded,
-// so StatusFieldOwner never claims Ready.
+// so statusFieldOwner never claims Ready.
 // cause becomes status.reason, the Reason column of kubectl get.
 func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer, h signing.Health, cause string) error {
 	status := acv1alpha1.AtlasIssuerStatus().
@@ -144,7 +144,7 @@ func (c *IssuerController) writeStatus(ctx context.Context, obj issuerapi.Issuer
 	default:
 		return fmt.Errorf("write status: unexpected issuer type %T", obj)
 	}
-	return c.client.Status().Apply(ctx, body, client.FieldOwner(StatusFieldOwner), client.ForceOwnership)
+	return c.client.Status().Apply(ctx, body, client.FieldOwner(statusFieldOwner), client.ForceOwnership)
 }
 
 // notify tells users on the request what the mapping to the account's
@@ -205,9 +205,13 @@ func (c *IssuerController) admit(ctx context.Context, req client.Object, obj iss
 	return signing.AdmitNamespace(ci.Name, ci.Spec.NamespaceSelector, req.GetNamespace(), nsLabels)
 }
 
-// Annotator writes request annotations with a JSON merge patch that carries
-// the resourceVersion it read (the API server's optimistic lock), so a
-// stale informer read fails with a conflict instead of leading to a second
+// Annotator writes request annotations with a JSON merge patch of the
+// request's metadata, sent through the client as a
+// metav1.PartialObjectMetadata: controller-runtime sends it with the
+// metadata client, and the API server answers with the request's metadata
+// only, not its CSR and certificate chain. Annotate's patch carries the
+// resourceVersion it read (the API server's optimistic lock), so a stale
+// informer read fails with a conflict instead of leading to a second
 // submission.
 type Annotator struct {
 	Client client.Client
@@ -224,10 +228,11 @@ type annotationPatch struct {
 	} `json:"metadata"`
 }
 
-// Annotate sets and removes annotations on obj and refreshes obj's metadata
-// from the server's answer. When the write fails, obj keeps the annotations
-// it had. The patch names only the annotations it changes: a diff of the
-// whole object would encode the request, CSR included, twice.
+// Annotate sets and removes annotations on obj and refreshes obj's
+// annotations and resourceVersion from the server's answer. When the write
+// fails, obj is left as it was. The patch names only the annotations it
+// changes: a diff of the whole object would encode the request, CSR
+// included, twice.
 func (a Annotator) Annotate(ctx context.Context, obj client.Object, set map[string]string, remove ...string) error {
 	var p annotationPatch
 	p.Metadata.ResourceVersion = obj.GetResourceVersion()
@@ -249,6 +254,7 @@ func (a Annotator) AnnotateOwn(ctx context.Context, obj client.Object, set map[s
 }
 
 func (a Annotator) patch(ctx context.Context, obj client.Object, p annotationPatch, set map[string]string, remove []string) error {
+	key := client.ObjectKeyFromObject(obj)
 	p.Metadata.Annotations = make(map[string]*string, len(set)+len(remove))
 	for _, k := range remove {
 		p.Metadata.Annotations[k] = nil
@@ -258,21 +264,20 @@ func (a Annotator) patch(ctx context.Context, obj client.Object, p annotationPat
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("annotate: %w", err)
+		return fmt.Errorf("annotate %s: %w", key, err)
 	}
-	before := obj.GetAnnotations()
-	ann := maps.Clone(before)
-	if ann == nil {
-		ann = map[string]string{}
+	gvk, err := apiutil.GVKForObject(obj, a.Client.Scheme())
+	if err != nil {
+		return fmt.Errorf("annotate %s: %w", key, err)
 	}
-	maps.Copy(ann, set)
-	for _, k := range remove {
-		delete(ann, k)
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(gvk)
+	meta.SetNamespace(key.Namespace)
+	meta.SetName(key.Name)
+	if err := a.Client.Patch(ctx, meta, client.RawPatch(types.MergePatchType, body), client.FieldOwner(fieldOwner)); err != nil {
+		return fmt.Errorf("annotate %s %s: %w", gvk.Kind, key, err)
 	}
-	obj.SetAnnotations(ann)
-	if err := a.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
-		obj.SetAnnotations(before)
-		return err
-	}
+	obj.SetAnnotations(meta.GetAnnotations())
+	obj.SetResourceVersion(meta.GetResourceVersion())
 	return nil
 }

@@ -31,7 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
-// SplitCache returns a manager cache that keeps the given kinds (the
+// newSplitCache returns a manager cache that keeps the given kinds (the
 // requests: CertificateRequests and Kubernetes CSRs) in an informer cache of
 // their own, which the manager does not wait for before it starts the
 // controllers.
@@ -40,13 +40,13 @@ import (
 // at setup has listed the cluster, and issuer-lib registers the request
 // informers at setup (for its issuer index). Without the split, a
 // restarted manager marks a new issuer Ready only after listing every
-// CertificateRequest in the cluster, which grows with the cluster
-// (docs/performance.md, P5). The issuer reconcilers read only issuers and Secret
+// CertificateRequest in the cluster, which takes longer the more requests
+// the cluster keeps. The issuer reconcilers read only issuers and Secret
 // metadata, so they need not wait. The request reconcilers still do:
 // controller-runtime's Kind source waits until its own informer has
 // delivered the initial list, and reads from an informer that has not
 // synced block until it has.
-func SplitCache(apart ...client.Object) cache.NewCacheFunc {
+func newSplitCache(apart ...client.Object) cache.NewCacheFunc {
 	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
 		kinds := map[schema.GroupKind]bool{}
 		for _, obj := range apart {
@@ -60,13 +60,7 @@ func SplitCache(apart ...client.Object) cache.NewCacheFunc {
 		if err != nil {
 			return nil, err
 		}
-		asideOpts := opts
-		if asideOpts.NewInformer == nil {
-			if asideOpts.NewInformer, err = leanRequestInformers(cfg, opts.HTTPClient, opts.Scheme); err != nil {
-				return nil, err
-			}
-		}
-		aside, err := cache.New(cfg, asideOpts)
+		aside, err := cache.New(cfg, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +143,7 @@ func (c *splitCache) Start(ctx context.Context) error {
 	return err
 }
 
-// RequestsApart is SplitCache for the two request kinds the issuer signs.
-func RequestsApart() cache.NewCacheFunc {
-	return SplitCache(&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{})
+// requestsApart is newSplitCache for the two request kinds the issuer signs.
+func requestsApart() cache.NewCacheFunc {
+	return newSplitCache(&cmapi.CertificateRequest{}, &certificatesv1.CertificateSigningRequest{})
 }

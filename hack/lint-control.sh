@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that `make lint` can see the problems it reports none of: it plants
 # a Go file with no license header, a function longer than 80 lines and a comment
-# pointing at design.md in bin/_lintcontrol (outside ./..., so the real runs
+# pointing at design.md (then comments naming docs/ or a benchmark key) in
+# bin/_lintcontrol (outside ./..., so the real runs
 # never see it) and fails unless goheader, funlen and hack/lint-comments.sh
 # each report it.
 set -euo pipefail
@@ -31,6 +32,13 @@ done
 if (cd "$root" && hack/lint-comments.sh bin/_lintcontrol/control.go) 2>/dev/null; then
   missing="$missing lint-comments"
 fi
+# A comment that names a document or a benchmark's goal key, each alone.
+for planted in 'see docs/performance.md' 'a tenth of P7'; do
+  printf '// Package lintcontrol is a planted positive control.\npackage lintcontrol\n\n// Short costs little: %s.\nfunc Short() {}\n' "$planted" > "$dir/comment.go"
+  if (cd "$root" && hack/lint-comments.sh bin/_lintcontrol/comment.go) 2>/dev/null; then
+    missing="$missing lint-comments($planted)"
+  fi
+done
 if [ -n "$missing" ]; then
   printf 'lint control: these checks missed the planted problem:%s\n%s\n' "$missing" "$out" >&2
   exit 1

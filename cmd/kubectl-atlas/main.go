@@ -18,8 +18,8 @@ limitations under the License.
 // behind an AtlasIssuer or AtlasClusterIssuer: quota, counters, statistics,
 // trust chain, validation policy, revocation, rekey and domain claims.
 //
-// Install it anywhere on PATH and run it as "kubectl atlas". See
-// docs/kubectl-atlas.md.
+// Install it anywhere on PATH and run it as "kubectl atlas"; "kubectl atlas
+// --help" lists the commands.
 package main
 
 import (

@@ -29,8 +29,7 @@ import (
 // and one asking for scrypt N=2^30 makes the process run out of memory, so
 // one namespace could stop issuance for the whole cluster. A key within the
 // bounds costs at most a few hundred milliseconds of one core with the
-// dearest PRF (docs/reliability.md has the figures), and a Secret's key is
-// decrypted once per Secret version. What tools produce stays accepted:
+// dearest PRF, and a Secret's key is decrypted once per Secret version. What tools produce stays accepted:
 // OpenSSL uses 2048 PBKDF2 iterations and scrypt N=16384, r=8, p=1
 // (16 MiB, 2^17 block mixes).
 const (

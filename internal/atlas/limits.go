@@ -25,8 +25,7 @@ import (
 // point at any server, so every read is bounded by what the operation can
 // legitimately return, not by what a server chooses to send: a tenant's
 // server must not make the controller buffer megabytes per call. The caps
-// are many times the largest answer Atlas gives; docs/reliability.md lists
-// them.
+// are many times the largest answer Atlas gives.
 const (
 	// limitSmall covers a token, a counter, a claim, an empty or
 	// Location-only answer and every error body.

@@ -23,7 +23,7 @@ limitations under the License.
 // It does what controller-runtime's metrics filters do, in a few dozen
 // lines over the typed clients the manager already links: those filters
 // pull in k8s.io/apiserver, which grows the binary by more than half and
-// the memory of every manager at start by as much (docs/performance.md).
+// the memory of every manager at start by as much.
 package metricsauth
 
 import (

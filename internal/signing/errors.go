@@ -75,13 +75,13 @@ const (
 	DefaultCheckTimeout = 30 * time.Second
 )
 
-// Requeue delays of requests that could not get a slot, and the longest
-// Retry-After a request waits out: a server asking for more is asked again
-// then, so that a hostile Retry-After cannot park a request for ever.
+// The shortest requeue delay of a request turned away from the line for a
+// slot, and the longest Retry-After a request waits out: a server asking
+// for more is asked again then, so that a hostile Retry-After cannot park a
+// request for ever.
 const (
-	busyRequeue     = 2 * time.Second
-	slotWaitRequeue = time.Second
-	maxRetryAfter   = 5 * time.Minute
+	busyRequeue   = 2 * time.Second
+	maxRetryAfter = 5 * time.Minute
 )
 
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
@@ -102,19 +102,55 @@ func loadError(err error) error {
 }
 
 // slotError turns a request that could not get an Atlas slot into a
-// pending one: it is not the request's fault, so it must not spend the
-// request's retry budget. A request turned away comes back later the older
-// it is, as pending certificates are polled, so that an issuer whose slots
-// stay busy costs few reconciles (each writes the request's status).
-func slotError(err error, age time.Duration) error {
-	switch {
-	case errors.Is(err, ErrIssuerBusy):
-		return signer.PendingError{Err: err, RequeueAfter: max(busyRequeue, pollInterval(age))}
-	case errors.Is(err, context.DeadlineExceeded):
-		return signer.PendingError{Err: err, RequeueAfter: slotWaitRequeue}
-	default:
+// pending one, whose message issuer-lib writes on the request's Ready
+// condition: it is not the request's fault, so it must not spend the
+// request's retry budget. A request in line comes back when its place is
+// granted a slot (Signer.Wake), or after queuedRequeue to keep its place. A
+// request turned away comes back later the older it is, as pending
+// certificates are polled, so that an issuer whose slots stay busy costs
+// few reconciles (each writes the request's status).
+func slotError(err error, iss Issuer, age time.Duration) error {
+	wait, ok := errors.AsType[*SlotWait](err)
+	if !ok {
 		return err
 	}
+	werr := slotWaitError{iss: iss, wait: wait}
+	if wait.Queued {
+		return signer.PendingError{Err: werr, RequeueAfter: queuedRequeue}
+	}
+	return signer.PendingError{Err: werr, RequeueAfter: max(busyRequeue, pollInterval(age))}
+}
+
+// slotWaitError says what a request without a slot waits for: which share
+// of the slots its issuer holds, and how full the pool is.
+type slotWaitError struct {
+	iss  Issuer
+	wait *SlotWait
+}
+
+func (e slotWaitError) Error() string {
+	// The AtlasIssuers of a namespace share one share (Issuer.shareKey).
+	owner, holds, its := "issuer "+e.iss.Kind+" "+e.iss.Name, "holds", "its"
+	if e.iss.Namespace != "" {
+		owner, holds, its = "the AtlasIssuers of namespace "+e.iss.Namespace, "hold", "their"
+	}
+	w := e.wait
+	msg := fmt.Sprintf("waiting for an Atlas slot: %s %s %d of %s %s (%d of the manager's %s in use)",
+		owner, holds, w.Held, its, plural(w.Share, "slot"), w.InUse, plural(w.Size, "slot"))
+	if !w.Queued {
+		msg += fmt.Sprintf(", and %s already in line for them; asking again later", plural(w.InLine, "request"))
+	}
+	return msg
+}
+
+func (e slotWaitError) Unwrap() error { return e.wait }
+
+// plural is n and the noun, in the plural unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // CheckError is a failed issuer check with its cause.
@@ -158,7 +194,8 @@ func signError(op string, err error) error {
 	wrapped := fmt.Errorf("%s: %w", op, err)
 	if wait, ok := atlas.RetryAfter(err); ok {
 		// The client returned at once instead of waiting in the slot.
-		return signer.PendingError{Err: wrapped, RequeueAfter: min(wait, maxRetryAfter)}
+		wait = min(wait, maxRetryAfter)
+		return signer.PendingError{Err: fmt.Errorf("waiting %s for Atlas's Retry-After: %w", wait, wrapped), RequeueAfter: wait}
 	}
 	switch {
 	case atlas.IsAuth(err):

@@ -17,11 +17,15 @@ limitations under the License.
 package signing
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 )
 
 // DefaultIssuerShare is the share of the slots one issuer may hold when
@@ -29,55 +33,122 @@ import (
 // slowly leaves the other half to everyone else.
 const DefaultIssuerShare = 0.5
 
+// How long places in line last. A request in line asks again at least
+// every queuedRequeue (sooner when woken), so a place not asked for in
+// placeTimeout belongs to a request that is gone: deleted, settled, or
+// left behind when the manager lost its leadership. A slot granted to a
+// place is held idle for its request, which the grant wakes; one not taken
+// within grantTimeout passes on.
+const (
+	queuedRequeue = 30 * time.Second
+	placeTimeout  = 4 * queuedRequeue
+	grantTimeout  = 2 * queuedRequeue
+)
+
 // Limiter bounds how many requests are signed against Atlas at once, across
 // every issuer and both request kinds: it is what --max-concurrent-requests
 // sets. It is separate from the reconcile workers on purpose. A worker also
 // spends time on Kubernetes writes (the intent annotation, issuer-lib's
 // status patch) that need no Atlas slot, so N workers as the bound keep
-// fewer than N requests with Atlas and leave throughput unused
-// (docs/performance.md).
+// fewer than N requests with Atlas and leave throughput unused.
 //
 // No issuer holds more than perIssuer of the slots, even while the others
 // are free (an issuer here is what Issuer.shareKey names: the AtlasIssuers
-// of one namespace together, or one cluster issuer): a slot held by a slow or hostile Atlas frees only when its call
-// ends, so slots an issuer could borrow would be missing when another
-// issuer's request arrives. Waiters are served in arrival order among
-// those still under their share.
+// of one namespace together, or one cluster issuer): a slot held by a slow
+// or hostile Atlas frees only when its call ends, so slots an issuer could
+// borrow would be missing when another issuer's request arrives.
 //
-// A request waits here on a reconcile worker, so one issuer may also have
-// only as many requests waiting as it may hold slots: the next one is
-// turned away at once with ErrIssuerBusy and comes back later, and the
-// workers stay free for the other issuers' requests.
+// A request that cannot have a slot now does not wait for one on its
+// reconcile worker: it gets a place in line, kept for it by its UID across
+// reconciles, and its Sign returns at once as pending, so that the request
+// says what it waits for and the worker is free. A freed slot is granted to
+// the first place in line whose issuer is under its share, held for that
+// request, and the request is woken; its next Sign takes the slot. So the
+// places are served in arrival order among those still under their share,
+// as the requests themselves would be.
+//
+// One issuer may have only as many places in line as it may hold slots:
+// the next request is turned away (SlotWait.Queued is false) and asks again
+// later, so that one tenant's burst neither fills the line nor makes every
+// freed slot scan past it.
 type Limiter struct {
 	mu        sync.Mutex
+	clock     clock.PassiveClock
 	size      int
 	perIssuer int
 	used      int
 	held      map[string]int
 	waiting   map[string]int
-	queue     []*slotWaiter
+	// queue holds the places not yet granted, in arrival order; places
+	// holds every place, granted or not, by request.
+	queue  []*place
+	places map[types.UID]*place
 }
 
-// ErrIssuerBusy is reserve's answer to a request whose issuer holds its
-// share of the slots and has as many requests waiting for more.
-var ErrIssuerBusy = errors.New("the issuer has its share of the Atlas slots in use and as many requests waiting")
+// ErrIssuerBusy is what a SlotWait of a request turned away from the line
+// unwraps to: its issuer holds its share of the slots and has as many
+// requests in line.
+var ErrIssuerBusy = errors.New("the issuer has its share of the Atlas slots in use and as many requests in line")
 
-type slotWaiter struct {
+// place is a request's place in line for a slot.
+type place struct {
 	issuer string
-	// granted is closed when the slot is handed over under mu.
-	granted chan struct{}
-	done    bool
+	uid    types.UID
+	// granted says a slot is held for the request; since is when it was
+	// granted, or before that when the request last asked.
+	granted bool
+	since   time.Time
+	// wake brings the request back to Sign; it is called once, when the
+	// place is granted.
+	wake func()
+	m    *Metrics
+	// queued is the intent the request wrote while in line, handed to the
+	// Sign that takes the slot.
+	queued *queuedIntent
+}
+
+// SlotWait is Limiter.take's answer to a request that has no slot yet: how
+// full its issuer's share and the whole pool are, and whether it has a
+// place in line.
+type SlotWait struct {
+	// Held of at most Share slots are held by the request's issuer, and
+	// InUse of all Size slots by every issuer; InLine of the issuer's
+	// requests are in line.
+	Held, Share, InUse, Size, InLine int
+	// Queued says the request has a place in line; without one it asks
+	// again later and queues then.
+	Queued bool
+	// New says this take gave the request its place.
+	New bool
+}
+
+func (w *SlotWait) Error() string {
+	if !w.Queued {
+		return fmt.Sprintf("%d of %d Atlas slots held and %d requests in line for the issuer's share", w.Held, w.Share, w.InLine)
+	}
+	return fmt.Sprintf("%d of %d Atlas slots held by the issuer's share, %d of %d in use", w.Held, w.Share, w.InUse, w.Size)
+}
+
+// Unwrap is ErrIssuerBusy for a request turned away from the line.
+func (w *SlotWait) Unwrap() error {
+	if w.Queued {
+		return nil
+	}
+	return ErrIssuerBusy
 }
 
 // NewLimiter returns a Limiter of n slots (at least one) of which one
 // issuer may hold at most max(1, ceil(n*share)); a share outside (0, 1]
-// means DefaultIssuerShare.
-func NewLimiter(n int, share float64) *Limiter {
+// means DefaultIssuerShare. clk times the places in line.
+func NewLimiter(n int, share float64, clk clock.PassiveClock) *Limiter {
 	n = max(n, 1)
 	if !(share > 0 && share <= 1) {
 		share = DefaultIssuerShare
 	}
-	return &Limiter{size: n, perIssuer: IssuerSlots(n, share), held: map[string]int{}, waiting: map[string]int{}}
+	return &Limiter{
+		clock: clk, size: n, perIssuer: IssuerSlots(n, share),
+		held: map[string]int{}, waiting: map[string]int{}, places: map[types.UID]*place{},
+	}
 }
 
 // IssuerSlots is the number of slots of n one issuer may hold at share.
@@ -85,83 +156,123 @@ func IssuerSlots(n int, share float64) int {
 	return min(max(1, int(math.Ceil(float64(n)*share))), max(n, 1))
 }
 
-// slotTicket is a place in the Limiter: a slot already taken, or a place in
-// the queue. Its wait must be called once, whatever happens in between, so
-// that a slot granted meanwhile is not lost.
-type slotTicket struct {
-	l      *Limiter
-	issuer string
-	m      *Metrics
-	// w is the queued waiter; nil when the slot was free at reserve.
-	w *slotWaiter
+// slotGrant is a slot taken for a request: its release, to be called once,
+// and the intent the request wrote while in line for it, if any.
+type slotGrant struct {
+	release func()
+	queued  *queuedIntent
 }
 
-// reserve takes a free slot for issuer or queues for one, so that a request
-// keeps its place in line while it prepares for its Atlas calls. It fails
-// at once with ErrIssuerBusy when issuer has its share of the slots in use
-// and as many requests waiting. A nil Limiter does not limit. m, which may
-// be nil, counts the requests waiting and in flight.
-func (l *Limiter) reserve(issuer string, m *Metrics) (*slotTicket, error) {
-	t := &slotTicket{l: l, issuer: issuer, m: m}
+// take gives the request uid of issuer a slot when it may call Atlas now:
+// its place in line was granted one, or, with no place, a slot is free
+// under the issuer's share. Otherwise it returns a *SlotWait, and the
+// request keeps its place in line or gets one, unless its issuer has as
+// many places as slots; wake is called once when the place is granted. A
+// request without a UID is never given a place. A nil Limiter does not
+// limit. m, which may be nil, counts the requests in line and the slots
+// held.
+func (l *Limiter) take(issuer string, uid types.UID, wake func(), m *Metrics) (slotGrant, error) {
 	if l == nil {
-		return t, nil
+		return slotGrant{release: func() {}}, nil
 	}
 	l.mu.Lock()
+	now := l.clock.Now()
+	woken := l.expireLocked(now)
+	g, err := l.takeLocked(issuer, uid, wake, m, now)
+	l.mu.Unlock()
+	for _, w := range woken {
+		w()
+	}
+	return g, err
+}
+
+func (l *Limiter) takeLocked(issuer string, uid types.UID, wake func(), m *Metrics, now time.Time) (slotGrant, error) {
+	if p := l.places[uid]; p != nil && uid != "" {
+		if p.granted {
+			delete(l.places, uid)
+			return slotGrant{release: l.releaser(p.issuer, p.m), queued: p.queued}, nil
+		}
+		p.since, p.wake = now, wake
+		return slotGrant{}, l.waitLocked(p.issuer, true, false)
+	}
 	if l.used < l.size && l.held[issuer] < l.perIssuer {
-		l.take(issuer)
-		l.mu.Unlock()
+		l.takeSlotLocked(issuer)
 		m.inFlight(1)
-		return t, nil
+		return slotGrant{release: l.releaser(issuer, m)}, nil
 	}
-	if l.held[issuer]+l.waiting[issuer] >= 2*l.perIssuer {
-		l.mu.Unlock()
-		return nil, fmt.Errorf("%w (%d slots per issuer)", ErrIssuerBusy, l.perIssuer)
+	if uid == "" || l.held[issuer]+l.waiting[issuer] >= 2*l.perIssuer {
+		return slotGrant{}, l.waitLocked(issuer, false, false)
 	}
-	t.w = &slotWaiter{issuer: issuer, granted: make(chan struct{})}
-	l.queue = append(l.queue, t.w)
+	p := &place{issuer: issuer, uid: uid, since: now, wake: wake, m: m}
+	l.queue = append(l.queue, p)
+	l.places[uid] = p
 	l.waiting[issuer]++
-	l.mu.Unlock()
 	m.waiting(1)
-	return t, nil
+	return slotGrant{}, l.waitLocked(issuer, true, true)
 }
 
-// queued reports whether the ticket had to queue: the request may have to
-// wait for its slot.
-func (t *slotTicket) queued() bool {
-	return t.w != nil
+func (l *Limiter) waitLocked(issuer string, queued, isNew bool) *SlotWait {
+	return &SlotWait{
+		Held: l.held[issuer], Share: l.perIssuer, InUse: l.used, Size: l.size, InLine: l.waiting[issuer],
+		Queued: queued, New: isNew,
+	}
 }
 
-// wait returns once the ticket's slot is granted, and release gives it
-// back. Waiting ends with ctx, and the place in the queue is given up: the
-// deadline of the Sign passed, or the manager is stopping and the request
-// is retried by the next leader.
-func (t *slotTicket) wait(ctx context.Context) (release func(), err error) {
-	l := t.l
+// noteIntent keeps with the request's place in line the intent it wrote
+// there, for the Sign that takes its slot. Without a place it does nothing.
+func (l *Limiter) noteIntent(uid types.UID, q *queuedIntent) {
 	if l == nil {
-		return func() {}, nil
+		return
 	}
-	if t.w == nil {
-		return l.releaser(t.issuer, t.m), nil
-	}
-	select {
-	case <-t.w.granted:
-		t.m.waiting(-1)
-		t.m.inFlight(1)
-		return l.releaser(t.issuer, t.m), nil
-	case <-ctx.Done():
-	}
-	t.m.waiting(-1)
 	l.mu.Lock()
-	if t.w.done {
-		// Granted while the context ended: pass the slot on.
-		l.give(t.issuer)
-	} else {
-		t.w.done = true
-		l.queue = removeWaiter(l.queue, t.w)
-		l.unwait(t.issuer)
+	defer l.mu.Unlock()
+	if p := l.places[uid]; p != nil {
+		p.queued = q
+	}
+}
+
+// forget gives up the request's place in line, and the slot granted to it:
+// the request settled or is gone, and will not take it.
+func (l *Limiter) forget(uid types.UID) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	var woken []func()
+	if p := l.places[uid]; p != nil {
+		woken = l.dropLocked(p)
 	}
 	l.mu.Unlock()
-	return nil, fmt.Errorf("wait for one of %d Atlas slots (at most %d per issuer): %w", l.size, l.perIssuer, ctx.Err())
+	for _, w := range woken {
+		w()
+	}
+}
+
+// expireLocked drops the places whose requests stopped asking (placeTimeout)
+// or did not take the slot granted to them (grantTimeout), and returns the
+// wakes of the places granted the slots that frees.
+func (l *Limiter) expireLocked(now time.Time) []func() {
+	var woken []func()
+	for _, p := range l.places {
+		if (p.granted && now.Sub(p.since) >= grantTimeout) || (!p.granted && now.Sub(p.since) >= placeTimeout) {
+			woken = append(woken, l.dropLocked(p)...)
+		}
+	}
+	return woken
+}
+
+// dropLocked removes p: out of line, or its granted slot given back. It
+// returns the wakes of the places granted slots meanwhile.
+func (l *Limiter) dropLocked(p *place) []func() {
+	delete(l.places, p.uid)
+	if p.granted {
+		p.m.inFlight(-1)
+		return l.giveLocked(p.issuer)
+	}
+	l.queue = slices.DeleteFunc(l.queue, func(q *place) bool { return q == p })
+	l.unwaitLocked(p.issuer)
+	p.m.waiting(-1)
+	return nil
 }
 
 func (l *Limiter) releaser(issuer string, m *Metrics) func() {
@@ -170,51 +281,53 @@ func (l *Limiter) releaser(issuer string, m *Metrics) func() {
 		once.Do(func() {
 			m.inFlight(-1)
 			l.mu.Lock()
-			l.give(issuer)
+			woken := l.giveLocked(issuer)
 			l.mu.Unlock()
+			for _, w := range woken {
+				w()
+			}
 		})
 	}
 }
 
-// take counts a slot as held by issuer; l.mu is held.
-func (l *Limiter) take(issuer string) {
+// takeSlotLocked counts a slot as held by issuer.
+func (l *Limiter) takeSlotLocked(issuer string) {
 	l.used++
 	l.held[issuer]++
 }
 
-// give returns issuer's slot and hands free slots to the first waiters
-// still under their share; l.mu is held.
-func (l *Limiter) give(issuer string) {
+// giveLocked returns issuer's slot and grants free slots to the first
+// places in line still under their share; it returns their wakes, for the
+// caller to call once l.mu is released.
+func (l *Limiter) giveLocked(issuer string) []func() {
 	l.used--
 	if l.held[issuer]--; l.held[issuer] <= 0 {
 		delete(l.held, issuer)
 	}
+	var woken []func()
+	now := l.clock.Now()
 	for i := 0; i < len(l.queue) && l.used < l.size; {
-		w := l.queue[i]
-		if l.held[w.issuer] >= l.perIssuer {
+		p := l.queue[i]
+		if l.held[p.issuer] >= l.perIssuer {
 			i++
 			continue
 		}
-		l.take(w.issuer)
-		l.unwait(w.issuer)
-		w.done = true
-		close(w.granted)
+		l.takeSlotLocked(p.issuer)
+		l.unwaitLocked(p.issuer)
+		p.m.waiting(-1)
+		p.m.inFlight(1)
+		p.granted, p.since = true, now
+		if p.wake != nil {
+			woken = append(woken, p.wake)
+		}
 		l.queue = append(l.queue[:i], l.queue[i+1:]...)
 	}
+	return woken
 }
 
-// unwait counts one of issuer's waiters gone; l.mu is held.
-func (l *Limiter) unwait(issuer string) {
+// unwaitLocked counts one of issuer's places in line gone.
+func (l *Limiter) unwaitLocked(issuer string) {
 	if l.waiting[issuer]--; l.waiting[issuer] <= 0 {
 		delete(l.waiting, issuer)
 	}
-}
-
-func removeWaiter(q []*slotWaiter, w *slotWaiter) []*slotWaiter {
-	for i, x := range q {
-		if x == w {
-			return append(q[:i], q[i+1:]...)
-		}
-	}
-	return q
 }

@@ -19,139 +19,256 @@ package signing
 import (
 	"context"
 	"errors"
-	"runtime"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 )
 
-// acquire reserves a slot and waits for it, as Sign does with nothing to
-// do in between.
-func (l *Limiter) acquire(ctx context.Context, issuer string, m *Metrics) (release func(), err error) {
-	t, err := l.reserve(issuer, m)
-	if err != nil {
-		return nil, err
-	}
-	return t.wait(ctx)
+// wakes records which requests' places were granted a slot, in order.
+type wakes struct {
+	mu  sync.Mutex
+	got []types.UID
 }
 
+func (w *wakes) of(uid types.UID) func() {
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.got = append(w.got, uid)
+	}
+}
+
+// take returns what was woken since the last take, and forgets it.
+func (w *wakes) take() []types.UID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	got := w.got
+	w.got = nil
+	return got
+}
+
+// mustSlot takes a slot for uid, failing unless one is given at once.
+func mustSlot(t *testing.T, l *Limiter, issuer string, uid types.UID, w *wakes, m *Metrics) func() {
+	t.Helper()
+	g, err := l.take(issuer, uid, w.of(uid), m)
+	if err != nil {
+		t.Fatalf("%s of %s: %v, want a slot", uid, issuer, err)
+	}
+	return g.release
+}
+
+// mustQueue takes for uid, failing unless it is given a place in line;
+// isNew says whether the place must be a new one.
+func mustQueue(t *testing.T, l *Limiter, issuer string, uid types.UID, w *wakes, m *Metrics, isNew bool) SlotWait {
+	t.Helper()
+	_, err := l.take(issuer, uid, w.of(uid), m)
+	wait, ok := errors.AsType[*SlotWait](err)
+	if !ok || !wait.Queued || wait.New != isNew {
+		t.Fatalf("%s of %s: %v, want a place in line (new: %v)", uid, issuer, err, isNew)
+	}
+	return *wait
+}
+
+func expectGauges(t *testing.T, m *Metrics, inFlight, waiting float64, when string) {
+	t.Helper()
+	if f, w := testutil.ToFloat64(m.signInFlight), testutil.ToFloat64(m.signWaiting); f != inFlight || w != waiting {
+		t.Errorf("%s: in flight %v, waiting %v; want %v and %v", when, f, w, inFlight, waiting)
+	}
+}
+
+// TestLimiter: requests take free slots; the next one gets a place in line
+// and keeps it while it asks again; a release grants the slot to the place
+// and wakes its request, whose next take gets the slot with nothing else
+// in between able to take it.
 func TestLimiter(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(2, 1)
-	r1, err := l.acquire(context.Background(), "a", m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := l.acquire(context.Background(), "a", m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := testutil.ToFloat64(m.signInFlight); got != 2 {
-		t.Errorf("in flight = %v, want 2", got)
-	}
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	l := NewLimiter(2, 1, clk)
+	var w wakes
+	r1 := mustSlot(t, l, "a", "r1", &w, m)
+	r2 := mustSlot(t, l, "a", "r2", &w, m)
+	expectGauges(t, m, 2, 0, "two slots taken")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := l.acquire(ctx, "a", m); !errors.Is(err, context.Canceled) {
-		t.Fatalf("third acquire with both slots taken = %v, want the context's end", err)
+	wait := mustQueue(t, l, "a", "r3", &w, m, true)
+	if wait.Held != 2 || wait.Share != 2 || wait.InUse != 2 || wait.Size != 2 {
+		t.Errorf("wait = %+v, want 2 of 2 held, 2 of 2 in use", wait)
 	}
-	if got := testutil.ToFloat64(m.signWaiting); got != 0 {
-		t.Errorf("waiting = %v after a wait gave up, want 0", got)
-	}
+	clk.SetTime(clk.Now().Add(time.Second))
+	mustQueue(t, l, "a", "r3", &w, m, false)
+	expectGauges(t, m, 2, 1, "a third request in line")
 
-	got := make(chan func())
-	go func() {
-		r, err := l.acquire(context.Background(), "a", m)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- r
-	}()
-	for testutil.ToFloat64(m.signWaiting) != 1 {
-		runtime.Gosched()
-	}
-	// The third acquire counts itself waiting before it blocks, and only
-	// a release can unblock it.
-	select {
-	case <-got:
-		t.Fatal("a third request got a slot while two were taken")
-	default:
-	}
 	r1()
-	r3 := <-got
-	if w, f := testutil.ToFloat64(m.signWaiting), testutil.ToFloat64(m.signInFlight); w != 0 || f != 2 {
-		t.Errorf("after a release: waiting %v, in flight %v; want 0 and 2", w, f)
+	r1() // a second call of a release gives nothing back
+	if got := w.take(); len(got) != 1 || got[0] != "r3" {
+		t.Fatalf("woken at the release = %v, want r3", got)
 	}
+	expectGauges(t, m, 2, 0, "the slot granted to r3")
+	// The slot is held for r3: a newcomer gets a place instead.
+	mustQueue(t, l, "a", "r4", &w, m, true)
+	r3 := mustSlot(t, l, "a", "r3", &w, m)
+	expectGauges(t, m, 2, 1, "r3 took its slot")
 	r2()
 	r3()
-	if f := testutil.ToFloat64(m.signInFlight); f != 0 {
-		t.Errorf("in flight = %v after every release, want 0", f)
+	if got := w.take(); len(got) != 1 || got[0] != "r4" {
+		t.Fatalf("woken = %v, want r4", got)
 	}
+	mustSlot(t, l, "a", "r4", &w, m)()
+	expectGauges(t, m, 0, 0, "after every release")
 
 	var unlimited *Limiter
-	release, err := unlimited.acquire(context.Background(), "a", m)
+	g, err := unlimited.take("a", "r5", nil, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	release()
-	if l := NewLimiter(0, 0.5); l.size != 1 || l.perIssuer != 1 {
+	g.release()
+	if l := NewLimiter(0, 0.5, clk); l.size != 1 || l.perIssuer != 1 {
 		t.Errorf("a limiter of 0 slots has %d slots, %d per issuer; want 1 and 1, or it would never sign", l.size, l.perIssuer)
+	}
+	// A request without a UID cannot be found again, so it gets no place.
+	one := NewLimiter(1, 1, clk)
+	hold := mustSlot(t, one, "a", "r6", &w, nil)
+	if _, err := one.take("a", "", nil, nil); !errors.Is(err, ErrIssuerBusy) {
+		t.Errorf("a request without a UID = %v, want turned away", err)
+	}
+	hold()
+}
+
+// TestLimiterPlacesExpire: a place whose request stops asking is dropped,
+// and a slot granted to a request that does not come passes on.
+func TestLimiterPlacesExpire(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	// Every request has an issuer of its own, so that no share bounds the
+	// line.
+	l := NewLimiter(1, 1, clk)
+	var w wakes
+	hold := mustSlot(t, l, "holder", "holder", &w, m)
+	mustQueue(t, l, "gone", "gone", &w, m, true)
+	mustQueue(t, l, "asking", "asking", &w, m, true)
+	// Asking keeps a place; one not asked for within placeTimeout goes.
+	clk.SetTime(clk.Now().Add(placeTimeout - time.Second))
+	mustQueue(t, l, "asking", "asking", &w, m, false)
+	clk.SetTime(clk.Now().Add(time.Second))
+	mustQueue(t, l, "late", "late", &w, m, true)
+	expectGauges(t, m, 1, 2, "the unasked place dropped")
+
+	hold()
+	if got := w.take(); len(got) != 1 || got[0] != "asking" {
+		t.Fatalf("woken = %v, want the first place still asking", got)
+	}
+	// "asking" does not come for its slot: it passes on to "late".
+	clk.SetTime(clk.Now().Add(grantTimeout - time.Second))
+	mustQueue(t, l, "late", "late", &w, m, false)
+	clk.SetTime(clk.Now().Add(time.Second))
+	mustQueue(t, l, "newcomer", "newcomer", &w, m, true)
+	if got := w.take(); len(got) != 1 || got[0] != "late" {
+		t.Fatalf("woken once the grant expired = %v, want late", got)
+	}
+	mustSlot(t, l, "late", "late", &w, m)()
+	if got := w.take(); len(got) != 1 || got[0] != "newcomer" {
+		t.Fatalf("woken = %v, want newcomer", got)
+	}
+	// The request that let its grant expire comes back at the end of the
+	// line.
+	mustQueue(t, l, "asking", "asking", &w, m, true)
+	mustSlot(t, l, "newcomer", "newcomer", &w, m)()
+	mustSlot(t, l, "asking", "asking", &w, m)()
+	expectGauges(t, m, 0, 0, "after every release")
+}
+
+// TestLimiterForget: a request that settles gives up its place, and a slot
+// granted to it passes on at once.
+func TestLimiterForget(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	// Every request has an issuer of its own, as above.
+	l := NewLimiter(1, 1, clocktesting.NewFakePassiveClock(time.Now()))
+	var w wakes
+	hold := mustSlot(t, l, "holder", "holder", &w, m)
+	mustQueue(t, l, "first", "first", &w, m, true)
+	mustQueue(t, l, "second", "second", &w, m, true)
+	mustQueue(t, l, "third", "third", &w, m, true)
+	l.forget("second")
+	expectGauges(t, m, 1, 2, "a place forgotten")
+	hold()
+	if got := w.take(); len(got) != 1 || got[0] != "first" {
+		t.Fatalf("woken = %v, want first", got)
+	}
+	l.forget("first")
+	if got := w.take(); len(got) != 1 || got[0] != "third" {
+		t.Fatalf("woken once the granted request settled = %v, want third", got)
+	}
+	mustSlot(t, l, "third", "third", &w, m)()
+	l.forget("nobody")
+	expectGauges(t, m, 0, 0, "after every release")
+}
+
+// TestLimiterFairShare: an issuer at its share neither takes a free slot
+// nor has more places in line than its share, and a freed slot goes to the
+// first place still under its share.
+func TestLimiterFairShare(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	l := NewLimiter(4, 0.5, clocktesting.NewFakePassiveClock(time.Now()))
+	var w wakes
+
+	h1, h2 := mustSlot(t, l, "hostile", "h1", &w, m), mustSlot(t, l, "hostile", "h2", &w, m)
+	// Two slots are free, but not to the hostile issuer.
+	if wait := mustQueue(t, l, "hostile", "h3", &w, m, true); wait.Held != 2 || wait.InUse != 2 {
+		t.Errorf("wait = %+v, want 2 held of 2 in use", wait)
+	}
+	mustQueue(t, l, "hostile", "h4", &w, m, true)
+	_, err := l.take("hostile", "h5", w.of("h5"), m)
+	if wait, ok := errors.AsType[*SlotWait](err); !ok || wait.Queued || !errors.Is(err, ErrIssuerBusy) || wait.InLine != 2 {
+		t.Fatalf("hostile with its share held and as many in line = %v, want turned away", err)
+	}
+
+	g1, g2 := mustSlot(t, l, "good", "g1", &w, m), mustSlot(t, l, "good", "g2", &w, m)
+	mustQueue(t, l, "good", "g3", &w, m, true)
+	// The line is h3, h4, g3: the hostile places are at their share, so
+	// the good one gets the slot a good request frees.
+	g1()
+	if got := w.take(); len(got) != 1 || got[0] != "g3" {
+		t.Fatalf("woken = %v, want g3 and no hostile place beyond its share", got)
+	}
+	h1()
+	if got := w.take(); len(got) != 1 || got[0] != "h3" {
+		t.Fatalf("woken = %v, want h3, first in line", got)
+	}
+	for _, release := range []func(){
+		h2, g2, mustSlot(t, l, "good", "g3", &w, m), mustSlot(t, l, "hostile", "h3", &w, m),
+	} {
+		release()
+	}
+	if got := w.take(); len(got) != 1 || got[0] != "h4" {
+		t.Fatalf("woken = %v, want h4", got)
+	}
+	mustSlot(t, l, "hostile", "h4", &w, m)()
+	expectGauges(t, m, 0, 0, "after every release")
+	if got := IssuerSlots(16, 0.5); got != 8 {
+		t.Errorf("IssuerSlots(16, 0.5) = %d, want 8", got)
+	}
+	if got := IssuerSlots(3, 0.1); got != 1 {
+		t.Errorf("IssuerSlots(3, 0.1) = %d, want 1", got)
 	}
 }
 
-// TestSlotTicket: a ticket taken with a slot free is not queued; one taken
-// with every slot held keeps its place in line while its holder does other
-// work, gets the slot a release hands it before its wait begins, and gives
-// its place up when its wait ends without it.
-func TestSlotTicket(t *testing.T) {
-	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(1, 1)
-	t1, err := l.reserve("a", m)
-	if err != nil || t1.queued() {
-		t.Fatalf("reserve with a slot free = %v, %v; want a slot", t1, err)
-	}
-	r1, err := t1.wait(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t2, err := l.reserve("a", m)
-	if err != nil || !t2.queued() {
-		t.Fatalf("reserve with the slot held = %v, %v; want a place in line", t2, err)
-	}
-	// Another issuer's request queues behind t2.
-	t3, err := l.reserve("b", m)
-	if err != nil || !t3.queued() {
-		t.Fatalf("second reserve with the slot held = %v, %v; want a place in line", t3, err)
-	}
-	r1()
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	// Granted at the release, before the wait: even an ended context gets it.
-	r2, err := t2.wait(done)
-	if err != nil {
-		// The select may see the ended context first; the slot must then
-		// pass on to t3.
-		r3, err := t3.wait(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r3()
-	} else {
-		if _, err := t3.wait(done); !errors.Is(err, context.Canceled) {
-			t.Fatalf("wait of a ticket behind a held slot = %v, want the context's end", err)
-		}
-		r2()
-	}
-	if w, f := testutil.ToFloat64(m.signWaiting), testutil.ToFloat64(m.signInFlight); w != 0 || f != 0 {
-		t.Errorf("after every wait and release: waiting %v, in flight %v; want 0 and 0", w, f)
-	}
-	expectSlotFree(t, l, "a", "after every ticket")
+// wokenRequests is a Signer.Wake that reports the requests it is called
+// for.
+func wokenRequests(s *Signer) <-chan string {
+	woken := make(chan string, 16)
+	s.Wake = func(obj client.Object) { woken <- obj.GetName() }
+	return woken
 }
 
 // anyVersion accepts every annotation write: concurrent Signs annotate
@@ -166,156 +283,85 @@ func (anyVersion) AnnotateOwn(context.Context, client.Object, map[string]string)
 	return nil
 }
 
+// TestSignHonoursTheLimiter: while two requests hold both slots in Atlas,
+// two more return at once as pending, saying what they wait for, and send
+// nothing to Atlas; once the slots free they are woken and signed.
 func TestSignHonoursTheLimiter(t *testing.T) {
 	e := newEnv(t, fake.Options{})
 	e.signer.Annotator = anyVersion{}
-	e.signer.Limiter = NewLimiter(2, 1)
+	e.signer.Limiter = NewLimiter(2, 1, e.clock)
 	e.signer.Metrics = NewMetrics(prometheus.NewRegistry())
+	woken := wokenRequests(e.signer)
 	// Load the account first, so the measured calls are the signing ones.
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
 	}
-	// Two hold the slots and two wait: as many as the issuer may queue.
 	reqs := make([]Request, 4)
 	for i := range reqs {
-		reqs[i] = e.request("www"+string(rune('a'+i))+".example.com", false)
+		reqs[i] = e.request(fmt.Sprintf("www%c.example.com", 'a'+i), false)
 	}
 	e.fake.Reset()
-	// Every POST waits in the fake until the test lets it go. Once two
-	// POSTs are held and the other two Signs wait for a slot, a third
-	// POST could only come from a limiter that lets it through.
-	posts := make(chan struct{}, len(reqs))
-	gate := make(chan struct{})
-	e.fake.SetCallHook(func(op string) {
-		if op == fake.OpRequestCertificate {
-			posts <- struct{}{}
-			<-gate
-		}
-	})
-	defer e.fake.SetCallHook(nil)
+	// Every POST waits in the fake until the test lets it go.
+	g := holdCalls(t, e.fake)
 	var wg sync.WaitGroup
-	for _, r := range reqs {
+	for _, r := range reqs[:2] {
 		wg.Go(func() {
 			if _, err := e.signer.Sign(context.Background(), r, e.iss); err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	<-posts
-	<-posts
-	for testutil.ToFloat64(e.signer.Metrics.signWaiting) != float64(len(reqs)-2) {
-		select {
-		case <-posts:
-			t.Fatal("a third POST reached Atlas while two held both slots")
-		default:
-			runtime.Gosched()
+	<-g.entered
+	<-g.entered
+	for _, r := range reqs[2:] {
+		_, err := e.signer.Sign(context.Background(), r, e.iss)
+		var pe signer.PendingError
+		if !errors.As(err, &pe) || pe.RequeueAfter != queuedRequeue ||
+			!strings.Contains(err.Error(), "waiting for an Atlas slot: the AtlasIssuers of namespace ns hold 2 of their 2 slots") {
+			t.Fatalf("Sign with both slots held = %v, want pending, naming the slot wait", err)
 		}
 	}
-	close(gate)
+	if n := e.calls(fake.OpRequestCertificate); n != 2 {
+		t.Fatalf("POSTs while both slots are held = %d, want 2", n)
+	}
+	g.release()
 	wg.Wait()
+	for range 2 {
+		name := <-woken
+		r := reqs[2]
+		if name == reqs[3].Object.GetName() {
+			r = reqs[3]
+		}
+		if _, err := e.signer.Sign(context.Background(), r, e.iss); err != nil {
+			t.Fatalf("woken request %s: %v", name, err)
+		}
+	}
 	if got := e.fake.CallCount(fake.OpRequestCertificate); got != len(reqs) {
 		t.Fatalf("POSTs = %d, want %d", got, len(reqs))
 	}
 	if got := e.fake.PeakInFlight(); got != 2 {
 		t.Errorf("peak Atlas calls in flight = %d, want 2", got)
 	}
+	expectGauges(t, e.signer.Metrics, 0, 0, "after every request")
 }
 
-// TestLimiterFairShare: an issuer at its share neither takes a free slot
-// nor queues beyond its share, and a freed slot goes to the first waiter
-// still under its share.
-func TestLimiterFairShare(t *testing.T) {
-	m := NewMetrics(prometheus.NewRegistry())
-	l := NewLimiter(4, 0.5)
-	ctx := context.Background()
-	mustAcquire := func(issuer string) func() {
-		t.Helper()
-		r, err := l.acquire(ctx, issuer, m)
-		if err != nil {
-			t.Fatalf("%s: %v", issuer, err)
-		}
-		return r
-	}
-	waitFor := func(issuer string) <-chan func() {
-		got := make(chan func(), 1)
-		go func() {
-			r, err := l.acquire(ctx, issuer, m)
-			if err != nil {
-				t.Error(err)
-			}
-			got <- r
-		}()
-		return got
-	}
-	waiting := func(n float64) {
-		for testutil.ToFloat64(m.signWaiting) != n {
-			runtime.Gosched()
-		}
-	}
-
-	h1, h2 := mustAcquire("hostile"), mustAcquire("hostile")
-	done, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := l.acquire(done, "hostile", m); !errors.Is(err, context.Canceled) {
-		t.Fatalf("hostile beyond its share with two slots free = %v, want a wait", err)
-	}
-	h3 := waitFor("hostile")
-	waiting(1)
-	h4 := waitFor("hostile")
-	waiting(2)
-	if _, err := l.acquire(ctx, "hostile", m); !errors.Is(err, ErrIssuerBusy) {
-		t.Fatalf("hostile with its share held and as many waiting = %v, want ErrIssuerBusy", err)
-	}
-
-	g1, g2 := mustAcquire("good"), mustAcquire("good")
-	g3 := waitFor("good")
-	waiting(3)
-	// The queue is hostile, hostile, good: the hostile waiters are at
-	// their share, so the good one gets the slot a good request frees.
-	g1()
-	r := <-g3
-	select {
-	case <-h3:
-		t.Fatal("a hostile waiter took a slot beyond its share")
-	case <-h4:
-		t.Fatal("a hostile waiter took a slot beyond its share")
-	default:
-	}
-	h1()
-	r3 := <-h3
-	for _, release := range []func(){h2, g2, r, r3} {
-		release()
-	}
-	(<-h4)()
-	if f, w := testutil.ToFloat64(m.signInFlight), testutil.ToFloat64(m.signWaiting); f != 0 || w != 0 {
-		t.Errorf("after every release: in flight %v, waiting %v; want 0 and 0", f, w)
-	}
-	if got := IssuerSlots(16, 0.5); got != 8 {
-		t.Errorf("IssuerSlots(16, 0.5) = %d, want 8", got)
-	}
-	if got := IssuerSlots(3, 0.1); got != 1 {
-		t.Errorf("IssuerSlots(3, 0.1) = %d, want 1", got)
-	}
-}
-
-// BenchmarkLimiter measures one acquire and release with every slot
-// contended by parallel goroutines of four issuers.
+// BenchmarkLimiter measures one take and release of a slot, or of a place
+// in line, by parallel goroutines of four issuers.
 func BenchmarkLimiter(b *testing.B) {
-	l := NewLimiter(16, DefaultIssuerShare)
+	l := NewLimiter(16, DefaultIssuerShare, clocktesting.NewFakePassiveClock(time.Now()))
 	issuers := []string{"a", "b", "c", "d"}
 	var next atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
-		issuer := issuers[next.Add(1)%int64(len(issuers))]
+		n := next.Add(1)
+		issuer := issuers[n%int64(len(issuers))]
+		uid := types.UID(fmt.Sprint(n))
 		for pb.Next() {
-			release, err := l.acquire(context.Background(), issuer, nil)
-			if errors.Is(err, ErrIssuerBusy) {
+			g, err := l.take(issuer, uid, nil, nil)
+			if err != nil {
+				l.forget(uid)
 				continue
 			}
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			release()
+			g.release()
 		}
 	})
 }

@@ -62,11 +62,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"kind", "namespace", "name"}),
 		signInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "atlas_issuer_sign_in_flight",
-			Help: "Requests being signed against Atlas now (at most --max-concurrent-requests).",
+			Help: "Atlas slots held now (at most --max-concurrent-requests): by requests being signed, or granted to a request in line that has yet to take it.",
 		}),
 		signWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "atlas_issuer_sign_waiting",
-			Help: "Requests waiting for one of the --max-concurrent-requests slots.",
+			Help: "Requests in line for one of the --max-concurrent-requests Atlas slots.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.issuance, m.issuanceSeconds, m.ready, m.quota, m.credsExpiry, m.signInFlight, m.signWaiting} {

@@ -117,8 +117,8 @@ func (s *Signer) writeIntent(ctx context.Context, req Request, mapped *issuance.
 
 // unpostedIntents remembers, per request UID, the intent this process wrote
 // and has not yet submitted for. A request found with that intent was never
-// submitted by this process (a slot wait that timed out, an error before
-// the POST), so it needs no lookup: the lookup, and its grace, are for
+// submitted by this process (one written in line for a slot, an error
+// before the POST), so it needs no lookup: the lookup, and its grace, are for
 // intents a previous process may have submitted. The entry goes just before
 // the POST; entries left by requests that gave up expire or go when the
 // request settles.

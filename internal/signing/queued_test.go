@@ -23,6 +23,7 @@ import (
 	"errors"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func queuedEnv(t *testing.T) (*env, *objectAnnotator) {
 	e := newEnv(t, fake.Options{})
 	ann := newObjectAnnotator()
 	e.signer.Annotator = ann
-	e.signer.Limiter = NewLimiter(1, 1)
+	e.signer.Limiter = NewLimiter(1, 1, e.clock)
 	warm := e.request("warm.example.com", false)
 	warm.Object.SetResourceVersion("0")
 	if _, err := e.signer.Sign(context.Background(), warm, e.iss); err != nil {
@@ -100,19 +101,19 @@ func queuedEnv(t *testing.T) (*env, *objectAnnotator) {
 }
 
 // queuedPair signs two requests with one slot: the first holds the slot
-// with its POST held at the fake, and the second queues behind it and
-// writes its intent. Once both have started, between is called, then the
-// held calls go on, and queuedPair returns the second request and its
-// bundle.
+// with its POST held at the fake, and the second gets a place in line,
+// writes its intent and returns as pending. Then between is called, the
+// held calls go on, and once the second request is woken for its slot
+// queuedPair signs it again and returns it and its bundle.
 func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Request, Bundle) {
 	t.Helper()
 	g := holdCalls(t, e.fake)
+	woken := wokenRequests(e.signer)
 	first, second := e.request("first.example.com", false), e.request("second.example.com", false)
 	first.Object.SetResourceVersion("0")
 	second.Object.SetResourceVersion("0")
 
-	errs := make(chan error, 2)
-	var got Bundle
+	errs := make(chan error, 1)
 	go func() { _, err := e.signer.Sign(context.Background(), first, e.iss); errs <- err }()
 	if name := <-ann.wrote; name != "first.example.com" {
 		t.Fatalf("first write is on %s, want the slot holder's intent", name)
@@ -120,12 +121,12 @@ func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Req
 	if op := <-g.entered; op != fake.OpRequestCertificate {
 		t.Fatalf("held call = %s, want the first POST", op)
 	}
-	go func() {
-		var err error
-		got, err = e.signer.Sign(context.Background(), second, e.iss)
-		errs <- err
-	}()
 	// The first request's POST is still held: the second has no slot.
+	_, err := e.signer.Sign(context.Background(), second, e.iss)
+	var pe signer.PendingError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "waiting for an Atlas slot") {
+		t.Fatalf("Sign while the slot is held = %v, want pending for a slot", err)
+	}
 	if name := <-ann.wrote; name != "second.example.com" {
 		t.Fatalf("write while the slot is held is on %s, want the queued request's intent", name)
 	}
@@ -134,10 +135,15 @@ func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Req
 	}
 	between()
 	g.release()
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if name := <-woken; name != "second.example.com" {
+		t.Fatalf("woken = %s, want the request in line", name)
+	}
+	got, err := e.signer.Sign(context.Background(), second, e.iss)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return second, got
 }
@@ -147,10 +153,7 @@ func queuedPair(t *testing.T, e *env, ann *objectAnnotator, between func()) (Req
 // the slot.
 func behindHeldSlot(t *testing.T, e *env) (Request, func()) {
 	t.Helper()
-	hold, err := e.signer.Limiter.acquire(context.Background(), e.iss.shareKey(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hold := mustSlot(t, e.signer.Limiter, e.iss.shareKey(), "holder", &wakes{}, nil)
 	req := e.request("queued.example.com", false)
 	req.Object.SetResourceVersion("0")
 	return req, hold
@@ -213,25 +216,23 @@ func TestQueuedIntentTooOldIsWrittenAgain(t *testing.T) {
 	}
 }
 
-// TestQueuedIntentAfterASlotTimeoutNeedsNoLookup: a request whose slot wait
-// ended after it wrote its intent is submitted at once when it comes back,
-// without the lookup and its grace; a new process, which cannot know the
-// intent was never submitted, looks it up.
-func TestQueuedIntentAfterASlotTimeoutNeedsNoLookup(t *testing.T) {
+// TestQueuedIntentAfterALostPlaceNeedsNoLookup: a request that wrote its
+// intent in line and then lost its place (it did not come for the slot
+// granted to it) is submitted at once when it comes back, without the
+// lookup and its grace; a new process, which cannot know the intent was
+// never submitted, looks it up.
+func TestQueuedIntentAfterALostPlaceNeedsNoLookup(t *testing.T) {
 	e, ann := queuedEnv(t)
 	req, hold := behindHeldSlot(t, e)
-	ctx, cancel := context.WithCancel(context.Background())
-	errs := make(chan error, 1)
-	go func() { _, err := e.signer.Sign(ctx, req, e.iss); errs <- err }()
-	<-ann.wrote
-	cancel()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Sign whose wait ended = %v, want the context's end", err)
+	if _, err := e.signer.Sign(context.Background(), req, e.iss); !errors.As(err, &signer.PendingError{}) {
+		t.Fatalf("Sign behind the held slot = %v, want pending", err)
 	}
+	<-ann.wrote
 	hold()
 	if req.Object.GetAnnotations()[v1alpha1.IntentAnnotation] == "" {
 		t.Fatal("no intent on the request after its wait")
 	}
+	e.clock.SetTime(e.clock.Now().Add(grantTimeout))
 
 	restarted := *e
 	restarted.newSigner()

@@ -105,9 +105,13 @@ type Signer struct {
 	Failpoint func(name string)
 	// Limiter, when set, bounds the requests signed against Atlas at once.
 	Limiter *Limiter
-	// SignTimeout bounds one Sign, slot wait included, and CheckTimeout one
-	// Check, so that an Atlas that never answers holds a reconcile worker
-	// and a slot no longer than that. New sets DefaultSignTimeout and
+	// Wake, when set, brings a request back to Sign at once. It is called
+	// when the request's place in line is granted an Atlas slot, which is
+	// held for it until it comes.
+	Wake func(obj client.Object)
+	// SignTimeout bounds one Sign and CheckTimeout one Check, so that an
+	// Atlas that never answers holds a reconcile worker and a slot no
+	// longer than that. New sets DefaultSignTimeout and
 	// DefaultCheckTimeout.
 	SignTimeout, CheckTimeout time.Duration
 
@@ -175,6 +179,7 @@ func (s *Signer) Settled(uid types.UID) {
 	s.issued.settled(uid)
 	s.unposted.forget(uid)
 	s.lookups.decided(uid)
+	s.Limiter.forget(uid)
 }
 
 func (s *Signer) failpoint(name string) {
@@ -292,21 +297,27 @@ func mapInput(req Request, now time.Time) issuance.Input {
 	}
 }
 
-// slot takes an Atlas slot for the request. A request that queues for one
-// writes its intent while it waits, when it is bound to be submitted; queued
-// is that intent (intentWhileQueued), nil otherwise.
+// slot takes an Atlas slot for the request, or returns the PendingError
+// that says what it waits for while it keeps its place in line. A request
+// that gets a place writes its intent then, when it is bound to be
+// submitted (intentWhileQueued), and the place keeps that intent for the
+// Sign that takes the slot; queued is that intent, nil otherwise.
 func (s *Signer) slot(ctx context.Context, req Request, iss Issuer, cl *atlas.Client) (release func(), queued *queuedIntent, err error) {
-	ticket, err := s.Limiter.reserve(iss.shareKey(), s.Metrics)
-	if err != nil {
-		return nil, nil, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	uid := req.Object.GetUID()
+	var wake func()
+	if s.Wake != nil {
+		wake = func() { s.Wake(req.Object) }
 	}
-	if ticket.queued() {
-		queued = s.intentWhileQueued(ctx, req, iss, cl)
+	g, err := s.Limiter.take(iss.shareKey(), uid, wake, s.Metrics)
+	if err == nil {
+		return g.release, g.queued, nil
 	}
-	if release, err = ticket.wait(ctx); err != nil {
-		return nil, nil, slotError(err, s.now().Sub(req.Object.GetCreationTimestamp().Time))
+	if wait, ok := errors.AsType[*SlotWait](err); ok && wait.New {
+		if q := s.intentWhileQueued(ctx, req, iss, cl); q != nil {
+			s.Limiter.noteIntent(uid, q)
+		}
 	}
-	return release, queued, nil
+	return nil, nil, slotError(err, iss, s.now().Sub(req.Object.GetCreationTimestamp().Time))
 }
 
 // expected is what a certificate returned for a request must carry: the

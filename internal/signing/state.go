@@ -143,8 +143,7 @@ func trustChain(ctx context.Context, cl *atlas.Client) (*chain.Trust, error) {
 // request). It keeps the leaf as Atlas returned it and the account's parsed
 // trust chain, shared by every entry of the account; the bundle is built
 // again on a hit: keeping every built bundle costs kilobytes per
-// certificate, a large share of the manager's peak in a burst
-// (docs/performance.md, P4).
+// certificate, a large share of the manager's peak in a burst.
 type issuedCertificates struct {
 	ttl   time.Duration
 	grace time.Duration

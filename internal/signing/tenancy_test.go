@@ -19,7 +19,7 @@ package signing
 import (
 	"context"
 	"errors"
-	"runtime"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	ctrlfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/globalsign/atlas-issuer/internal/atlas"
@@ -90,21 +89,19 @@ func holdCalls(t *testing.T, f *fake.Server) *gate {
 
 func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
 
-// expectSlotFree fails unless issuer gets a slot of l without waiting.
+// expectSlotFree fails unless issuer gets a slot of l at once.
 func expectSlotFree(t *testing.T, l *Limiter, issuer, when string) {
 	t.Helper()
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	release, err := l.acquire(done, issuer, nil)
+	g, err := l.take(issuer, "probe", nil, nil)
 	if err != nil {
 		t.Fatalf("no free slot %s: %v", when, err)
 	}
-	release()
+	g.release()
 }
 
 // TestHostileIssuerCannotTakeAnotherIssuersSlots: an issuer whose Atlas
-// never answers holds its share of the slots and queues as many requests
-// again; its next request, and one through another issuer of its
+// never answers holds its share of the slots and has as many requests in
+// line; its next request, and one through another issuer of its
 // namespace, is turned away at once as pending, and another tenant's
 // request still gets a slot and is signed.
 func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
@@ -120,22 +117,29 @@ func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts.signer.Limiter = NewLimiter(4, 0.5)
+	ts.signer.Limiter = NewLimiter(4, 0.5, ts.good.clock)
+	woken := wokenRequests(ts.signer)
 	g := holdCalls(t, ts.hostile.fake)
 
-	results := make(chan error, 4)
-	for i := range 4 {
+	holders := make(chan error, 2)
+	for i := range 2 {
 		req := ts.hostile.request("hostile-"+string(rune('a'+i))+".example.com", false)
 		go func() {
 			_, err := ts.signer.Sign(ctx, req, ts.hostIss)
-			results <- err
+			holders <- err
 		}()
 	}
-	// Two hold the issuer's two slots in Atlas; two queue behind them.
+	// Two hold the issuer's two slots in Atlas; two get places in line.
 	<-g.entered
 	<-g.entered
-	for testutil.ToFloat64(ts.signer.Metrics.signWaiting) != 2 {
-		runtime.Gosched()
+	inLine := map[string]Request{}
+	for i := 2; i < 4; i++ {
+		req := ts.hostile.request("hostile-"+string(rune('a'+i))+".example.com", false)
+		_, err := ts.signer.Sign(ctx, req, ts.hostIss)
+		if wait, ok := errors.AsType[*SlotWait](err); !ok || !wait.Queued {
+			t.Fatalf("hostile request beyond the share = %v, want a place in line", err)
+		}
+		inLine[req.Object.GetName()] = req
 	}
 
 	_, err := ts.signer.Sign(ctx, ts.hostile.request("hostile-e.example.com", false), ts.hostIss)
@@ -166,9 +170,14 @@ func TestHostileIssuerCannotTakeAnotherIssuersSlots(t *testing.T) {
 	}
 
 	g.release()
-	for range 4 {
-		if err := <-results; err != nil {
+	for range 2 {
+		if err := <-holders; err != nil {
 			t.Errorf("hostile request once let go: %v", err)
+		}
+	}
+	for range 2 {
+		if _, err := ts.signer.Sign(ctx, inLine[<-woken], ts.hostIss); err != nil {
+			t.Errorf("hostile request in line, once woken: %v", err)
 		}
 	}
 }
@@ -185,7 +194,7 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := newEnv(t, fake.Options{})
-		e.signer.Limiter = NewLimiter(1, 1)
+		e.signer.Limiter = NewLimiter(1, 1, e.clock)
 		if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 			t.Fatal(err)
 		}
@@ -193,8 +202,9 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 		e.fake.SetFaults(fake.Faults{RateLimitRate: 1, RetryAfter: tt.retryAfter, Operations: []string{fake.OpRequestCertificate}})
 		_, err := e.signer.Sign(context.Background(), e.request("limited.example.com", false), e.iss)
 		var pe signer.PendingError
-		if !errors.As(err, &pe) || atlas.StatusCode(err) != 429 || pe.RequeueAfter != tt.want {
-			t.Fatalf("Retry-After %s: Sign = %#v, want pending 429 requeued after %s", tt.retryAfter, err, tt.want)
+		if !errors.As(err, &pe) || atlas.StatusCode(err) != 429 || pe.RequeueAfter != tt.want ||
+			!strings.Contains(err.Error(), fmt.Sprintf("waiting %s for Atlas's Retry-After", tt.want)) {
+			t.Fatalf("Retry-After %s: Sign = %#v, want pending 429 requeued after %s, saying so", tt.retryAfter, err, tt.want)
 		}
 		if n := e.calls(fake.OpRequestCertificate); n != 1 {
 			t.Errorf("POSTs = %d, want 1: the client must not retry inside the slot", n)
@@ -207,7 +217,7 @@ func TestRetryAfterFreesTheSlot(t *testing.T) {
 // Sign and Check return at their deadline, and the slot is free again.
 func TestSignAndCheckEndAtTheirDeadline(t *testing.T) {
 	e := newEnv(t, fake.Options{})
-	e.signer.Limiter = NewLimiter(1, 1)
+	e.signer.Limiter = NewLimiter(1, 1, e.clock)
 	if _, err := e.signer.Sign(context.Background(), e.request("warm.example.com", false), e.iss); err != nil {
 		t.Fatal(err)
 	}

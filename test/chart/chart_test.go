@@ -162,6 +162,19 @@ func TestRenderHasEverything(t *testing.T) {
 	if len(c.Env) == 0 || c.Env[0].Name != "POD_NAMESPACE" || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.namespace" {
 		t.Errorf("POD_NAMESPACE must come from the downward API: %+v", c.Env)
 	}
+	// The manager sets the Go runtime's soft memory limit from the
+	// container's limit; GOGC is Go's own default unless a value sets it.
+	memLimit := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "CONTAINER_MEMORY_LIMIT" })
+	if memLimit < 0 || c.Env[memLimit].ValueFrom == nil || c.Env[memLimit].ValueFrom.ResourceFieldRef == nil ||
+		c.Env[memLimit].ValueFrom.ResourceFieldRef.Resource != "limits.memory" || c.Env[memLimit].ValueFrom.ResourceFieldRef.ContainerName != c.Name {
+		t.Errorf("CONTAINER_MEMORY_LIMIT must come from the container's limits.memory: %+v", c.Env)
+	}
+	if !slices.Contains(c.Args, "--memory-limit-fraction=0.9") {
+		t.Errorf("args %v lack --memory-limit-fraction=0.9", c.Args)
+	}
+	if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOGC" || e.Name == "GOMEMLIMIT" }) {
+		t.Errorf("GOGC or GOMEMLIMIT set by default: %+v", c.Env)
+	}
 }
 
 // TestLeastPrivilegeRender checks the Secret grants move from the
@@ -294,6 +307,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{[]string{"--set", "approver.subject.kind=Robot"}, "kind"},
 		{[]string{"--set", "secrets.namespaces=team-a"}, "namespaces"},
 		{[]string{"--set", "logLevel=verbose"}, "logLevel"},
+		{[]string{"--set", "memoryLimitFraction=-0.5"}, "memoryLimitFraction"},
+		{[]string{"--set", "gogc=lots"}, "gogc"},
 	} {
 		_, err := templateRaw(t, releaseName, releaseNamespace, tc.args...)
 		if err == nil {

@@ -64,8 +64,10 @@ var (
 	running   *managerRun
 )
 
-// defaultOptions are the controller settings of most specs. The recheck
-// interval is short so that specs can watch a periodic re-check happen.
+// defaultOptions are the controller settings of most specs: the manager's
+// flag defaults but for these. 4 slots, of which the AtlasIssuers of a
+// namespace may hold 2; a recheck interval short enough for specs to watch
+// a periodic re-check happen; and the fake's loopback address allowed.
 func defaultOptions() controllers.Options {
 	return controllers.Options{
 		ClusterResourceNamespace: clusterResourceNamespace,
@@ -74,6 +76,10 @@ func defaultOptions() controllers.Options {
 		RecheckInterval:          2 * time.Second,
 		AtlasTimeout:             30 * time.Second,
 		LookupGrace:              2 * time.Minute,
+		IssuerShare:              0.5,
+		SignTimeout:              2 * time.Minute,
+		CheckTimeout:             30 * time.Second,
+		IssuerWorkers:            4,
 		AllowedAtlasURLs:         "127.0.0.1",
 	}
 }
