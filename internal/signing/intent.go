@@ -17,10 +17,16 @@ limitations under the License.
 package signing
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/globalsign/atlas-issuer/api/v1alpha1"
+	"github.com/globalsign/atlas-issuer/internal/issuance"
 )
 
 // Intent is what the intent annotation records just before a certificate is
@@ -73,4 +79,39 @@ func (i Intent) check(fingerprint string, created, now time.Time) error {
 		return fmt.Errorf("its time %s is in the future", i.NotBefore.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// intent reads the request's intent annotation and reports whether it can
+// be the signer's own (Intent.check). One that cannot is ignored, with a
+// warning on the request: it neither starts a lookup nor delays a
+// submission.
+func (s *Signer) intent(ctx context.Context, req Request, mapped *issuance.Result) (Intent, bool) {
+	raw := req.Object.GetAnnotations()[v1alpha1.IntentAnnotation]
+	if raw == "" {
+		return Intent{}, false
+	}
+	intent, err := ParseIntent(raw)
+	if err == nil {
+		err = intent.check(mapped.PublicKeyFingerprint, req.Object.GetCreationTimestamp().Time, s.now())
+	}
+	if err != nil {
+		msg := fmt.Sprintf("ignoring the %s annotation: %v", v1alpha1.IntentAnnotation, err)
+		log.FromContext(ctx).Info(msg)
+		if s.Warn != nil {
+			s.Warn(req.Object, "IntentIgnored", msg)
+		}
+		return Intent{}, false
+	}
+	return intent, true
+}
+
+// submittedAt is when the request's certificate was submitted, for pacing
+// the polls of a serial: the intent's time when it can be trusted, else the
+// request's creation, so that a serial Atlas does not know is given up
+// after the lookup grace instead of polled every second.
+func (s *Signer) submittedAt(req Request, intent Intent, ok bool) time.Time {
+	if ok {
+		return intent.NotBefore
+	}
+	return req.Object.GetCreationTimestamp().Time
 }
