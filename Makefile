@@ -133,7 +133,7 @@ test-chaos: envtest ## Fuzz CSR mapping, Atlas answers and Secret parsing, then 
 # Build flags, platforms, user and labels: hack/build.env, shared with the
 # Dockerfile. The version comes from git; a tree without git builds "dev".
 include hack/build.env
-export GO_BUILD_FLAGS GO_LDFLAGS VERSION_PACKAGE IMAGE_REPOSITORY IMAGE_PLATFORMS IMAGE_ENTRYPOINT IMAGE_USER \
+export GO_BUILD_FLAGS GO_LDFLAGS VERSION_PACKAGE IMAGE_REPOSITORY IMAGE_PLATFORMS PLUGIN_PLATFORMS IMAGE_ENTRYPOINT IMAGE_USER \
 	IMAGE_TITLE IMAGE_DESCRIPTION IMAGE_URL IMAGE_SOURCE IMAGE_VENDOR IMAGE_LICENSES
 ifeq ($(origin VERSION),undefined)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -158,11 +158,19 @@ release: image helm ## Publish: make release REGISTRY=ghcr.io/globalsign VERSION
 # IMAGE_PLATFORMS, unless RELEASE_REPRODUCE_PLATFORMS names fewer. make test
 # names the host's platform alone, which halves what it builds twice; make
 # test-release on its own rebuilds them all.
+#
+# Every platform of the plugin is a build of all its dependencies for
+# another GOOS/GOARCH, minutes each with an empty Go cache. make test
+# releases the plugin for the image's two platforms, whose builds it shares,
+# and windows/amd64 (the .exe in a zip); make test-release releases all of
+# PLUGIN_PLATFORMS.
 RELEASE_REPRODUCE_PLATFORMS ?=
+RELEASE_PLUGIN_PLATFORMS ?=
 test: RELEASE_REPRODUCE_PLATFORMS = linux/$(shell $(GO) env GOHOSTARCH)
-test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back; then rebuild the image for RELEASE_REPRODUCE_PLATFORMS (default: all) to prove it reproducible.
+test: RELEASE_PLUGIN_PLATFORMS = linux/amd64 linux/arm64 windows/amd64
+test-release: helm ## Release into a registry the test starts on 127.0.0.1 and check every artifact pulled back; then rebuild the image for RELEASE_REPRODUCE_PLATFORMS (default: all) to prove it reproducible. RELEASE_PLUGIN_PLATFORMS: release the plugin for fewer platforms.
 	hack/deb.sh /usr/bin/containerd containerd
-	RELEASE_REPRODUCE_PLATFORMS='$(RELEASE_REPRODUCE_PLATFORMS)' \
+	RELEASE_REPRODUCE_PLATFORMS='$(RELEASE_REPRODUCE_PLATFORMS)' RELEASE_PLUGIN_PLATFORMS='$(RELEASE_PLUGIN_PLATFORMS)' \
 		$(GO) test -count=1 -timeout 60m ./test/release/... -v -run TestRelease
 
 ##@ Single-node cluster (root only: containerd, runc and CNI from Debian's packages)

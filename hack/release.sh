@@ -14,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-for v in REGISTRY VERSION REVISION GO_BUILD_FLAGS GO_LDFLAGS VERSION_PACKAGE IMAGE_SOURCE IMAGE_URL; do
+for v in REGISTRY VERSION REVISION GO_BUILD_FLAGS GO_LDFLAGS VERSION_PACKAGE IMAGE_SOURCE IMAGE_URL PLUGIN_PLATFORMS; do
   [ -n "${!v:-}" ] || { echo "hack/release.sh: $v is not set; run make release REGISTRY=... VERSION=..." >&2; exit 2; }
 done
 if ! [[ $VERSION =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
@@ -48,7 +48,7 @@ echo "==> pushing the chart to oci://$registry/charts" >&2
 "$helm" push "${helm_flags[@]}" "$out/atlas-issuer-${VERSION#v}.tgz" "oci://$registry/charts" >&2
 
 ldflags="$GO_LDFLAGS -X $VERSION_PACKAGE.Version=$VERSION -X $VERSION_PACKAGE.Revision=$REVISION"
-for p in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
+for p in $PLUGIN_PLATFORMS; do
   os=${p%/*} arch=${p#*/}
   exe=kubectl-atlas
   ext=tar.gz
