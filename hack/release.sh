@@ -48,6 +48,7 @@ echo "==> pushing the chart to oci://$registry/charts" >&2
 "$helm" push "${helm_flags[@]}" "$out/atlas-issuer-${VERSION#v}.tgz" "oci://$registry/charts" >&2
 
 ldflags="$GO_LDFLAGS -X $VERSION_PACKAGE.Version=$VERSION -X $VERSION_PACKAGE.Revision=$REVISION"
+# shellcheck disable=SC2086 # PLUGIN_PLATFORMS is a list of platforms.
 for p in $PLUGIN_PLATFORMS; do
   os=${p%/*} arch=${p#*/}
   exe=kubectl-atlas
