@@ -165,14 +165,7 @@ func (s *Signer) collectSibling(ctx context.Context, cl *atlas.Client, req Reque
 	}
 	switch info.Status {
 	case atlas.StatusIssued:
-		leaf, err := chain.ParseLeaf([]byte(info.Certificate))
-		if err == nil {
-			err = samePublicKey(leaf, req.Details.CSR)
-		}
-		if err == nil {
-			err = issuance.CheckIssued(leaf, want.mapped, want.policy)
-		}
-		if err != nil {
+		if _, err := checkLeaf(req, want, serial, info.Certificate); err != nil {
 			s.ignoreSibling(req, sib, serial, err.Error())
 			return Bundle{}, false, nil
 		}

@@ -152,15 +152,9 @@ func (s *Signer) collectError(serial string, err error, age time.Duration) error
 // steps; Atlas returns one certificate, and an answer that is not exactly
 // one fails the request, as a retry gets the same answer.
 func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seenIssued time.Time, trust *chain.Trust) (Bundle, error) {
-	leaf, err := chain.ParseLeaf([]byte(leafPEM))
+	leaf, err := checkLeaf(req, want, serial, leafPEM)
 	if err != nil {
-		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
-	}
-	if err := samePublicKey(leaf, req.Details.CSR); err != nil {
-		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s: %w", serial, err)}
-	}
-	if err := issuance.CheckIssued(leaf, want.mapped, want.policy); err != nil {
-		return Bundle{}, signer.PermanentError{Err: fmt.Errorf("certificate %s does not match the request: %w", serial, err)}
+		return Bundle{}, signer.PermanentError{Err: err}
 	}
 	built, err := trust.Build(leaf)
 	if err != nil {
@@ -170,6 +164,22 @@ func (s *Signer) finish(req Request, want expected, serial, leafPEM string, seen
 	s.failpoint(failpoint.AfterIssue)
 	s.issued.put(req.Object.GetUID(), issuedCertificate{serial: serial, leaf: leafPEM, trust: trust, seenIssued: seenIssued})
 	return b, nil
+}
+
+// checkLeaf parses the certificate Atlas returned for serial and checks it
+// certifies the request's key and matches its mapping.
+func checkLeaf(req Request, want expected, serial, leafPEM string) (*x509.Certificate, error) {
+	leaf, err := chain.ParseLeaf([]byte(leafPEM))
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", serial, err)
+	}
+	if err := samePublicKey(leaf, req.Details.CSR); err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", serial, err)
+	}
+	if err := issuance.CheckIssued(leaf, want.mapped, want.policy); err != nil {
+		return nil, fmt.Errorf("certificate %s does not match the request: %w", serial, err)
+	}
+	return leaf, nil
 }
 
 // definitive reports whether Atlas answered a POST with an error that means
