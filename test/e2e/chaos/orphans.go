@@ -40,7 +40,6 @@ import (
 	"github.com/globalsign/atlas-issuer/internal/atlas"
 	"github.com/globalsign/atlas-issuer/internal/atlas/fake"
 	"github.com/globalsign/atlas-issuer/internal/issuance"
-	"github.com/globalsign/atlas-issuer/test/e2e/framework"
 )
 
 // An orphaned certificate is one a fake Atlas issued (and billed) that no
@@ -216,15 +215,9 @@ func (r *run) heldSerials(ctx context.Context) (map[string]string, error) {
 	}
 	held := map[string]string{}
 	for _, s := range secrets.Items {
-		crt := s.Data[corev1.TLSCertKey]
-		if len(crt) == 0 {
-			continue
+		if serial := leafSerial(s.Data[corev1.TLSCertKey]); serial != "" {
+			held[serial] = s.Namespace + "/" + s.Name
 		}
-		certs, err := framework.ParseCerts(crt)
-		if err != nil {
-			continue
-		}
-		held[certs[0].SerialNumber.Text(16)] = s.Namespace + "/" + s.Name
 	}
 	return held, nil
 }
